@@ -1,0 +1,79 @@
+/**
+ * JourneysModule: what a Node host imports. Given the host's ports and the
+ * plug-in's configuration it provides the engine, the workers and the pages.
+ *
+ *   JourneysModule.forRoot({ config: loadConfig(), host: { audience, subscriptions, admin, hooks } })
+ */
+import { ConfigurableModuleBuilder, DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { BullModule } from '@nestjs/bull';
+import type { Sequelize } from 'sequelize';
+import type { AppConfig } from './config/env';
+import { createSequelize } from './database/database';
+import { pluginTables } from './database/tables';
+import { HOST_PORTS, type HostPorts } from './host/host.ports';
+import { CLOCK, PLUGIN_CONFIG, SEQUELIZE, TABLES, systemClock, type Clock } from './core/tokens';
+import { JourneyDefinitionsModule } from './journeys/journey-definitions.module';
+import { RuntimeModule } from './runtime/runtime.module';
+import { PlannerModule } from './planner/planner.module';
+
+export interface JourneysModuleOptions {
+  config: AppConfig;
+  host: HostPorts;
+  /** Defaults to the system clock; tests pass a movable one. */
+  clock?: Clock;
+}
+
+const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, ASYNC_OPTIONS_TYPE, OPTIONS_TYPE } =
+  new ConfigurableModuleBuilder<JourneysModuleOptions>().setClassMethodName('forRoot').build();
+
+/** Everything the plug-in runs, wired to the options given to forRoot / forRootAsync. */
+function withFeatures(definition: DynamicModule): DynamicModule {
+  return {
+    ...definition,
+    global: true,
+    imports: [
+      ...(definition.imports ?? []),
+      BullModule.forRootAsync({
+        useFactory: (options: JourneysModuleOptions) => ({
+          redis: { host: options.config.REDIS_HOST, port: options.config.REDIS_PORT, db: options.config.REDIS_DB },
+          prefix: options.config.QUEUE_PREFIX,
+        }),
+        inject: [MODULE_OPTIONS_TOKEN],
+      }),
+      JourneyDefinitionsModule,
+      RuntimeModule,
+      PlannerModule,
+    ],
+  };
+}
+
+export const JOURNEYS_MODULE_OPTIONS = MODULE_OPTIONS_TOKEN;
+
+@Global()
+@Module({
+  providers: [
+    { provide: PLUGIN_CONFIG, useFactory: (o: JourneysModuleOptions) => o.config, inject: [MODULE_OPTIONS_TOKEN] },
+    { provide: HOST_PORTS, useFactory: (o: JourneysModuleOptions) => o.host, inject: [MODULE_OPTIONS_TOKEN] },
+    { provide: CLOCK, useFactory: (o: JourneysModuleOptions) => o.clock ?? systemClock, inject: [MODULE_OPTIONS_TOKEN] },
+    { provide: TABLES, useFactory: (o: JourneysModuleOptions) => pluginTables(o.config.DB_TABLE_PREFIX), inject: [MODULE_OPTIONS_TOKEN] },
+    { provide: SEQUELIZE, useFactory: (o: JourneysModuleOptions) => createSequelize(o.config), inject: [MODULE_OPTIONS_TOKEN] },
+  ],
+  exports: [PLUGIN_CONFIG, HOST_PORTS, CLOCK, TABLES, SEQUELIZE, MODULE_OPTIONS_TOKEN],
+})
+export class JourneysModule extends ConfigurableModuleClass implements OnApplicationShutdown {
+  static override forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
+    return withFeatures(super.forRoot(options));
+  }
+
+  static override forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
+    return withFeatures(super.forRootAsync(options));
+  }
+
+  constructor(@Inject(SEQUELIZE) private readonly sequelize: Sequelize) {
+    super();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.sequelize.close();
+  }
+}
