@@ -1,0 +1,147 @@
+/**
+ * One place per action type: what the planner shows (label, description,
+ * default settings), whether the runtime carries it out outside MySQL
+ * (external), and how its settings are read from raw input.
+ * The mapped type makes a missing entry a compile error; assertRegistryComplete()
+ * repeats the check at start-up for anything built around the types.
+ */
+import {
+  parseConditionSettings,
+  parseExitJourneySettings,
+  parseListSettings,
+  parseNoSettings,
+  parseStartJourneySettings,
+  parseUpdateCustomFieldSettings,
+  parseWaitSettings,
+  parseWebhookSettings,
+} from './action-settings';
+import type { Action, ActionType } from './journey.types';
+import { ACTION_TYPES } from './journey.types';
+import type { Report, ValidationContext } from './validation.types';
+
+export type SettingsOf<T extends ActionType> = Extract<Action, { type: T }>['settings'];
+
+export interface ActionDefinition<T extends ActionType = ActionType> {
+  type: T;
+  label: string;
+  description: string;
+  /** Carried out outside the step's MySQL transaction (host subscription path, HTTP): the entry parks there. */
+  external: boolean;
+  /** Holds Yes and No branches. */
+  branches: boolean;
+  /** Settings of a freshly added action in the planner (not necessarily valid: e.g. no list chosen yet). */
+  defaultSettings(): SettingsOf<T>;
+  parseSettings(raw: Record<string, unknown>, ctx: ValidationContext, report: Report): SettingsOf<T>;
+}
+
+export type ActionRegistry = { readonly [T in ActionType]: ActionDefinition<T> };
+
+export const ACTION_REGISTRY: ActionRegistry = {
+  wait: {
+    type: 'wait',
+    label: 'Wait',
+    description: 'Waits for a time, optionally until the send window opens in your time zone.',
+    external: false,
+    branches: false,
+    defaultSettings: () => ({ amount: 1, unit: 'days' }),
+    parseSettings: parseWaitSettings,
+  },
+  condition: {
+    type: 'condition',
+    label: 'Yes/No condition',
+    description: 'Checks the subscriber against one or more rules and continues on the Yes or the No branch.',
+    external: false,
+    branches: true,
+    defaultSettings: () => ({ match: 'all', rules: [] }),
+    parseSettings: parseConditionSettings,
+  },
+  start_journey: {
+    type: 'start_journey',
+    label: 'Start Journey',
+    description: 'Enrols the subscriber in another journey.',
+    external: false,
+    branches: false,
+    defaultSettings: () => ({ journeyId: 0 }),
+    parseSettings: parseStartJourneySettings,
+  },
+  exit_journey: {
+    type: 'exit_journey',
+    label: 'Exit Journey',
+    description: 'Removes the subscriber from the chosen journeys.',
+    external: false,
+    branches: false,
+    defaultSettings: () => ({ journeyIds: [] }),
+    parseSettings: parseExitJourneySettings,
+  },
+  exit_this_journey: {
+    type: 'exit_this_journey',
+    label: 'Exit This Journey',
+    description: 'Ends this journey for the subscriber.',
+    external: false,
+    branches: false,
+    defaultSettings: parseNoSettings,
+    parseSettings: parseNoSettings,
+  },
+  exit_all_other_journeys: {
+    type: 'exit_all_other_journeys',
+    label: 'Exit All Other Journeys',
+    description: 'Removes the subscriber from every other journey they are in.',
+    external: false,
+    branches: false,
+    defaultSettings: parseNoSettings,
+    parseSettings: parseNoSettings,
+  },
+  subscribe: {
+    type: 'subscribe',
+    label: 'Subscribe to list',
+    description: "Subscribes the subscriber's email address to another list, firing that list's autoresponders and journeys.",
+    external: true,
+    branches: false,
+    defaultSettings: () => ({ listId: 0 }),
+    parseSettings: parseListSettings,
+  },
+  unsubscribe: {
+    type: 'unsubscribe',
+    label: 'Unsubscribe from list',
+    description: "Unsubscribes the subscriber's email address from a list through the normal unsubscription path.",
+    external: true,
+    branches: false,
+    defaultSettings: () => ({ listId: 0 }),
+    parseSettings: parseListSettings,
+  },
+  update_custom_field: {
+    type: 'update_custom_field',
+    label: 'Update Custom Field Value',
+    description: 'Sets a custom field of the subscriber; merge tags such as %Subscriber:EmailAddress% are allowed.',
+    external: false,
+    branches: false,
+    defaultSettings: () => ({ fieldId: 0, value: '' }),
+    parseSettings: parseUpdateCustomFieldSettings,
+  },
+  webhook: {
+    type: 'webhook',
+    label: 'Webhook',
+    description: "Sends the subscriber's data to a URL, signed with the journey's secret.",
+    external: true,
+    branches: false,
+    defaultSettings: () => ({ url: '', method: 'POST', includeCustomFields: true }),
+    parseSettings: parseWebhookSettings,
+  },
+};
+
+export function isActionType(value: unknown): value is ActionType {
+  return typeof value === 'string' && (ACTION_TYPES as readonly string[]).includes(value);
+}
+
+export function actionDefinition<T extends ActionType>(type: T): ActionDefinition<T> {
+  return ACTION_REGISTRY[type] as unknown as ActionDefinition<T>;
+}
+
+/** Start-up check: every action type has a registry entry of that type, and the registry names no other. */
+export function assertRegistryComplete(registry: Readonly<Record<string, { type: string } | undefined>> = ACTION_REGISTRY, types: readonly string[] = ACTION_TYPES): void {
+  const missing = types.filter((type) => registry[type]?.type !== type);
+  const extra = Object.keys(registry).filter((type) => !types.includes(type));
+  if (missing.length > 0 || extra.length > 0) {
+    throw new Error(`Action registry incomplete: missing ${missing.join(', ') || 'none'}; unknown ${extra.join(', ') || 'none'}`);
+  }
+}

@@ -1,0 +1,76 @@
+import { actionIds, actionPath, allActions, branchesTo, findAction, nextAfter, treeDepth } from './action-tree';
+import { act } from './engine.fixtures';
+
+const rule = { attribute: 'EmailAddress' as const, operator: 'is_set' as const };
+const tree = [
+  act.wait('w1'),
+  act.condition('c1', [rule], [act.setField('y1', 7, 'x'), act.condition('c2', [rule], [act.exitThis('yy1')], [act.webhook('yn1')])], [act.subscribe('n1', 2), act.wait('n2')]),
+];
+
+describe(allActions.name, () => {
+  it('lists every action depth-first, a condition before its Yes then its No branch', () => {
+    expect(allActions(tree).map((a) => a.id)).toEqual(['w1', 'c1', 'y1', 'c2', 'yy1', 'yn1', 'n1', 'n2']);
+  });
+
+  it('is empty for an empty tree', () => {
+    expect(allActions([])).toEqual([]);
+  });
+});
+
+describe(actionIds.name, () => {
+  it('collects the ids of nested actions', () => {
+    expect([...actionIds(tree)].sort()).toEqual(['c1', 'c2', 'n1', 'n2', 'w1', 'y1', 'yn1', 'yy1']);
+  });
+});
+
+describe(findAction.name, () => {
+  it('finds an action deep in a branch', () => {
+    expect(findAction(tree, 'yn1')?.type).toBe('webhook');
+  });
+
+  it('answers undefined for an id the tree does not have', () => {
+    expect(findAction(tree, 'gone')).toBeUndefined();
+  });
+});
+
+describe(actionPath.name, () => {
+  it('gives the list and index at each level down to the action', () => {
+    const path = actionPath(tree, 'yy1')!;
+    expect(path.map((p) => p.index)).toEqual([1, 1, 0]);
+    expect(path[0].list).toBe(tree);
+  });
+});
+
+describe(nextAfter.name, () => {
+  it('is the next action of the same list', () => {
+    expect(nextAfter(tree, 'n1')?.id).toBe('n2');
+    expect(nextAfter(tree, 'w1')?.id).toBe('c1');
+  });
+
+  it('is null at the end of a branch: branches do not rejoin', () => {
+    expect(nextAfter(tree, 'n2')).toBeNull();
+    expect(nextAfter(tree, 'yy1')).toBeNull();
+  });
+
+  it('is null for an id not in the tree', () => {
+    expect(nextAfter(tree, 'gone')).toBeNull();
+  });
+});
+
+describe(branchesTo.name, () => {
+  it('names each condition on the way and the branch taken', () => {
+    expect(branchesTo(tree, 'yn1').map((b) => [b.condition.id, b.branch])).toEqual([
+      ['c1', 'yes'],
+      ['c2', 'no'],
+    ]);
+    expect(branchesTo(tree, 'n2').map((b) => b.branch)).toEqual(['no']);
+    expect(branchesTo(tree, 'w1')).toEqual([]);
+  });
+});
+
+describe(treeDepth.name, () => {
+  it('counts nested branches', () => {
+    expect(treeDepth([act.wait('a')])).toBe(0);
+    expect(treeDepth(tree)).toBe(2);
+  });
+});

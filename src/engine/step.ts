@@ -1,0 +1,164 @@
+/**
+ * The pure step: given a journey, where an entry stands and the subscriber's
+ * facts, run the instant actions one after another and say where the entry
+ * stops. No I/O and no clock: `now` comes in, effects and an outcome go out.
+ *
+ * - Instant actions (condition, update_custom_field, start_journey,
+ *   exit_journey, exit_all_other_journeys) run in this call and are listed in
+ *   `ran`; the ones that change something add a LocalEffect.
+ * - A Wait stops the walk with its wake time; it is listed in `ran` when the
+ *   entry starts waiting (resuming after it does not list it again).
+ * - An external action (subscribe, unsubscribe, webhook) stops the walk
+ *   *before* it runs: it is not in `ran`. The runtime claims it, carries it
+ *   out, logs it with its own result, then resumes `{ from: 'after', actionId }`.
+ * - The end of the list the walk is in completes the journey (branches never
+ *   rejoin the list their condition is in).
+ * - Resuming after an action the tree no longer has (a live edit removed it)
+ *   exits with ACTION_REMOVED_REASON and the removed id.
+ * - An action that cannot be judged (activity not loaded, bad time zone) fails
+ *   the entry at that action with the message, ready for retry or skip.
+ */
+import { actionPath } from './action-tree';
+import { evaluateCondition } from './conditions';
+import type { Action } from './journey.types';
+import { assertNever } from './journey.types';
+import { resolveMergeTags } from './merge-tags';
+import { computeWakeAt } from './send-window';
+import type { LocalEffect, RanAction, StepFacts, StepInput, StepOutcome, StepResult, StepStart } from './step.types';
+
+export const ACTION_REMOVED_REASON = 'action removed by an edit';
+export const EXIT_THIS_JOURNEY_REASON = 'Exit This Journey';
+export const EXIT_JOURNEY_REASON = 'Exit Journey';
+export const DEFAULT_MAX_ACTIONS = 1000;
+
+interface Cursor {
+  list: readonly Action[];
+  index: number;
+}
+
+/** What running one action decides. */
+type Move =
+  | { kind: 'next' }
+  | { kind: 'enter'; list: readonly Action[] }
+  | { kind: 'stop'; outcome: StepOutcome };
+
+interface ActionRun {
+  ran?: RanAction;
+  effect?: LocalEffect;
+  move: Move;
+  /** Facts as they are after this action (an Update Custom Field changes what later conditions see). */
+  facts?: StepFacts;
+}
+
+function startCursor(actions: readonly Action[], start: StepStart): Cursor | null {
+  switch (start.from) {
+    case 'beginning':
+      return { list: actions, index: 0 };
+    case 'after': {
+      const path = actionPath(actions, start.actionId);
+      if (!path) return null;
+      const own = path[path.length - 1];
+      return { list: own.list, index: own.index + 1 };
+    }
+    default:
+      return assertNever(start, 'step start');
+  }
+}
+
+function withCustomField(facts: StepFacts, fieldId: number, value: string): StepFacts {
+  const subscriber = { ...facts.subscriber, customFields: { ...facts.subscriber.customFields, [fieldId]: value } };
+  return { ...facts, subscriber };
+}
+
+function runAction(action: Action, input: StepInput, facts: StepFacts): ActionRun {
+  const ran = (result?: string): RanAction => (result === undefined ? { actionId: action.id, type: action.type } : { actionId: action.id, type: action.type, result });
+  switch (action.type) {
+    case 'wait': {
+      const { amount, unit, window } = action.settings;
+      const wakeAt = computeWakeAt(input.now, amount, unit, window, facts.timeZone);
+      return { ran: ran(wakeAt.toISOString()), move: { kind: 'stop', outcome: { kind: 'wait', actionId: action.id, wakeAt } } };
+    }
+    case 'condition': {
+      const yes = evaluateCondition(action.settings, facts);
+      return { ran: ran(yes ? 'yes' : 'no'), move: { kind: 'enter', list: yes ? action.yes : action.no } };
+    }
+    case 'update_custom_field': {
+      const value = resolveMergeTags(action.settings.value, facts.subscriber);
+      const { fieldId } = action.settings;
+      return {
+        ran: ran(value),
+        effect: { kind: 'set_custom_field', actionId: action.id, fieldId, value },
+        move: { kind: 'next' },
+        facts: withCustomField(facts, fieldId, value),
+      };
+    }
+    case 'start_journey':
+      return { ran: ran(), effect: { kind: 'start_journey', actionId: action.id, journeyId: action.settings.journeyId }, move: { kind: 'next' } };
+    case 'exit_journey':
+      return exitJourneys(action, input.journey.journeyId, ran());
+    case 'exit_all_other_journeys':
+      return { ran: ran(), effect: { kind: 'exit_all_other_journeys', actionId: action.id }, move: { kind: 'next' } };
+    case 'exit_this_journey':
+      return { ran: ran(), move: { kind: 'stop', outcome: { kind: 'exited', actionId: action.id, reason: EXIT_THIS_JOURNEY_REASON } } };
+    case 'subscribe':
+    case 'unsubscribe':
+    case 'webhook':
+      return { move: { kind: 'stop', outcome: { kind: 'external', action } } };
+    default:
+      return assertNever(action, 'action');
+  }
+}
+
+/** Exit Journey may name the journey it is in: the others get an effect, and this entry exits too. */
+function exitJourneys(action: Extract<Action, { type: 'exit_journey' }>, ownJourneyId: number, ran: RanAction): ActionRun {
+  const others = action.settings.journeyIds.filter((id) => id !== ownJourneyId);
+  const effect: LocalEffect | undefined = others.length > 0 ? { kind: 'exit_journeys', actionId: action.id, journeyIds: others } : undefined;
+  const exitsItself = others.length !== action.settings.journeyIds.length;
+  const move: Move = exitsItself ? { kind: 'stop', outcome: { kind: 'exited', actionId: action.id, reason: EXIT_JOURNEY_REASON } } : { kind: 'next' };
+  return effect ? { ran, effect, move } : { ran, move };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function advance(input: StepInput): StepResult {
+  const ran: RanAction[] = [];
+  const effects: LocalEffect[] = [];
+  const finish = (outcome: StepOutcome): StepResult => ({ ran, effects, outcome });
+
+  const start = startCursor(input.journey.actions, input.start);
+  if (!start) {
+    const removedId = input.start.from === 'after' ? input.start.actionId : null;
+    return finish({ kind: 'exited', actionId: removedId, reason: ACTION_REMOVED_REASON });
+  }
+  const maxActions = input.maxActions ?? DEFAULT_MAX_ACTIONS;
+  let cursor: Cursor = start;
+  let facts = input.facts;
+  for (;;) {
+    const action = cursor.list[cursor.index];
+    if (!action) return finish({ kind: 'completed' });
+    if (ran.length >= maxActions) return finish({ kind: 'failed', actionId: action.id, error: `Stopped after ${maxActions} actions in one step` });
+    let run: ActionRun;
+    try {
+      run = runAction(action, input, facts);
+    } catch (error) {
+      return finish({ kind: 'failed', actionId: action.id, error: errorMessage(error) });
+    }
+    if (run.ran) ran.push(run.ran);
+    if (run.effect) effects.push(run.effect);
+    if (run.facts) facts = run.facts;
+    switch (run.move.kind) {
+      case 'next':
+        cursor = { list: cursor.list, index: cursor.index + 1 };
+        break;
+      case 'enter':
+        cursor = { list: run.move.list, index: 0 };
+        break;
+      case 'stop':
+        return finish(run.move.outcome);
+      default:
+        return assertNever(run.move, 'move');
+    }
+  }
+}
