@@ -1,0 +1,4 @@
+/** `{{#if (not x)}}`. */
+export function not(value: unknown): boolean {
+  return !value || (Array.isArray(value) && value.length === 0);
+}

@@ -1,0 +1,359 @@
+/**
+ * The view models of the planner pages. Controllers stay thin: they call the
+ * journeys services for what changes and this class for what is shown.
+ * Every read is scoped to the logged-in user (services answer NotFound for
+ * another user's ids; host lists, fields and emails are the user's own).
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { JourneysErrorCode, type JourneysException, type Violation } from '../common/journeys.exception';
+import type { TriggerType } from '../engine/journey.types';
+import { HOST_PORTS, type HostPorts, type HostUser } from '../host/host.ports';
+import type { ActionsPreview, JourneyDetail } from '../journeys/journey.dto';
+import { JourneyStatsService } from '../journeys/journey-stats.service';
+import { JourneysService } from '../journeys/journeys.service';
+import { draftFromForm, isActionType, newAction, treeShape, type DraftAction } from './forms/actions.form';
+import { numeric, text, type FormBody } from './forms/form-values';
+import { EMPTY_TRIGGER_FORM, triggerFormFromTrigger, type TriggerFormValues } from './forms/trigger.form';
+import { funnelChart } from './funnel-chart';
+import { formatDate } from './helpers/format-date.helper';
+import type { PageModel } from './page-model';
+import { operatorsByKind, paletteGroups, plannerNodes } from './planner-view';
+import { plannerPaths } from './planner.paths';
+import { describeTrigger, type TriggerNames } from './trigger-words';
+
+const TRIGGER_CHOICES: { value: TriggerType; label: string; hint: string }[] = [
+  { value: 'subscription', label: 'Subscription', hint: 'Someone subscribes to a list' },
+  { value: 'unsubscription', label: 'Unsubscription', hint: 'Someone unsubscribes from a list' },
+  { value: 'email_opened', label: 'Email opened', hint: 'Someone opens an email' },
+  { value: 'link_clicked', label: 'Link clicked', hint: 'Someone clicks a link in an email' },
+  { value: 'conversion', label: 'Conversion', hint: 'A conversion postback arrives for an email' },
+  { value: 'manual', label: 'Manual', hint: 'Only Start Journey actions or the API enrol' },
+];
+
+/** Messages after a redirect, by the `done` query value (never text from the request). */
+const FLASH: Record<string, string> = {
+  created: 'The journey was created. Plan its actions below, save them and enable the journey.',
+  saved: 'Saved.',
+  actionsSaved: 'The journey actions were saved.',
+  enabled: 'The journey is enabled: new subscribers enter it and waiting ones carry on.',
+  disabled: 'The journey is disabled: nobody new enters it and the subscribers inside are paused.',
+  copied: 'The journey was copied. The copy starts disabled.',
+  deleted: 'The journey was deleted.',
+  retried: 'The entry will be retried.',
+  skipped: 'The entry skipped the failed action and carries on.',
+};
+
+export type JourneyTab = 'info' | 'planner' | 'funnel' | 'failed' | 'history';
+
+export interface PlannerState {
+  draft?: DraftAction[];
+  violations?: Violation[];
+  error?: string;
+  preview?: ActionsPreview & { enabled: boolean };
+  flash?: string;
+  version?: number;
+}
+
+@Injectable()
+export class JourneyPages {
+  constructor(
+    private readonly journeys: JourneysService,
+    private readonly stats: JourneyStatsService,
+    @Inject(HOST_PORTS) private readonly host: HostPorts,
+  ) {}
+
+  async list(user: HostUser, flash?: string): Promise<PageModel> {
+    const [journeys, names] = await Promise.all([this.journeys.list(user.userId), this.names(user)]);
+    return {
+      title: 'Journeys',
+      flash: flashText(flash),
+      timeZone: user.timeZone,
+      createUrl: plannerPaths.create(),
+      historyUrl: plannerPaths.history(),
+      journeys: journeys.map((j) => ({
+        id: j.journeyId,
+        name: j.name,
+        triggerText: describeTrigger(j.trigger, names),
+        enabled: j.status === 'Enabled',
+        status: j.status,
+        activeCount: j.activeCount,
+        totalCount: j.totalCount,
+        lastActivityAt: j.lastActivityAt,
+        plannerUrl: plannerPaths.planner(j.journeyId),
+        infoUrl: plannerPaths.info(j.journeyId),
+        enableUrl: plannerPaths.command(j.journeyId, 'enable'),
+        disableUrl: plannerPaths.command(j.journeyId, 'disable'),
+        copyUrl: plannerPaths.command(j.journeyId, 'copy'),
+        deleteUrl: plannerPaths.command(j.journeyId, 'delete'),
+      })),
+    };
+  }
+
+  async createForm(user: HostUser, values?: { name: string; notes: string; trigger: TriggerFormValues }, error?: JourneysException): Promise<PageModel> {
+    return {
+      title: 'Create Journey',
+      action: plannerPaths.list(),
+      cancelUrl: plannerPaths.list(),
+      name: values?.name ?? '',
+      notes: values?.notes ?? '',
+      ...(await this.triggerFields(user, values?.trigger ?? EMPTY_TRIGGER_FORM)),
+      ...errorsOf(error),
+    };
+  }
+
+  async info(
+    user: HostUser,
+    journeyId: number,
+    state: { values?: { name: string; notes: string; reEntry: string; trigger: TriggerFormValues }; error?: JourneysException; flash?: string } = {},
+  ): Promise<PageModel> {
+    const journey = await this.journeys.get(user.userId, journeyId);
+    const values = state.values ?? {
+      name: journey.name,
+      notes: journey.notes ?? '',
+      reEntry: journey.reEntry,
+      trigger: triggerFormFromTrigger(journey.trigger),
+    };
+    return {
+      ...(await this.frame(user, journey, 'info')),
+      title: `${journey.name} · Journey Information`,
+      flash: flashText(state.flash),
+      action: plannerPaths.info(journeyId),
+      copyUrl: plannerPaths.command(journeyId, 'copy'),
+      deleteUrl: plannerPaths.command(journeyId, 'delete'),
+      name: values.name,
+      notes: values.notes,
+      reEntryAllow: values.reEntry !== 'once',
+      ...(await this.triggerFields(user, values.trigger)),
+      ...errorsOf(state.error),
+    };
+  }
+
+  async planner(user: HostUser, journeyId: number, state: PlannerState = {}): Promise<PageModel> {
+    const [journey, lists, fields, emails, all, counts] = await Promise.all([
+      this.journeys.get(user.userId, journeyId),
+      this.host.audience.listLists(user.userId),
+      this.host.audience.listCustomFields(user.userId),
+      this.host.audience.listEmails(user.userId),
+      this.journeys.list(user.userId),
+      this.stats.actionCounts(user.userId, journeyId),
+    ]);
+    const tree = state.draft ?? (journey.actions as unknown as DraftAction[]);
+    const known = new Set<string>();
+    const collect = (list: DraftAction[]) => list.forEach((a) => { known.add(a.id); collect(a.yes ?? []); collect(a.no ?? []); });
+    collect(tree);
+    const byAction = new Map<string, string[]>();
+    const general: string[] = [];
+    for (const v of state.violations ?? []) {
+      if (v.actionId && known.has(v.actionId)) byAction.set(v.actionId, [...(byAction.get(v.actionId) ?? []), v.message]);
+      else general.push(v.message);
+    }
+    const ctx = {
+      lists, fields, emails, counts, violations: byAction,
+      journeys: all.filter((j) => j.journeyId !== journeyId).map((j) => ({ journeyId: j.journeyId, name: j.name })),
+    };
+    const total = (state.violations ?? []).length;
+    return {
+      ...(await this.frame(user, journey, 'planner')),
+      title: `${journey.name} · Action Planner`,
+      flash: flashText(state.flash),
+      action: plannerPaths.planner(journeyId),
+      version: state.version ?? journey.version,
+      tree: JSON.stringify(treeShape(tree)),
+      nodes: plannerNodes(tree, ctx),
+      empty: tree.length === 0,
+      rootSlot: 'root',
+      palette: paletteGroups(),
+      operatorsJson: JSON.stringify(operatorsByKind()),
+      templates: paletteGroups().flatMap((g) => g.types).map((t) => ({
+        type: t.type,
+        node: plannerNodes([blank(t.type)], { ...ctx, violations: new Map() })[0],
+      })),
+      unsaved: state.draft !== undefined && !state.preview,
+      error: state.error,
+      violationCount: total,
+      violationSummary: total === 0 ? null : `${total} ${total === 1 ? 'problem' : 'problems'} to fix before the actions can be saved:`,
+      generalViolations: general,
+      violationList: (state.violations ?? []).map((v) => ({ message: v.message, anchor: v.actionId && known.has(v.actionId) ? `action-${v.actionId}` : null })),
+      preview: state.preview
+        ? {
+            affected: state.preview.affected,
+            removed: state.preview.removedActionIds.length,
+            enabled: state.preview.enabled,
+          }
+        : null,
+    };
+  }
+
+  /** The planner again with a refused draft and every violation next to its action. */
+  plannerWithErrors(user: HostUser, journeyId: number, body: FormBody, error: JourneysException): Promise<PageModel> {
+    return this.planner(user, journeyId, {
+      draft: draftFromForm(body),
+      version: expectedVersion(body),
+      violations: error.violations,
+      error: error.code === JourneysErrorCode.Conflict || error.violations.length === 0 ? error.message : undefined,
+    });
+  }
+
+  async funnel(user: HostUser, journeyId: number): Promise<PageModel> {
+    const [journey, funnel, summary] = await Promise.all([
+      this.journeys.get(user.userId, journeyId),
+      this.stats.funnel(user.userId, journeyId),
+      this.stats.entriesSummary(user.userId, journeyId),
+    ]);
+    return {
+      ...(await this.frame(user, journey, 'funnel')),
+      title: `${journey.name} · Funnel`,
+      chart: funnelChart(funnel),
+      empty: funnel.entered === 0,
+      summary: [
+        { label: 'Entered', value: summary.total },
+        { label: 'In progress', value: summary.active + summary.waiting },
+        { label: 'Completed', value: summary.completed },
+        { label: 'Exited', value: summary.exited },
+        { label: 'Failed', value: summary.failed },
+      ],
+    };
+  }
+
+  async failed(user: HostUser, journeyId: number, flash?: string): Promise<PageModel> {
+    const [journey, entries] = await Promise.all([this.journeys.get(user.userId, journeyId), this.stats.failedEntries(user.userId, journeyId)]);
+    return {
+      ...(await this.frame(user, journey, 'failed')),
+      title: `${journey.name} · Failed Entries`,
+      flash: flashText(flash),
+      timeZone: user.timeZone,
+      entries: entries.map((e) => ({
+        ...e,
+        historyUrl: e.emailAddress ? plannerPaths.journeyHistory(journeyId, e.emailAddress) : null,
+        retryUrl: plannerPaths.entryCommand(journeyId, e.entryId, 'retry'),
+        skipUrl: plannerPaths.entryCommand(journeyId, e.entryId, 'skip'),
+      })),
+    };
+  }
+
+  /** A subscriber's journey history; only this journey's entries when journeyId is given. */
+  async history(user: HostUser, email: string, journeyId?: number): Promise<PageModel> {
+    const journey = journeyId === undefined ? null : await this.journeys.get(user.userId, journeyId);
+    const found = email ? await this.stats.history(user.userId, email) : [];
+    const subscribers = found
+      .map((s) => ({ ...s, entries: journey ? s.entries.filter((e) => e.journeyId === journey.journeyId) : s.entries }))
+      .map((s) => ({
+        ...s,
+        entries: s.entries.map((e) => ({
+          ...e,
+          plannerUrl: plannerPaths.planner(e.journeyId),
+          failed: e.state === 'failed',
+          log: e.log.map((row) => ({ ...row, result: readableResult(row.result, user.timeZone) })),
+        })),
+      }));
+    return {
+      ...(journey ? await this.frame(user, journey, 'history') : { listUrl: plannerPaths.list() }),
+      title: journey ? `${journey.name} · Subscriber History` : 'Subscriber Journey History',
+      action: journey ? plannerPaths.journeyHistory(journey.journeyId) : plannerPaths.history(),
+      email,
+      searched: email !== '',
+      timeZone: user.timeZone,
+      subscribers,
+      nothingFound: email !== '' && subscribers.every((s) => s.entries.length === 0),
+    };
+  }
+
+  async confirm(user: HostUser, journeyId: number, command: 'delete' | 'disable', back: string): Promise<PageModel> {
+    const journey = await this.journeys.get(user.userId, journeyId);
+    const summary = await this.stats.entriesSummary(user.userId, journeyId);
+    const inside = summary.active + summary.waiting + summary.failed;
+    const people = `${inside} ${inside === 1 ? 'subscriber is' : 'subscribers are'} inside it now.`;
+    return {
+      title: command === 'delete' ? `Delete ${journey.name}?` : `Disable ${journey.name}?`,
+      name: journey.name,
+      question: command === 'delete' ? 'Delete this journey?' : 'Disable this journey?',
+      detail:
+        command === 'delete'
+          ? `${people} Deleting the journey removes them from it and deletes its history. This cannot be undone.`
+          : `${people} While the journey is disabled nobody new enters it and the subscribers inside are paused where they are; enabling it again resumes them.`,
+      action: plannerPaths.command(journeyId, command),
+      confirmLabel: command === 'delete' ? 'Delete Journey' : 'Disable Journey',
+      danger: command === 'delete',
+      back,
+      cancelUrl: back === 'planner' ? plannerPaths.planner(journeyId) : plannerPaths.list(),
+    };
+  }
+
+  private async frame(user: HostUser, journey: JourneyDetail, tab: JourneyTab) {
+    const names = await this.names(user);
+    const id = journey.journeyId;
+    const tabs: { tab: JourneyTab; label: string; url: string }[] = [
+      { tab: 'info', label: 'Journey Information', url: plannerPaths.info(id) },
+      { tab: 'planner', label: 'Action Planner', url: plannerPaths.planner(id) },
+      { tab: 'funnel', label: 'Funnel', url: plannerPaths.funnel(id) },
+      { tab: 'failed', label: 'Failed Entries', url: plannerPaths.failed(id) },
+      { tab: 'history', label: 'Subscriber History', url: plannerPaths.journeyHistory(id) },
+    ];
+    return {
+      listUrl: plannerPaths.list(),
+      journey: {
+        id,
+        name: journey.name,
+        enabled: journey.status === 'Enabled',
+        status: journey.status,
+        triggerText: describeTrigger(journey.trigger, names),
+        enableUrl: plannerPaths.command(id, 'enable'),
+        disableUrl: plannerPaths.command(id, 'disable'),
+      },
+      menu: tabs.map((t) => ({ ...t, active: t.tab === tab })),
+      tab,
+    };
+  }
+
+  private async names(user: HostUser): Promise<TriggerNames> {
+    const [lists, emails] = await Promise.all([this.host.audience.listLists(user.userId), this.host.audience.listEmails(user.userId)]);
+    return { lists: new Map(lists.map((l) => [l.listId, l.name])), emails: new Map(emails.map((e) => [e.emailId, e.name])) };
+  }
+
+  private async triggerFields(user: HostUser, values: TriggerFormValues) {
+    const [lists, emails] = await Promise.all([this.host.audience.listLists(user.userId), this.host.audience.listEmails(user.userId)]);
+    return {
+      triggerTypes: TRIGGER_CHOICES.map((c) => ({ ...c, checked: c.value === (values.triggerType || 'subscription') })),
+      anyList: values.listIds.includes('any'),
+      lists: lists.map((l) => ({ value: l.listId, label: l.name, checked: values.listIds.includes(String(l.listId)) })),
+      anyEmail: values.emailIds.includes('any'),
+      emails: emails.map((e) => ({
+        value: e.emailId,
+        label: e.name,
+        detail: e.usedBy ? `${e.usedBy.kind === 'campaign' ? 'Campaign' : 'Autoresponder'}: ${e.usedBy.name}` : e.subject,
+        checked: values.emailIds.includes(String(e.emailId)),
+      })),
+      linkMatchPattern: values.linkMatch === 'pattern',
+      link: values.link,
+      channel: values.channel,
+      minValue: values.minValue,
+      triggerType: values.triggerType || 'subscription',
+    };
+  }
+}
+
+/** A new action of this type with the placeholder id planner.js replaces when it adds one. */
+function blank(type: string): DraftAction {
+  return isActionType(type) ? newAction(type, '__ID__') : { id: '__ID__', type, settings: {} };
+}
+
+function expectedVersion(body: FormBody): number | undefined {
+  const version = numeric(text(body, 'version'));
+  return typeof version === 'number' && Number.isSafeInteger(version) ? version : undefined;
+}
+
+/** A log result as people read it: a Wait's ISO wake-up time becomes "until 27 Nov 2026, 14:05". */
+function readableResult(result: string | null, timeZone: string): string | null {
+  if (result && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(result) && !Number.isNaN(Date.parse(result))) return `until ${formatDate(result, timeZone)}`;
+  return result;
+}
+
+function flashText(key: string | undefined): string | null {
+  return key && Object.prototype.hasOwnProperty.call(FLASH, key) ? FLASH[key] : null;
+}
+
+function errorsOf(error: JourneysException | undefined) {
+  if (!error) return { errors: null };
+  const messages = error.violations.length ? error.violations.map((v) => v.message) : [error.message];
+  return { errors: { summary: error.violations.length > 1 ? 'Please fix these problems:' : 'Please fix this problem:', messages } };
+}
