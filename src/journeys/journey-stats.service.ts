@@ -1,0 +1,336 @@
+/**
+ * Numbers and history of journeys: per-action counts for the planner, the
+ * funnel, entry totals, a subscriber's journey history, failed entries with
+ * retry / skip. Grouped SQL on the existing indexes:
+ *   entries (JourneyID, State, CurrentActionID), entries (ListID, SubscriberID, State),
+ *   log (JourneyID, ActionID, Status), log (EntryID, ActionID, Visit).
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { QueryTypes, type Sequelize } from 'sequelize';
+import { JourneysErrorCode, JourneysException } from '../common/journeys.exception';
+import { HOST_PORTS, type HostPorts, type HostSubscriber } from '../host/host.ports';
+import { SEQUELIZE, TABLES } from '../core/tokens';
+import type { PluginTables } from '../database/tables';
+import type { Action, ConditionAction } from '../engine/journey.types';
+import type { EntryState } from '../engine/step.types';
+import { EntryScheduler } from '../runtime/entry-scheduler';
+import { decodeActions } from './journey.codec';
+import type {
+  ActionCount,
+  EntriesSummary,
+  FailedEntry,
+  Funnel,
+  FunnelStep,
+  HistoryEntry,
+  HistoryLogRow,
+  SubscriberHistory,
+} from './journey.dto';
+import { actionLabel, actionTypeLabel } from './journey-labels';
+import { JourneyRepository } from './journey.repository';
+
+const ENTRY_STATES: EntryState[] = ['active', 'waiting', 'completed', 'exited', 'failed'];
+const FAILED_ENTRIES_LIMIT = 500;
+/** Newest entries shown in a history (all of an address's subscribers together). */
+const HISTORY_ENTRIES_LIMIT = 500;
+
+interface EntryRow {
+  EntryID: number;
+  JourneyID: number;
+  ListID: number;
+  SubscriberID: number;
+  EntryNumber: number;
+  State: EntryState;
+  CurrentActionID: string | null;
+  WakeAt: Date | null;
+  LastError: string | null;
+  ExitReason: string | null;
+  Attempts: number;
+  CreatedAt: Date;
+  UpdatedAt: Date;
+  EndedAt: Date | null;
+}
+
+interface LogRow {
+  EntryID: number;
+  ActionID: string;
+  Visit: number;
+  ActionType: string;
+  Status: HistoryLogRow['status'];
+  Result: string | null;
+  Detail: string | null;
+  CreatedAt: Date;
+  CompletedAt: Date | null;
+}
+
+@Injectable()
+export class JourneyStatsService {
+  constructor(
+    @Inject(SEQUELIZE) private readonly sequelize: Sequelize,
+    @Inject(TABLES) private readonly tables: PluginTables,
+    @Inject(HOST_PORTS) private readonly host: HostPorts,
+    private readonly repo: JourneyRepository,
+    private readonly scheduler: EntryScheduler,
+  ) {}
+
+  /** Per ActionID: live entries at it, finished runs, entries parked failed at it. Every action of the tree is present. */
+  async actionCounts(userId: number, journeyId: number): Promise<Record<string, ActionCount>> {
+    const journey = await this.repo.findOwned(userId, journeyId);
+    const counts: Record<string, ActionCount> = {};
+    const at = (id: string) => (counts[id] ??= { current: 0, passed: 0, failed: 0 });
+    for (const id of treeOrder(decodeActions(journey.Actions)).map((s) => s.action.id)) at(id);
+
+    const [positions, runs] = await Promise.all([
+      this.sequelize.query<{ ActionID: string; State: EntryState; n: number }>(
+        `SELECT CurrentActionID AS ActionID, State, COUNT(*) AS n FROM \`${this.tables.entries}\`
+          WHERE JourneyID = :journeyId AND State IN ('active','waiting','failed') AND CurrentActionID IS NOT NULL
+          GROUP BY State, CurrentActionID`,
+        { replacements: { journeyId: journey.JourneyID }, type: QueryTypes.SELECT },
+      ),
+      this.sequelize.query<{ ActionID: string; n: number }>(
+        `SELECT ActionID, COUNT(*) AS n FROM \`${this.tables.log}\`
+          WHERE JourneyID = :journeyId AND Status = 'done' GROUP BY ActionID`,
+        { replacements: { journeyId: journey.JourneyID }, type: QueryTypes.SELECT },
+      ),
+    ]);
+    // A Wait's run is logged `done` when the entry starts waiting, so the ones still waiting there have not passed it yet.
+    const waiting = new Map<string, number>();
+    for (const p of positions) {
+      at(p.ActionID).current += Number(p.n);
+      if (p.State === 'failed') at(p.ActionID).failed += Number(p.n);
+      if (p.State === 'waiting') waiting.set(p.ActionID, Number(p.n));
+    }
+    for (const r of runs) at(r.ActionID).passed += Math.max(0, Number(r.n) - (waiting.get(r.ActionID) ?? 0));
+    return counts;
+  }
+
+  /** How many entries entered, and how many runs reached each action, in tree order. */
+  async funnel(userId: number, journeyId: number): Promise<Funnel> {
+    const journey = await this.repo.findOwned(userId, journeyId);
+    const [reachedRows, [entered]] = await Promise.all([
+      this.sequelize.query<{ ActionID: string; n: number }>(
+        `SELECT ActionID, COUNT(*) AS n FROM \`${this.tables.log}\` WHERE JourneyID = :journeyId GROUP BY ActionID`,
+        { replacements: { journeyId: journey.JourneyID }, type: QueryTypes.SELECT },
+      ),
+      this.sequelize.query<{ n: number }>(`SELECT COUNT(*) AS n FROM \`${this.tables.entries}\` WHERE JourneyID = :journeyId`, {
+        replacements: { journeyId: journey.JourneyID },
+        type: QueryTypes.SELECT,
+      }),
+    ]);
+    const reached = new Map(reachedRows.map((r) => [r.ActionID, Number(r.n)]));
+    const steps: FunnelStep[] = treeOrder(decodeActions(journey.Actions)).map(({ action, depth, branch, parent }) => ({
+      actionId: action.id,
+      type: action.type,
+      label: actionLabel(action),
+      depth,
+      branch,
+      parentActionId: parent,
+      reached: reached.get(action.id) ?? 0,
+    }));
+    return { entered: Number(entered?.n ?? 0), steps };
+  }
+
+  /** Entries by state, and their total. */
+  async entriesSummary(userId: number, journeyId: number): Promise<EntriesSummary> {
+    const journey = await this.repo.findOwned(userId, journeyId);
+    const rows = await this.sequelize.query<{ State: EntryState; n: number }>(
+      `SELECT State, COUNT(*) AS n FROM \`${this.tables.entries}\` WHERE JourneyID = :journeyId GROUP BY State`,
+      { replacements: { journeyId: journey.JourneyID }, type: QueryTypes.SELECT },
+    );
+    const summary = Object.fromEntries(ENTRY_STATES.map((s) => [s, 0])) as EntriesSummary;
+    summary.total = 0;
+    for (const r of rows) {
+      summary[r.State] = Number(r.n);
+      summary.total += Number(r.n);
+    }
+    return summary;
+  }
+
+  /**
+   * Journey history of every subscriber of the owner's lists with this email
+   * address: each entry (newest first, the latest 500) with the journey's name and every action run.
+   */
+  async history(userId: number, emailAddress: string): Promise<SubscriberHistory[]> {
+    const email = typeof emailAddress === 'string' ? emailAddress.trim() : '';
+    if (email === '') return [];
+    const [subscribers, lists] = await Promise.all([
+      this.host.audience.findSubscribersByEmail(userId, email),
+      this.host.audience.listLists(userId),
+    ]);
+    const ownLists = new Map(lists.map((l) => [l.listId, l.name]));
+    const mine = subscribers.filter((s) => ownLists.has(s.listId));
+    if (mine.length === 0) return [];
+
+    const entries = await this.sequelize.query<EntryRow & { JourneyName: string; Actions: string }>(
+      `SELECT e.EntryID, e.JourneyID, e.ListID, e.SubscriberID, e.EntryNumber, e.State, e.CurrentActionID, e.WakeAt,
+              e.LastError, e.ExitReason, e.Attempts, e.CreatedAt, e.UpdatedAt, e.EndedAt, j.Name AS JourneyName, j.Actions
+         FROM \`${this.tables.entries}\` e
+         JOIN \`${this.tables.journeys}\` j ON j.JourneyID = e.JourneyID AND j.RelOwnerUserID = :userId
+        WHERE e.RelOwnerUserID = :userId AND (${mine.map((_, i) => `(e.ListID = :l${i} AND e.SubscriberID = :s${i})`).join(' OR ')})
+        ORDER BY e.CreatedAt DESC, e.EntryID DESC LIMIT ${HISTORY_ENTRIES_LIMIT}`,
+      {
+        replacements: Object.assign({ userId }, ...mine.map((s, i) => ({ [`l${i}`]: s.listId, [`s${i}`]: s.subscriberId }))),
+        type: QueryTypes.SELECT,
+      },
+    );
+    const logs = entries.length
+      ? await this.sequelize.query<LogRow>(
+          `SELECT EntryID, ActionID, Visit, ActionType, Status, Result, Detail, CreatedAt, CompletedAt
+             FROM \`${this.tables.log}\` WHERE EntryID IN (:entryIds) ORDER BY EntryID, CreatedAt, LogID`,
+          { replacements: { entryIds: entries.map((e) => e.EntryID) }, type: QueryTypes.SELECT },
+        )
+      : [];
+    const logsByEntry = groupBy(logs, (l) => Number(l.EntryID));
+    const treeByJourney = new Map<number, Map<string, Action>>();
+    const treeOf = (journeyId: number, json: string) => {
+      let tree = treeByJourney.get(journeyId);
+      if (!tree) {
+        tree = new Map(treeOrder(decodeActions(json)).map((s) => [s.action.id, s.action]));
+        treeByJourney.set(journeyId, tree);
+      }
+      return tree;
+    };
+
+    const entriesBySubscriber = groupBy(entries, (e) => `${e.ListID}:${e.SubscriberID}`);
+    return mine.map((s) => ({
+      listId: s.listId,
+      listName: ownLists.get(s.listId) ?? '',
+      subscriberId: s.subscriberId,
+      emailAddress: s.emailAddress,
+      subscriptionStatus: s.subscriptionStatus,
+      entries: (entriesBySubscriber.get(`${s.listId}:${s.subscriberId}`) ?? []).map((e): HistoryEntry => {
+        const tree = treeOf(Number(e.JourneyID), e.Actions);
+        return {
+          entryId: Number(e.EntryID),
+          journeyId: Number(e.JourneyID),
+          journeyName: e.JourneyName,
+          entryNumber: Number(e.EntryNumber),
+          state: e.State,
+          currentActionId: e.CurrentActionID,
+          wakeAt: e.WakeAt,
+          lastError: e.LastError,
+          exitReason: e.ExitReason,
+          startedAt: e.CreatedAt,
+          updatedAt: e.UpdatedAt,
+          endedAt: e.EndedAt,
+          log: (logsByEntry.get(Number(e.EntryID)) ?? []).map((l) => {
+            const action = tree.get(l.ActionID);
+            return {
+              actionId: l.ActionID,
+              actionType: l.ActionType,
+              label: action ? actionLabel(action) : actionTypeLabel(l.ActionType),
+              visit: Number(l.Visit),
+              status: l.Status,
+              result: l.Result,
+              detail: l.Detail,
+              at: l.CompletedAt ?? l.CreatedAt,
+              startedAt: l.CreatedAt,
+              completedAt: l.CompletedAt,
+            };
+          }),
+        };
+      }),
+    }));
+  }
+
+  /** Entries parked failed in the journey (newest first, at most 500) with the subscriber's email and the error. */
+  async failedEntries(userId: number, journeyId: number): Promise<FailedEntry[]> {
+    const journey = await this.repo.findOwned(userId, journeyId);
+    const rows = await this.sequelize.query<EntryRow>(
+      `SELECT EntryID, ListID, SubscriberID, CurrentActionID, LastError, Attempts, UpdatedAt
+         FROM \`${this.tables.entries}\`
+        WHERE JourneyID = :journeyId AND State = 'failed'
+        ORDER BY UpdatedAt DESC, EntryID DESC LIMIT ${FAILED_ENTRIES_LIMIT}`,
+      { replacements: { journeyId: journey.JourneyID }, type: QueryTypes.SELECT },
+    );
+    const tree = new Map(treeOrder(decodeActions(journey.Actions)).map((s) => [s.action.id, s.action]));
+    const emails = await this.emailsOf(userId, rows);
+    return rows.map((r) => {
+      const action = r.CurrentActionID ? tree.get(r.CurrentActionID) : undefined;
+      return {
+        entryId: Number(r.EntryID),
+        listId: Number(r.ListID),
+        subscriberId: Number(r.SubscriberID),
+        emailAddress: emails.get(`${r.ListID}:${r.SubscriberID}`) ?? '',
+        actionId: r.CurrentActionID,
+        actionLabel: action ? actionLabel(action) : '',
+        error: r.LastError,
+        attempts: Number(r.Attempts),
+        failedAt: r.UpdatedAt,
+      };
+    });
+  }
+
+  /** Runs a failed entry's action again. */
+  async retryEntry(userId: number, entryId: number): Promise<void> {
+    await this.failedEntryOf(userId, entryId);
+    await this.scheduler.retryEntry(entryId, userId);
+  }
+
+  /** Moves a failed entry past its failed action. */
+  async skipEntry(userId: number, entryId: number): Promise<void> {
+    await this.failedEntryOf(userId, entryId);
+    await this.scheduler.skipEntry(entryId, userId);
+  }
+
+  /** The owner's entry (NotFound otherwise), which must be parked failed (Conflict otherwise). */
+  private async failedEntryOf(userId: number, entryId: number): Promise<void> {
+    const [row] = Number.isSafeInteger(entryId) && entryId > 0
+      ? await this.sequelize.query<{ State: EntryState }>(
+          `SELECT e.State FROM \`${this.tables.entries}\` e
+             JOIN \`${this.tables.journeys}\` j ON j.JourneyID = e.JourneyID AND j.RelOwnerUserID = :userId
+            WHERE e.EntryID = :entryId AND e.RelOwnerUserID = :userId`,
+          { replacements: { userId, entryId }, type: QueryTypes.SELECT },
+        )
+      : [];
+    if (!row) throw JourneysException.notFound(`Entry ${entryId}`);
+    if (row.State !== 'failed') {
+      throw new JourneysException(JourneysErrorCode.Conflict, `Entry ${entryId} is ${row.State}, not failed: only a failed entry can be retried or skipped`);
+    }
+  }
+
+  /** Email addresses of the entries' subscribers, one batch read per list. */
+  private async emailsOf(userId: number, rows: Pick<EntryRow, 'ListID' | 'SubscriberID'>[]): Promise<Map<string, string>> {
+    const byList = groupBy(rows, (r) => Number(r.ListID));
+    const found = await Promise.all(
+      [...byList].map(([listId, rs]) =>
+        this.host.audience.getSubscribers(userId, listId, [...new Set(rs.map((r) => Number(r.SubscriberID)))]),
+      ),
+    );
+    return new Map(found.flat().map((s: HostSubscriber) => [`${s.listId}:${s.subscriberId}`, s.emailAddress]));
+  }
+}
+
+interface TreeStep {
+  action: Action;
+  depth: number;
+  branch: 'yes' | 'no' | null;
+  parent: string | null;
+}
+
+/** Depth-first, each condition before its Yes then its No branch, with depth and branch. */
+function treeOrder(actions: readonly Action[]): TreeStep[] {
+  const out: TreeStep[] = [];
+  const visit = (list: readonly Action[], depth: number, branch: 'yes' | 'no' | null, parent: string | null) => {
+    for (const action of list) {
+      out.push({ action, depth, branch, parent });
+      if (action.type === 'condition') {
+        const c = action as ConditionAction;
+        visit(c.yes ?? [], depth + 1, 'yes', c.id);
+        visit(c.no ?? [], depth + 1, 'no', c.id);
+      }
+    }
+  };
+  visit(actions, 0, null, null);
+  return out;
+}
+
+function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}

@@ -1,0 +1,162 @@
+/**
+ * What the journeys services take and give back. The planner pages and the API
+ * code against these shapes; the owner's UserID is never part of an input, it
+ * is a parameter taken from the authenticated context.
+ */
+import type { Violation } from '../common/journeys.exception';
+import type { Action, ActionType, JourneyStatus, ReEntryRule, Trigger, TriggerType } from '../engine/journey.types';
+import type { EntryState } from '../engine/step.types';
+
+export const JOURNEY_NAME_MAX = 250;
+export const JOURNEY_NOTES_MAX = 10000;
+
+export interface CreateJourneyInput {
+  name: string;
+  notes?: string | null;
+  /** Validated against the owner's lists and emails. */
+  trigger: unknown;
+  reEntry?: ReEntryRule;
+}
+
+/** Every field optional: only the given ones change. */
+export interface UpdateJourneyInfoInput {
+  name?: string;
+  notes?: string | null;
+  trigger?: unknown;
+  reEntry?: ReEntryRule;
+}
+
+export interface JourneySummary {
+  journeyId: number;
+  name: string;
+  trigger: Trigger;
+  triggerType: TriggerType;
+  status: JourneyStatus;
+  reEntry: ReEntryRule;
+  version: number;
+  /** Entries active, waiting or failed (still inside the journey). */
+  activeCount: number;
+  /** Every entry ever made. */
+  totalCount: number;
+  lastActivityAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface JourneyDetail {
+  journeyId: number;
+  ownerUserId: number;
+  name: string;
+  notes: string | null;
+  trigger: Trigger;
+  status: JourneyStatus;
+  reEntry: ReEntryRule;
+  actions: Action[];
+  version: number;
+  /** Standard Webhooks secret (`whsec_…`) the Webhook action signs with. */
+  webhookSecret: string;
+  createdAt: Date;
+  updatedAt: Date;
+  lastActivityAt: Date | null;
+}
+
+export interface ActionsPreview {
+  violations: Violation[];
+  /** Live entries (active, waiting, failed) sitting at actions the new tree removes: they would exit on save. */
+  affected: number;
+  removedActionIds: string[];
+}
+
+export interface SaveActionsResult {
+  version: number;
+  actions: Action[];
+  removedActionIds: string[];
+  /** Live entries exited because their action was removed. */
+  exitedEntries: number;
+}
+
+/** Per action of the tree (plus any action id still found in the data). */
+export interface ActionCount {
+  /** Live entries (active, waiting or failed) at the action now. */
+  current: number;
+  /** Runs of the action that finished and moved on (log rows `done`, less the entries still waiting at a Wait). */
+  passed: number;
+  /** Entries parked failed at the action now, waiting for a retry or a skip. */
+  failed: number;
+}
+
+export interface FunnelStep {
+  actionId: string;
+  type: ActionType;
+  label: string;
+  /** 0 for the main path, +1 inside each Yes/No branch. */
+  depth: number;
+  /** Branch of the nearest enclosing Yes/No (null on the main path). */
+  branch: 'yes' | 'no' | null;
+  /** ActionID of that Yes/No (null on the main path). */
+  parentActionId: string | null;
+  /** Runs that reached the action (log rows in any status). */
+  reached: number;
+}
+
+export interface Funnel {
+  /** Entries that entered the journey. */
+  entered: number;
+  /** Actions in tree order (depth-first, Yes before No). */
+  steps: FunnelStep[];
+}
+
+export type EntriesSummary = Record<EntryState, number> & { total: number };
+
+export interface HistoryLogRow {
+  actionId: string;
+  actionType: string;
+  label: string;
+  visit: number;
+  status: 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+  result: string | null;
+  detail: string | null;
+  /** When it finished, or when it started if it has not. */
+  at: Date;
+  startedAt: Date;
+  completedAt: Date | null;
+}
+
+export interface HistoryEntry {
+  entryId: number;
+  journeyId: number;
+  journeyName: string;
+  entryNumber: number;
+  state: EntryState;
+  currentActionId: string | null;
+  wakeAt: Date | null;
+  lastError: string | null;
+  exitReason: string | null;
+  startedAt: Date;
+  updatedAt: Date;
+  endedAt: Date | null;
+  log: HistoryLogRow[];
+}
+
+export interface SubscriberHistory {
+  listId: number;
+  listName: string;
+  subscriberId: number;
+  emailAddress: string;
+  subscriptionStatus: string;
+  /** Newest first. */
+  entries: HistoryEntry[];
+}
+
+export interface FailedEntry {
+  entryId: number;
+  listId: number;
+  subscriberId: number;
+  /** Empty when the subscriber no longer exists in the host. */
+  emailAddress: string;
+  actionId: string | null;
+  actionLabel: string;
+  error: string | null;
+  attempts: number;
+  failedAt: Date;
+}
