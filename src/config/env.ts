@@ -36,6 +36,9 @@ export class EnvDto {
   /** Shared secret of the signed HTTP hook ingest (Standard Webhooks, base64 after an optional whsec_ prefix). */
   @IsString() @MinLength(16, { message: 'HOOK_SECRET must be at least 16 characters' }) HOOK_SECRET = 'whsec_ZGV2LWhvb2stc2VjcmV0LWNoYW5nZS1tZQ==';
 
+  /** Host users allowed to open the queue dashboard (comma-separated UserIDs). */
+  @Matches(/^\d+(,\d+)*$/, { message: 'ADMIN_USER_IDS must be comma-separated user ids, e.g. 1,7' }) ADMIN_USER_IDS = '1';
+
   /** Lets the Webhook action reach private, loopback and link-local addresses (tests, intranets). */
   @Transform(toBool) @IsBoolean() WEBHOOK_ALLOW_PRIVATE = false;
   @Transform(toInt) @IsInt() @Min(100) @Max(60000) WEBHOOK_TIMEOUT_MS = 10000;

@@ -1,0 +1,175 @@
+/**
+ * Signed HTTP hook ingest: what a host that is not Node posts instead of
+ * calling the hook bus. Checks, in order:
+ *
+ * 1. the Standard Webhooks signature over the raw body and its timestamp
+ *    (`standardwebhooks`, 5 minutes tolerance) → 401;
+ * 2. the hook name, against the manifest's hooks → 404;
+ * 3. the webhook-id, already processed → 200 `{"Duplicate":true}`;
+ * 4. the body, a JSON object → 400; then the hook's own handler from hooks/
+ *    validates it (400 naming every bad field) and hands the event to the engine.
+ *
+ * Dedupe by webhook-id: the ids live in the engine's processed-events table
+ * under an `ingest:` prefix. An id is recorded after its handler succeeded,
+ * so a sender's retry after a failure (or a crash) is processed again; two
+ * copies racing each other may both run the handler, and the engine's own
+ * EventID dedupe makes the second enrol nobody. The id is global, not per
+ * hook: a signed body replayed to another hook's URL is a duplicate too (the
+ * URL is not part of the signature).
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import type { Sequelize } from 'sequelize';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { Counter } from 'prom-client';
+import type { AppConfig } from '../config/env';
+import { JourneysErrorCode, JourneysException } from '../common/journeys.exception';
+import { CLOCK, PLUGIN_CONFIG, SEQUELIZE, TABLES, type Clock } from '../core/tokens';
+import type { PluginTables } from '../database/tables';
+import type { PluginHandle } from '../plugin/plugin-handle';
+import { RuntimeMetrics } from '../runtime/runtime.metrics';
+import { execute, select, sqlDate } from '../runtime/sql';
+import { TRIGGER_INTAKE, type TriggerIntake } from '../runtime/trigger-intake';
+import { loadHookHandlers, type HookHandlerFn } from './hook-handlers';
+import { INGEST_MAX_BYTES } from './raw-body.middleware';
+
+export const INGEST_ID_PREFIX = 'ingest:';
+/** EventID is VARCHAR(128) and holds the prefix too. */
+const WEBHOOK_ID_MAX = 128 - INGEST_ID_PREFIX.length;
+
+export interface SignedHook {
+  hookName: string;
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: Buffer | undefined;
+}
+
+export type IngestResult = { Hook: string; Duplicate: true } | { Hook: string; Duplicate: false; Result: unknown };
+
+@Injectable()
+export class HookIngest {
+  private readonly webhook: Webhook;
+  private readonly handlers: Map<string, HookHandlerFn>;
+  private handle: PluginHandle;
+  private readonly requests: Counter<'hook' | 'outcome'>;
+
+  constructor(
+    @Inject(PLUGIN_CONFIG) config: AppConfig,
+    @Inject(SEQUELIZE) private readonly sequelize: Sequelize,
+    @Inject(TABLES) private readonly tables: PluginTables,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(TRIGGER_INTAKE) intake: TriggerIntake,
+    metrics: RuntimeMetrics,
+  ) {
+    this.webhook = new Webhook(config.HOOK_SECRET);
+    this.handlers = loadHookHandlers();
+    this.handle = { config, intake, accepting: true };
+    this.requests = new Counter({
+      name: 'journeys_ingest_requests_total',
+      help: 'Signed hook posts, by hook and outcome (accepted, duplicate, unauthorized, unknown_hook, invalid, error)',
+      labelNames: ['hook', 'outcome'],
+      registers: [metrics.registry],
+    });
+  }
+
+  /**
+   * The handle `load` returned, so that the ingest stops enrolling when the
+   * plug-in is disabled, like the in-process hooks. Until it is given, the
+   * ingest hands events straight to the runtime's intake.
+   */
+  useHandle(handle: PluginHandle): void {
+    this.handle = handle;
+  }
+
+  get hookNames(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  async receive(hook: SignedHook): Promise<IngestResult> {
+    const known = this.handlers.has(hook.hookName);
+    const label = known ? hook.hookName : 'unknown';
+    try {
+      const result = await this.process(hook);
+      this.requests.inc({ hook: label, outcome: result.Duplicate ? 'duplicate' : 'accepted' });
+      return result;
+    } catch (error) {
+      this.requests.inc({ hook: label, outcome: outcomeOf(error) });
+      throw error;
+    }
+  }
+
+  private async process({ hookName, headers, rawBody }: SignedHook): Promise<IngestResult> {
+    if (!Buffer.isBuffer(rawBody)) {
+      // Only when a parser ahead of the ingest consumed the body without keeping the bytes.
+      throw new JourneysException(JourneysErrorCode.Internal, 'The raw request body is not available to verify the signature');
+    }
+    if (rawBody.length > INGEST_MAX_BYTES) {
+      throw new JourneysException(JourneysErrorCode.PayloadTooLarge, `The hook payload is larger than ${INGEST_MAX_BYTES / 1024} KB`);
+    }
+    const webhookId = this.verify(headers, rawBody);
+
+    const handler = this.handlers.get(hookName);
+    if (!handler) throw new JourneysException(JourneysErrorCode.UnknownHook, `Unknown hook ${hookName}; the hooks are ${this.hookNames.join(', ')}`);
+
+    const eventId = `${INGEST_ID_PREFIX}${webhookId}`;
+    const [seen] = await select(this.sequelize, `SELECT 1 FROM \`${this.tables.events}\` WHERE EventID = ?`, [eventId]);
+    if (seen) return { Hook: hookName, Duplicate: true };
+
+    let payload: unknown;
+    try {
+      payload = JSON.parse(rawBody.toString('utf8'));
+    } catch {
+      throw JourneysException.invalid(`The ${hookName} payload is not valid JSON`);
+    }
+    const result = await handler(payload, this.handle);
+    await execute(this.sequelize, `INSERT IGNORE INTO \`${this.tables.events}\` (EventID, ReceivedAt) VALUES (?, ?)`, [eventId, sqlDate(this.clock.now())]);
+    return { Hook: hookName, Duplicate: false, Result: result };
+  }
+
+  /** Returns the webhook-id of a correctly signed, fresh request; 401 otherwise. */
+  private verify(headers: SignedHook['headers'], rawBody: Buffer): string {
+    const header = (name: string) => {
+      const value = headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    };
+    const signed = { 'webhook-id': header('webhook-id') ?? '', 'webhook-timestamp': header('webhook-timestamp') ?? '', 'webhook-signature': header('webhook-signature') ?? '' };
+    try {
+      this.webhook.verify(rawBody, signed, { jsonParse: false });
+    } catch (error) {
+      if (!(error instanceof WebhookVerificationError)) throw error;
+      throw new JourneysException(JourneysErrorCode.Unauthorized, `The hook was not accepted: ${unauthorizedReason(error.message)}`);
+    }
+    const webhookId = signed['webhook-id'];
+    if (webhookId.length > WEBHOOK_ID_MAX || !/^[\x21-\x7e]+$/.test(webhookId)) {
+      throw JourneysException.invalid(`webhook-id must be at most ${WEBHOOK_ID_MAX} printable characters without spaces`);
+    }
+    return webhookId;
+  }
+}
+
+function unauthorizedReason(message: string): string {
+  switch (message) {
+    case 'Missing required headers':
+      return 'the webhook-id, webhook-timestamp and webhook-signature headers are required';
+    case 'Message timestamp too old':
+    case 'Message timestamp too new':
+      return 'webhook-timestamp is more than 5 minutes away from now';
+    case 'Invalid Signature Headers':
+      return 'webhook-timestamp must be a Unix time in seconds';
+    default:
+      return 'the signature does not match';
+  }
+}
+
+function outcomeOf(error: unknown): string {
+  if (!(error instanceof JourneysException)) return 'error';
+  switch (error.code) {
+    case JourneysErrorCode.Unauthorized:
+      return 'unauthorized';
+    case JourneysErrorCode.UnknownHook:
+      return 'unknown_hook';
+    case JourneysErrorCode.ValidationFailed:
+    case JourneysErrorCode.PayloadTooLarge:
+      return 'invalid';
+    default:
+      return 'error';
+  }
+}
