@@ -1,0 +1,155 @@
+/**
+ * The host's open / click / conversion tracking: records the activity row,
+ * then fires Email.Opened, Link.Clicked or Conversion.Postback.
+ */
+import { Logger } from '@nestjs/common';
+import { QueryTypes, type Sequelize } from 'sequelize';
+import { JourneysException } from '../src/common/journeys.exception';
+import type { Clock } from '../src/core/tokens';
+import type { ConversionHookPayload, EmailOpenedHookPayload, LinkClickedHookPayload } from '../src/host/hook-payloads';
+import type { HookBusPort } from '../src/host/host.ports';
+import { assertId, hostTables, type HostTables } from '../src/host/mysql/host-tables';
+import { toSqlDateMs } from './sql-dates';
+
+export interface ActivityTarget {
+  listId: number;
+  subscriberId: number;
+  emailId: number;
+  campaignId?: number | null;
+  autoResponderId?: number | null;
+}
+
+interface Resolved {
+  userId: number;
+  emailAddress: string;
+  campaignId: number | null;
+  autoResponderId: number | null;
+}
+
+export class HostActivity {
+  private readonly tables: HostTables;
+  private readonly logger = new Logger('HostActivity');
+
+  constructor(
+    private readonly sequelize: Sequelize,
+    prefix: string,
+    private readonly hooks: HookBusPort,
+    private readonly clock: Clock,
+  ) {
+    this.tables = hostTables(prefix);
+  }
+
+  async open(target: ActivityTarget): Promise<{ statId: number }> {
+    const r = await this.resolve(target);
+    const now = this.clock.now();
+    const statId = await this.insert(this.tables.opens, target, r, now, {});
+    const payload: EmailOpenedHookPayload = { ...this.base(`opened-${statId}`, target, r, now) };
+    await this.fire('Email.Opened', payload);
+    return { statId };
+  }
+
+  async click(target: ActivityTarget, url: string): Promise<{ statId: number }> {
+    const r = await this.resolve(target);
+    const now = this.clock.now();
+    const statId = await this.insert(this.tables.clicks, target, r, now, { LinkURL: url });
+    const payload: LinkClickedHookPayload = { ...this.base(`clicked-${statId}`, target, r, now), URL: url };
+    await this.fire('Link.Clicked', payload);
+    return { statId };
+  }
+
+  /** A repeated TransactionID records nothing new and fires the hook again with the same EventID. */
+  async conversion(target: ActivityTarget, details: { channel: string | null; value: number | null; transactionId: string | null }): Promise<{ statId: number; repeated: boolean }> {
+    const r = await this.resolve(target);
+    const now = this.clock.now();
+    let statId: number;
+    let repeated = false;
+    const [previous] = details.transactionId
+      ? await this.sequelize.query<{ StatID: number; ActivityDate: Date }>(
+          `SELECT StatID, ActivityDate FROM \`${this.tables.conversions}\` WHERE RelListID = ? AND TransactionID = ?`,
+          { type: QueryTypes.SELECT, replacements: [target.listId, details.transactionId] },
+        )
+      : [];
+    if (previous) {
+      statId = Number(previous.StatID);
+      repeated = true;
+    } else {
+      statId = await this.insert(this.tables.conversions, target, r, now, { Channel: details.channel, Value: details.value, TransactionID: details.transactionId });
+    }
+    const eventId = details.transactionId ? `conversion-${target.listId}-${details.transactionId}` : `conversion-${statId}`;
+    const payload: ConversionHookPayload = { ...this.base(eventId, target, r, repeated ? new Date(previous!.ActivityDate) : now), Channel: details.channel, Value: details.value };
+    await this.fire('Conversion.Postback', payload);
+    return { statId, repeated };
+  }
+
+  /** The list's owner, the subscriber's address, and the email's campaign / autoresponder when not given. 404 when they do not fit together. */
+  private async resolve(target: ActivityTarget): Promise<Resolved> {
+    const listId = assertId(target.listId, 'ListID');
+    assertId(target.subscriberId, 'SubscriberID');
+    assertId(target.emailId, 'EmailID');
+    const [list] = await this.sequelize.query<{ RelOwnerUserID: number }>(`SELECT RelOwnerUserID FROM \`${this.tables.lists}\` WHERE ListID = ?`, {
+      type: QueryTypes.SELECT,
+      replacements: [listId],
+    });
+    if (!list) throw JourneysException.notFound(`List ${listId}`);
+    const userId = Number(list.RelOwnerUserID);
+    const [subscriber] = await this.sequelize.query<{ EmailAddress: string }>(`SELECT EmailAddress FROM \`${this.tables.subscribers(listId)}\` WHERE SubscriberID = ?`, {
+      type: QueryTypes.SELECT,
+      replacements: [target.subscriberId],
+    });
+    if (!subscriber) throw JourneysException.notFound(`Subscriber ${target.subscriberId} of list ${listId}`);
+    const [email] = await this.sequelize.query<{ CampaignID: number | null; AutoResponderID: number | null }>(
+      `SELECT (SELECT CampaignID FROM \`${this.tables.campaigns}\` c WHERE c.RelEmailID = e.EmailID AND c.RelOwnerUserID = e.RelOwnerUserID ORDER BY CampaignID LIMIT 1) AS CampaignID,
+              (SELECT AutoResponderID FROM \`${this.tables.autoresponders}\` a WHERE a.RelEmailID = e.EmailID AND a.RelOwnerUserID = e.RelOwnerUserID ORDER BY AutoResponderID LIMIT 1) AS AutoResponderID
+         FROM \`${this.tables.emails}\` e WHERE e.EmailID = ? AND e.RelOwnerUserID = ?`,
+      { type: QueryTypes.SELECT, replacements: [target.emailId, userId] },
+    );
+    if (!email) throw JourneysException.notFound(`Email ${target.emailId}`);
+    return {
+      userId,
+      emailAddress: subscriber.EmailAddress,
+      campaignId: target.campaignId ?? (email.CampaignID === null ? null : Number(email.CampaignID)),
+      autoResponderId: target.autoResponderId ?? (email.AutoResponderID === null ? null : Number(email.AutoResponderID)),
+    };
+  }
+
+  private async insert(table: string, target: ActivityTarget, r: Resolved, now: Date, extra: Record<string, unknown>): Promise<number> {
+    const row: Record<string, unknown> = {
+      RelOwnerUserID: r.userId,
+      RelListID: target.listId,
+      RelSubscriberID: target.subscriberId,
+      RelEmailID: target.emailId,
+      RelCampaignID: r.campaignId,
+      RelAutoResponderID: r.autoResponderId,
+      ActivityDate: toSqlDateMs(now),
+      ...extra,
+    };
+    const columns = Object.keys(row);
+    const [insertId] = await this.sequelize.query(`INSERT INTO \`${table}\` (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`, {
+      type: QueryTypes.INSERT,
+      replacements: Object.values(row),
+    });
+    return Number(insertId);
+  }
+
+  private base(eventId: string, target: ActivityTarget, r: Resolved, at: Date): EmailOpenedHookPayload {
+    return {
+      EventID: eventId,
+      UserID: r.userId,
+      ListID: target.listId,
+      SubscriberID: target.subscriberId,
+      EmailAddress: r.emailAddress,
+      OccurredAt: at.toISOString(),
+      EmailID: target.emailId,
+      CampaignID: r.campaignId,
+      AutoResponderID: r.autoResponderId,
+    };
+  }
+
+  private async fire(hookName: string, payload: unknown): Promise<void> {
+    try {
+      await this.hooks.fire(hookName, payload);
+    } catch (error) {
+      this.logger.error(`${hookName}: ${(error as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * AdminContextPort of the reference host: the session's user and the host
+ * layout with its top menu. Plug-ins add entries under Campaigns from their manifest.
+ */
+import type { Request } from 'express';
+import type { AdminContextPort, AudiencePort, HostUser, MenuEntry } from '../src/host/host.ports';
+import type { SessionSigner } from './session';
+import { layoutTemplate } from './views';
+
+interface MenuItem {
+  title: string;
+  route?: string;
+  children: MenuEntry[];
+}
+
+export class HostAdminContext implements AdminContextPort {
+  private readonly pluginEntries: MenuEntry[] = [];
+
+  constructor(
+    private readonly session: SessionSigner,
+    private readonly audience: AudiencePort,
+  ) {}
+
+  addMenuEntries(entries: MenuEntry[]): void {
+    this.pluginEntries.push(...entries);
+  }
+
+  get menuEntries(): readonly MenuEntry[] {
+    return this.pluginEntries;
+  }
+
+  async currentUser(req: Request): Promise<HostUser | null> {
+    const userId = this.session.userIdOf(req);
+    return userId === null ? null : this.audience.getUser(userId);
+  }
+
+  loginUrl(): string {
+    return '/login';
+  }
+
+  private menu(): MenuItem[] {
+    return [
+      { title: 'Dashboard', route: '/', children: [] },
+      {
+        title: 'Campaigns',
+        children: [
+          { location: 'Campaigns', title: 'Campaigns', route: '/campaigns' },
+          { location: 'Campaigns', title: 'Autoresponders', route: '/campaigns#autoresponders' },
+          ...this.pluginEntries.filter((e) => e.location === 'Campaigns'),
+        ],
+      },
+    ];
+  }
+
+  async renderLayout(req: Request, page: { title: string; content: string; activeMenu?: string; stylesheets?: string[]; scripts?: string[] }): Promise<string> {
+    const user = await this.currentUser(req);
+    const path = req.path ?? '/';
+    const menu = this.menu().map((item) => {
+      const children = item.children.map((c) => ({ ...c, active: page.activeMenu === c.title || path === c.route || path.startsWith(`${c.route}/`) }));
+      return { ...item, children, active: page.activeMenu === item.title || path === item.route || children.some((c) => c.active) };
+    });
+    return layoutTemplate({ title: page.title, content: page.content, stylesheets: page.stylesheets ?? [], scripts: page.scripts ?? [], user, menu });
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The host's Handlebars templates, kept in code so the compiled host needs no
+ * asset copying. `{{ }}` escapes everything; only `content` (a page the host or
+ * the plug-in rendered already) is inserted raw.
+ */
+import Handlebars from 'handlebars';
+
+const hbs = Handlebars.create();
+hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+
+export const HOST_CSS = `
+*{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1f2933;background:#f4f6f8}
+header.host-top{background:#1e3a5f;color:#fff;display:flex;align-items:center;gap:24px;padding:0 20px;height:52px}
+header.host-top .brand{font-weight:700;font-size:16px}
+nav.host-menu{display:flex;gap:4px;height:100%}
+nav.host-menu .item{position:relative;display:flex;align-items:center}
+nav.host-menu a,nav.host-menu span{color:#dbe7f3;text-decoration:none;padding:0 12px;height:52px;display:flex;align-items:center}
+nav.host-menu .item.active>a,nav.host-menu .item.active>span{background:#2d5282;color:#fff}
+nav.host-menu .sub{display:none;position:absolute;top:52px;left:0;background:#fff;min-width:190px;box-shadow:0 4px 12px rgba(0,0,0,.15);z-index:10}
+nav.host-menu .item:hover .sub,nav.host-menu .item:focus-within .sub{display:block}
+nav.host-menu .sub a{color:#1f2933;height:auto;padding:9px 14px}
+nav.host-menu .sub a:hover{background:#eef2f7}
+header.host-top .user{margin-left:auto;color:#dbe7f3}header.host-top .user a{color:#fff}
+main.host-main{padding:24px;max-width:1200px;margin:0 auto}
+table.host-table{border-collapse:collapse;background:#fff;width:100%;margin:12px 0 24px}
+table.host-table th,table.host-table td{border-bottom:1px solid #e3e8ee;padding:8px 10px;text-align:left}
+.login-box{max-width:420px;margin:80px auto;background:#fff;padding:28px;border-radius:6px;box-shadow:0 2px 10px rgba(0,0,0,.08)}
+.login-box button{display:block;width:100%;margin:8px 0;padding:10px;border:1px solid #2d5282;background:#2d5282;color:#fff;border-radius:4px;font-size:14px;cursor:pointer}
+`;
+
+export const layoutTemplate = hbs.compile(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{title}} · Reference Host</title>
+<link rel="stylesheet" href="/host/assets/host.css">
+{{#each stylesheets}}<link rel="stylesheet" href="{{this}}">
+{{/each}}
+</head>
+<body>
+<header class="host-top">
+  <div class="brand">Reference Host</div>
+  <nav class="host-menu" aria-label="Main menu">
+    {{#each menu}}
+    <div class="item{{#if active}} active{{/if}}">
+      {{#if route}}<a href="{{route}}">{{title}}</a>{{else}}<span tabindex="0">{{title}}</span>{{/if}}
+      {{#if children.length}}<div class="sub">{{#each children}}<a href="{{route}}"{{#if active}} aria-current="page"{{/if}}>{{title}}</a>{{/each}}</div>{{/if}}
+    </div>
+    {{/each}}
+  </nav>
+  <div class="user">{{#if user}}{{user.firstName}} {{user.lastName}} ({{user.emailAddress}}) · <a href="/logout">Log out</a>{{/if}}</div>
+</header>
+<main class="host-main">
+{{{content}}}
+</main>
+{{#each scripts}}<script src="{{this}}" defer></script>
+{{/each}}
+</body>
+</html>`);
+
+export const loginTemplate = hbs.compile(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Log in · Reference Host</title><link rel="stylesheet" href="/host/assets/host.css"></head>
+<body><div class="login-box">
+<h1>Reference Host</h1>
+<p>Pick a demo user to log in as.</p>
+<form method="post" action="/login">
+<input type="hidden" name="next" value="{{next}}">
+{{#each users}}<button type="submit" name="UserID" value="{{userId}}">{{firstName}} {{lastName}} &lt;{{emailAddress}}&gt;</button>
+{{/each}}
+</form>
+</div></body></html>`);
+
+export const dashboardTemplate = hbs.compile(`<h1>Dashboard</h1>
+<h2>Subscriber lists</h2>
+<table class="host-table"><thead><tr><th>ListID</th><th>Name</th><th>Subscribed</th><th>Total</th></tr></thead><tbody>
+{{#each lists}}<tr><td>{{listId}}</td><td>{{name}}</td><td>{{subscribed}}</td><td>{{total}}</td></tr>{{/each}}
+</tbody></table>
+<h2>Autoresponders the host would have sent</h2>
+<table class="host-table"><thead><tr><th>When</th><th>Autoresponder</th><th>List</th><th>Subscriber</th></tr></thead><tbody>
+{{#each autoresponderLog}}<tr><td>{{scheduledFor}}</td><td>{{autoResponderName}}</td><td>{{listName}}</td><td>{{emailAddress}}</td></tr>{{else}}<tr><td colspan="4">None yet.</td></tr>{{/each}}
+</tbody></table>`);
+
+export const campaignsTemplate = hbs.compile(`<h1>Campaigns</h1>
+<table class="host-table"><thead><tr><th>CampaignID</th><th>Name</th><th>Email</th><th>Status</th></tr></thead><tbody>
+{{#each campaigns}}<tr><td>{{CampaignID}}</td><td>{{CampaignName}}</td><td>{{EmailName}}</td><td>{{CampaignStatus}}</td></tr>{{/each}}
+</tbody></table>
+<h2>Autoresponders</h2>
+<table class="host-table"><thead><tr><th>ID</th><th>Name</th><th>List</th><th>Email</th><th>When</th></tr></thead><tbody>
+{{#each autoresponders}}<tr><td>{{AutoResponderID}}</td><td>{{AutoResponderName}}</td><td>{{ListName}}</td><td>{{EmailName}}</td><td>{{TriggerTimeType}}{{#if TriggerTime}} ({{TriggerTime}}){{/if}}</td></tr>{{/each}}
+</tbody></table>`);

@@ -1,0 +1,73 @@
+/**
+ * The plug-in's lifecycle functions, named in plugin.json:
+ * - enable: runs the migrations (creates or upgrades the plug-in's tables);
+ * - load: called once the host application is up; returns the handle the hook handlers get;
+ * - disable: stops taking new work and keeps every row.
+ */
+import type { INestApplicationContext } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { AppConfig } from '../config/env';
+import { createSequelize } from '../database/database';
+import { createMigrator } from '../database/migrator';
+import { TRIGGER_INTAKE, type TriggerIntake } from '../runtime/trigger-intake';
+import type { TriggerEvent } from '../engine/trigger-event';
+import type { PluginHandle } from './plugin-handle';
+
+export interface EnableResult {
+  /** Names of the migrations this call ran (empty when already up to date). */
+  migrated: string[];
+}
+
+export async function enable(input: { config: AppConfig }): Promise<EnableResult> {
+  const sequelize = createSequelize({ ...input.config, DB_POOL_MAX: 1 });
+  try {
+    const ran = await createMigrator(sequelize, input.config.DB_TABLE_PREFIX).up();
+    return { migrated: ran.map((m) => m.name) };
+  } finally {
+    await sequelize.close();
+  }
+}
+
+class GatedIntake implements TriggerIntake {
+  accepting = true;
+  constructor(private readonly inner: TriggerIntake) {}
+
+  accept(event: TriggerEvent): Promise<{ enrolled: number }> {
+    return this.accepting ? this.inner.accept(event) : Promise.resolve({ enrolled: 0 });
+  }
+}
+
+/** Stands in while the runtime provides no intake, so a host still starts; it enrols nobody. */
+const noIntake: TriggerIntake = {
+  accept: async () => ({ enrolled: 0 }),
+};
+
+class LoadedPlugin implements PluginHandle {
+  constructor(
+    readonly config: AppConfig,
+    readonly intake: GatedIntake,
+  ) {}
+
+  get accepting(): boolean {
+    return this.intake.accepting;
+  }
+}
+
+export async function load(input: { app: INestApplicationContext; config: AppConfig }): Promise<PluginHandle> {
+  let intake: TriggerIntake;
+  try {
+    // Through ModuleRef rather than app.get, which logs a missing provider as an error before throwing.
+    intake = input.app.get(ModuleRef).get<TriggerIntake>(TRIGGER_INTAKE, { strict: false });
+  } catch {
+    new Logger('Journeys').warn('No TriggerIntake is provided by the runtime: hook events are accepted but enrol nobody');
+    intake = noIntake;
+  }
+  return new LoadedPlugin(input.config, new GatedIntake(intake));
+}
+
+/** Stops taking new work: hook events enrol nobody from now on. Journeys, entries and logs stay. */
+export async function disable(input: { handle: PluginHandle }): Promise<void> {
+  const loaded = input.handle as LoadedPlugin;
+  if (loaded.intake instanceof GatedIntake) loaded.intake.accepting = false;
+}
