@@ -74,8 +74,11 @@ export interface PlannerNode {
   yes: PlannerBranch | null;
   no: PlannerBranch | null;
   f: Record<string, unknown>;
-  /** Slot of the "Add action" menu below this action. */
-  afterSlot: string;
+  /**
+   * Slot of the "Add action" menu below this action; none below a Yes/No,
+   * since a branch that runs out ends the journey and actions there would never run.
+   */
+  afterSlot: string | null;
   /** Partial that renders the settings fields (views/partials/settings/<type>.hbs). */
   settingsPartial: string;
 }
@@ -103,7 +106,7 @@ function node(action: DraftAction, ctx: PlannerContext, first: boolean, last: bo
     yes: isCondition ? { slot: `yes.${action.id}`, label: 'Yes', nodes: plannerNodes(action.yes ?? [], ctx) } : null,
     no: isCondition ? { slot: `no.${action.id}`, label: 'No', nodes: plannerNodes(action.no ?? [], ctx) } : null,
     f: fieldsOf(action, s, ctx),
-    afterSlot: `after.${action.id}`,
+    afterSlot: isCondition ? null : `after.${action.id}`,
     settingsPartial: info && SETTINGS_PARTIALS.has(action.type) ? `settings/${action.type}` : 'settings/none',
   };
 }

@@ -5,7 +5,6 @@
  * - disable: stops taking new work and keeps every row.
  */
 import type { INestApplicationContext } from '@nestjs/common';
-import { Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { AppConfig } from '../config/env';
 import { createSequelize } from '../database/database';
@@ -13,6 +12,7 @@ import { createMigrator } from '../database/migrator';
 import { TRIGGER_INTAKE, type TriggerIntake } from '../runtime/trigger-intake';
 import type { TriggerEvent } from '../engine/trigger-event';
 import type { PluginHandle } from './plugin-handle';
+import { HookIngest } from '../ingest/hook-ingest.service';
 
 export interface EnableResult {
   /** Names of the migrations this call ran (empty when already up to date). */
@@ -38,11 +38,6 @@ class GatedIntake implements TriggerIntake {
   }
 }
 
-/** Stands in while the runtime provides no intake, so a host still starts; it enrols nobody. */
-const noIntake: TriggerIntake = {
-  accept: async () => ({ enrolled: 0 }),
-};
-
 class LoadedPlugin implements PluginHandle {
   constructor(
     readonly config: AppConfig,
@@ -55,15 +50,12 @@ class LoadedPlugin implements PluginHandle {
 }
 
 export async function load(input: { app: INestApplicationContext; config: AppConfig }): Promise<PluginHandle> {
-  let intake: TriggerIntake;
-  try {
-    // Through ModuleRef rather than app.get, which logs a missing provider as an error before throwing.
-    intake = input.app.get(ModuleRef).get<TriggerIntake>(TRIGGER_INTAKE, { strict: false });
-  } catch {
-    new Logger('Journeys').warn('No TriggerIntake is provided by the runtime: hook events are accepted but enrol nobody');
-    intake = noIntake;
-  }
-  return new LoadedPlugin(input.config, new GatedIntake(intake));
+  const modules = input.app.get(ModuleRef);
+  const intake = modules.get<TriggerIntake>(TRIGGER_INTAKE, { strict: false });
+  const handle = new LoadedPlugin(input.config, new GatedIntake(intake));
+  // The signed HTTP ingest feeds the same handlers, so it goes through the same gate.
+  modules.get(HookIngest, { strict: false }).useHandle(handle);
+  return handle;
 }
 
 /** Stops taking new work: hook events enrol nobody from now on. Journeys, entries and logs stay. */

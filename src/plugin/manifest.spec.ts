@@ -47,10 +47,11 @@ describe('plugin.json', () => {
     expect(fs.existsSync(path.join(ROOT, manifest.migrations))).toBe(true);
   });
 
-  it('declares the API commands of DESIGN §7', () => {
+  it('declares the API commands of DESIGN §7 and the failed-entry commands of §5.10', () => {
     expect(loadManifest(ROOT).api.map((c) => c.command)).toEqual([
       'journey.create', 'journey.get', 'journey.list', 'journey.update', 'journey.delete', 'journey.enable', 'journey.disable',
-      'journey.actions.update', 'journey.stats', 'subscriber.journey.trigger', 'subscriber.journey.exit', 'subscriber.journey.list',
+      'journey.actions.update', 'journey.stats', 'journey.entry.retry', 'journey.entry.skip',
+      'subscriber.journey.trigger', 'subscriber.journey.exit', 'subscriber.journey.list',
     ]);
   });
 
