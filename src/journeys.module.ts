@@ -15,6 +15,9 @@ import { CLOCK, PLUGIN_CONFIG, SEQUELIZE, TABLES, systemClock, type Clock } from
 import { JourneyDefinitionsModule } from './journeys/journey-definitions.module';
 import { RuntimeModule } from './runtime/runtime.module';
 import { PlannerModule } from './planner/planner.module';
+import { ApiModule } from './api/api.module';
+import { IngestModule } from './ingest/ingest.module';
+import { OpsModule } from './ops/ops.module';
 
 export interface JourneysModuleOptions {
   config: AppConfig;
@@ -42,6 +45,10 @@ function withFeatures(definition: DynamicModule): DynamicModule {
       }),
       JourneyDefinitionsModule,
       RuntimeModule,
+      // Before PlannerModule: their fixed paths (/journeys/health, /journeys/api, …) must be routed before its /journeys/:journeyId.
+      OpsModule,
+      ApiModule,
+      IngestModule,
       PlannerModule,
     ],
   };
