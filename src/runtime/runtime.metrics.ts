@@ -1,0 +1,58 @@
+/**
+ * Prometheus metrics of the runtime, in a registry of their own so several
+ * applications in one process (tests) do not collide. The web layer serves
+ * `registry.metrics()`.
+ */
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Sequelize } from 'sequelize';
+import { SEQUELIZE, TABLES } from '../core/tokens';
+import type { PluginTables } from '../database/tables';
+import { EntryQueue } from './entry-queue.service';
+import { select } from './sql';
+
+@Injectable()
+export class RuntimeMetrics {
+  readonly registry = new Registry();
+
+  readonly eventsIn = new Counter({ name: 'journeys_events_in_total', help: 'Trigger events received, by outcome (new, duplicate)', labelNames: ['outcome'], registers: [this.registry] });
+  readonly enrolled = new Counter({ name: 'journeys_entries_enrolled_total', help: 'Entries created by enrolment', registers: [this.registry] });
+  readonly loopsRefused = new Counter({ name: 'journeys_loops_refused_total', help: 'Enrolments refused by the causation depth bound', registers: [this.registry] });
+  readonly actionsRun = new Counter({ name: 'journeys_actions_run_total', help: 'Actions run, by type', labelNames: ['type'], registers: [this.registry] });
+  readonly actionsFailed = new Counter({ name: 'journeys_actions_failed_total', help: 'Actions failed for good, by type', labelNames: ['type'], registers: [this.registry] });
+  readonly wakeLateness = new Histogram({
+    name: 'journeys_wake_lateness_seconds',
+    help: 'How late a waiting entry resumed after its wake-at time',
+    buckets: [0.05, 0.25, 1, 5, 15, 60, 300, 1800],
+    registers: [this.registry],
+  });
+
+  constructor(
+    @Inject(SEQUELIZE) sequelize: Sequelize,
+    @Inject(TABLES) tables: PluginTables,
+    @Optional() entryQueue?: EntryQueue,
+  ) {
+    new Gauge({
+      name: 'journeys_entries',
+      help: 'Entries by state',
+      labelNames: ['state'],
+      registers: [this.registry],
+      async collect() {
+        const rows = await select<{ State: string; n: number }>(sequelize, `SELECT State, COUNT(*) AS n FROM \`${tables.entries}\` GROUP BY State`);
+        this.reset();
+        for (const row of rows) this.set({ state: row.State }, Number(row.n));
+      },
+    });
+    new Gauge({
+      name: 'journeys_queue_depth',
+      help: 'Jobs in the entry queue, by Bull state',
+      labelNames: ['state'],
+      registers: [this.registry],
+      async collect() {
+        if (!entryQueue) return;
+        const counts = await entryQueue.queue.getJobCounts();
+        for (const [state, n] of Object.entries(counts)) this.set({ state }, Number(n));
+      },
+    });
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The sweeper: MySQL is the truth, so every SWEEP_INTERVAL_SECONDS it
+ * - hands waits due within WAKE_HORIZON_SECONDS to Bull (a wait of months
+ *   never touches Redis until it is near; one lost from Redis is queued again),
+ * - re-queues active entries nobody has touched for a minute (their job was
+ *   lost: Redis flushed, a worker died mid-job),
+ * - prunes processed event ids past their retention.
+ * Job ids are deterministic, so several processes sweeping at once queue each
+ * piece of work once; entries of disabled journeys stay frozen.
+ */
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import type { Sequelize } from 'sequelize';
+import type { AppConfig } from '../config/env';
+import { CLOCK, PLUGIN_CONFIG, SEQUELIZE, TABLES, type Clock } from '../core/tokens';
+import type { PluginTables } from '../database/tables';
+import { EntryQueue } from './entry-queue.service';
+import { EVENT_RETENTION_MS, STALE_ACTIVE_MS } from './runtime.limits';
+import { execute, select, sqlDate } from './sql';
+
+const PAGE = 5000;
+/** Bound per sweep, so one sweep never holds a process for long; the next one continues. */
+const MAX_PER_SWEEP = 200_000;
+
+export interface SweepReport {
+  waits: number;
+  stale: number;
+  prunedEvents: number;
+}
+
+@Injectable()
+export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('JourneysSweeper');
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<SweepReport> | null = null;
+
+  constructor(
+    @Inject(SEQUELIZE) private readonly sequelize: Sequelize,
+    @Inject(TABLES) private readonly tables: PluginTables,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(PLUGIN_CONFIG) private readonly config: AppConfig,
+    private readonly queue: EntryQueue,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.ROLE === 'web') return;
+    this.timer = setInterval(() => {
+      this.sweep().catch((error: Error) => this.logger.warn(`sweep failed: ${error.message}`));
+    }, this.config.SWEEP_INTERVAL_SECONDS * 1000);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One sweep; concurrent calls in one process share the running sweep. */
+  sweep(): Promise<SweepReport> {
+    this.running ??= this.sweepOnce().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async sweepOnce(): Promise<SweepReport> {
+    const now = this.clock.now();
+    const horizon = sqlDate(new Date(now.getTime() + this.config.WAKE_HORIZON_SECONDS * 1000));
+    const report: SweepReport = { waits: 0, stale: 0, prunedEvents: 0 };
+
+    let cursor: { at: string; id: number } = { at: '1000-01-01 00:00:00.000', id: 0 };
+    while (report.waits < MAX_PER_SWEEP) {
+      const rows = await select<{ EntryID: number; StepSeq: number; WakeAt: Date }>(
+        this.sequelize,
+        `SELECT e.EntryID, e.StepSeq, e.WakeAt FROM \`${this.tables.entries}\` e
+           JOIN \`${this.tables.journeys}\` j ON j.JourneyID = e.JourneyID AND j.Status = 'Enabled'
+          WHERE e.State = 'waiting' AND e.WakeAt <= ? AND (e.WakeAt > ? OR (e.WakeAt = ? AND e.EntryID > ?))
+          ORDER BY e.WakeAt, e.EntryID LIMIT ${PAGE}`,
+        [horizon, cursor.at, cursor.at, cursor.id],
+      );
+      if (rows.length === 0) break;
+      await this.queue.runAt(rows.map((r) => ({ entryId: Number(r.EntryID), stepSeq: Number(r.StepSeq), wakeAt: new Date(r.WakeAt) })));
+      report.waits += rows.length;
+      const last = rows[rows.length - 1];
+      cursor = { at: sqlDate(new Date(last.WakeAt)), id: Number(last.EntryID) };
+      if (rows.length < PAGE) break;
+    }
+
+    const staleBefore = sqlDate(new Date(now.getTime() - STALE_ACTIVE_MS));
+    let after = 0;
+    while (report.stale < MAX_PER_SWEEP) {
+      const rows = await select<{ EntryID: number; StepSeq: number }>(
+        this.sequelize,
+        `SELECT e.EntryID, e.StepSeq FROM \`${this.tables.entries}\` e
+           JOIN \`${this.tables.journeys}\` j ON j.JourneyID = e.JourneyID AND j.Status = 'Enabled'
+          WHERE e.State = 'active' AND e.UpdatedAt < ? AND e.EntryID > ?
+          ORDER BY e.EntryID LIMIT ${PAGE}`,
+        [staleBefore, after],
+      );
+      if (rows.length === 0) break;
+      await this.queue.runNow(rows.map((r) => ({ entryId: Number(r.EntryID), stepSeq: Number(r.StepSeq) })));
+      report.stale += rows.length;
+      after = Number(rows[rows.length - 1].EntryID);
+      if (rows.length < PAGE) break;
+    }
+
+    const pruned = await execute(this.sequelize, `DELETE FROM \`${this.tables.events}\` WHERE ReceivedAt < ? LIMIT 10000`, [sqlDate(new Date(now.getTime() - EVENT_RETENTION_MS))]);
+    report.prunedEvents = pruned.affectedRows;
+    return report;
+  }
+}

@@ -1,0 +1,140 @@
+import { createServer, type Server } from 'http';
+import type { AddressInfo } from 'net';
+import { Webhook } from 'standardwebhooks';
+import { classifyStatus, parseRetryAfter, refusedAddressReason, retryDelayMs, signatureHeaders, WebhookSender } from './webhook-sender';
+
+const SECRET = `whsec_${Buffer.from('a-test-secret-of-enough-length!!').toString('base64')}`;
+
+describe(refusedAddressReason.name, () => {
+  it.each([
+    ['127.0.0.1', 'loopback'],
+    ['10.1.2.3', 'private'],
+    ['172.16.0.9', 'private'],
+    ['192.168.1.1', 'private'],
+    ['169.254.169.254', 'linkLocal'], // cloud metadata
+    ['100.100.100.200', 'carrierGradeNat'], // another cloud's metadata
+    ['0.0.0.0', 'unspecified'],
+    ['::1', 'loopback'],
+    ['fe80::1', 'linkLocal'],
+    ['fd00:ec2::254', 'uniqueLocal'], // IPv6 metadata
+    ['::ffff:127.0.0.1', 'loopback'], // IPv4-mapped
+    ['224.0.0.1', 'multicast'],
+  ])('refuses %s (%s)', (address, range) => {
+    expect(refusedAddressReason(address)).toContain(range);
+  });
+
+  it.each(['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111'])('allows the public address %s', (address) => {
+    expect(refusedAddressReason(address)).toBeNull();
+  });
+});
+
+describe(classifyStatus.name, () => {
+  it('delivers on 2xx, retries 408/429/5xx, gives up on other 4xx and on 3xx', () => {
+    expect([200, 204].map(classifyStatus)).toEqual(['delivered', 'delivered']);
+    expect([408, 429, 500, 502, 503].map(classifyStatus)).toEqual(['retry', 'retry', 'retry', 'retry', 'retry']);
+    expect([301, 302, 400, 401, 404, 410].map(classifyStatus)).toEqual(['permanent', 'permanent', 'permanent', 'permanent', 'permanent', 'permanent']);
+  });
+});
+
+describe(parseRetryAfter.name, () => {
+  const now = new Date('2026-11-27T10:00:00Z');
+  it('reads seconds and HTTP dates, ignores the rest', () => {
+    expect(parseRetryAfter('120', now)).toBe(120_000);
+    expect(parseRetryAfter('Fri, 27 Nov 2026 10:05:00 GMT', now)).toBe(300_000);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+});
+
+describe(retryDelayMs.name, () => {
+  it('grows exponentially with jitter between half and all of the step, capped at an hour', () => {
+    expect(retryDelayMs(1, undefined, () => 0)).toBe(15_000);
+    expect(retryDelayMs(1, undefined, () => 1)).toBe(30_000);
+    expect(retryDelayMs(3, undefined, () => 1)).toBe(120_000);
+    expect(retryDelayMs(20, undefined, () => 1)).toBe(3_600_000);
+  });
+  it('waits at least as long as Retry-After asks', () => {
+    expect(retryDelayMs(1, 600_000, () => 0)).toBe(600_000);
+  });
+});
+
+describe(signatureHeaders.name, () => {
+  it('signs id.timestamp.body so the standardwebhooks library verifies it', () => {
+    const body = JSON.stringify({ hello: 'world' });
+    const headers = signatureHeaders(SECRET, 'msg_1', new Date(), body);
+    expect(headers['webhook-signature']).toMatch(/^v1,/);
+    expect(new Webhook(SECRET).verify(body, headers)).toEqual({ hello: 'world' });
+  });
+});
+
+describe(WebhookSender.name, () => {
+  let server: Server;
+  let port = 0;
+  let answer = { status: 200, headers: {} as Record<string, string> };
+  let delayMs = 0;
+  const seen: { method?: string; body: string }[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        seen.push({ method: req.method, body });
+        setTimeout(() => res.writeHead(answer.status, answer.headers).end(), delayMs);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise((r) => server.close(r)));
+  beforeEach(() => {
+    answer = { status: 200, headers: {} };
+    delayMs = 0;
+  });
+
+  const request = (url: string) => ({ url, method: 'POST', body: '{"a":1}', deliveryId: 'msg_x', secret: SECRET, timestamp: new Date() });
+
+  it('refuses a loopback receiver unless private addresses are allowed', async () => {
+    const strict = new WebhookSender({ timeoutMs: 1000, allowPrivate: false });
+    const before = seen.length;
+    expect(await strict.send(request(`http://127.0.0.1:${port}/`))).toMatchObject({ kind: 'permanent', error: expect.stringContaining('Refused') });
+    expect(seen.length).toBe(before);
+    const open = new WebhookSender({ timeoutMs: 1000, allowPrivate: true });
+    expect(await open.send(request(`http://127.0.0.1:${port}/`))).toEqual({ kind: 'delivered', status: 200 });
+  });
+
+  it('checks every address a name resolves to', async () => {
+    const sender = new WebhookSender({ timeoutMs: 1000, allowPrivate: false, resolve: async () => [{ address: '93.184.216.34', family: 4 }, { address: '10.0.0.5', family: 4 }] });
+    expect(await sender.send(request('https://mixed.example/'))).toMatchObject({ kind: 'permanent', error: expect.stringContaining('10.0.0.5') });
+  });
+
+  it('times out as a retryable failure', async () => {
+    delayMs = 500;
+    const sender = new WebhookSender({ timeoutMs: 100, allowPrivate: true });
+    expect(await sender.send(request(`http://127.0.0.1:${port}/`))).toMatchObject({ kind: 'retry', error: expect.stringContaining('timed out') });
+  });
+
+  it('does not follow a redirect', async () => {
+    answer = { status: 307, headers: { Location: 'http://169.254.169.254/' } };
+    const sender = new WebhookSender({ timeoutMs: 1000, allowPrivate: true });
+    expect(await sender.send(request(`http://127.0.0.1:${port}/`))).toMatchObject({ kind: 'permanent', status: 307, error: expect.stringContaining('not followed') });
+  });
+
+  it('passes Retry-After of a 429 on', async () => {
+    answer = { status: 429, headers: { 'Retry-After': '7' } };
+    const sender = new WebhookSender({ timeoutMs: 1000, allowPrivate: true });
+    expect(await sender.send(request(`http://127.0.0.1:${port}/`))).toMatchObject({ kind: 'retry', status: 429, retryAfterMs: 7000 });
+  });
+
+  it('refuses a header a user typed that HTTP cannot carry, for good', async () => {
+    const sender = new WebhookSender({ timeoutMs: 1000, allowPrivate: true });
+    const outcome = await sender.send({ ...request(`http://127.0.0.1:${port}/`), headers: { 'X-Bad': 'a\r\nInjected: 1' } });
+    expect(outcome).toMatchObject({ kind: 'permanent', error: expect.stringContaining('invalid header') });
+  });
+
+  it('refuses schemes other than http(s) and credentials in the URL', async () => {
+    const sender = new WebhookSender({ timeoutMs: 1000, allowPrivate: true });
+    expect((await sender.send(request('ftp://example.com/x'))).kind).toBe('permanent');
+    expect((await sender.send(request('https://user:pw@example.com/x'))).kind).toBe('permanent');
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * A process that runs only the worker side of the plug-in: the entry queue's
+ * processor and the sweeper, no HTTP. Start as many as you like against the
+ * same MySQL and Redis:
+ *
+ *   ROLE=worker node dist/src/runtime/worker.main.js
+ *   ROLE=worker node -r @swc-node/register src/runtime/worker.main.ts   (from the sources)
+ *
+ * Host ports: JOURNEYS_HOST_PORTS names a module exporting
+ * `createHostPorts(config, sequelize)` (the host's own ports, e.g. its
+ * subscription path). Without it the MySQL adapter is used: subscriber reads
+ * and custom field writes work; Subscribe / Unsubscribe need the host's own
+ * path, so they fail as transient errors and are retried later (by a process
+ * that has the path, or until they give up).
+ */
+import 'reflect-metadata';
+import * as path from 'path';
+import { NestFactory } from '@nestjs/core';
+import type { Sequelize } from 'sequelize';
+import { loadConfig, type AppConfig } from '../config/env';
+import { createSequelize } from '../database/database';
+import type { HostPorts } from '../host/host.ports';
+import { MySqlAudience, MySqlCustomFieldWriter } from '../host/mysql';
+import { JourneysModule } from '../journeys.module';
+
+export function mysqlWorkerPorts(config: AppConfig, sequelize: Sequelize): HostPorts {
+  const audience = new MySqlAudience(sequelize, config.DB_TABLE_PREFIX);
+  const writer = new MySqlCustomFieldWriter(sequelize, config.DB_TABLE_PREFIX);
+  const noHostPath = async (): Promise<never> => {
+    throw new Error('this worker process has no host subscription path (set JOURNEYS_HOST_PORTS)');
+  };
+  return {
+    audience,
+    subscriptions: { subscribe: noHostPath, unsubscribe: noHostPath, setCustomField: (u, r, f, v, t) => writer.setCustomField(u, r, f, v, t) },
+    admin: {
+      currentUser: async () => null,
+      loginUrl: () => '/',
+      renderLayout: async () => '',
+    },
+    hooks: { on: () => undefined, fire: async () => undefined },
+  };
+}
+
+export async function startWorker(env: NodeJS.ProcessEnv = process.env): Promise<{ close(): Promise<void> }> {
+  const config = loadConfig({ ...env, ROLE: env.ROLE === 'all' ? 'all' : 'worker' });
+  const hostSequelize = createSequelize(config);
+  let host: HostPorts;
+  if (env.JOURNEYS_HOST_PORTS) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(path.resolve(env.JOURNEYS_HOST_PORTS)) as { createHostPorts(config: AppConfig, sequelize: Sequelize): HostPorts | Promise<HostPorts> };
+    host = await mod.createHostPorts(config, hostSequelize);
+  } else {
+    host = mysqlWorkerPorts(config, hostSequelize);
+  }
+  const app = await NestFactory.createApplicationContext(JourneysModule.forRoot({ config, host }), { logger: ['error', 'warn'] });
+  await app.init();
+  return {
+    async close() {
+      await app.close();
+      await hostSequelize.close();
+    },
+  };
+}
+
+if (require.main === module) {
+  startWorker()
+    .then((worker) => {
+      const stop = () => {
+        worker.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      process.send?.('ready');
+    })
+    .catch((error: Error) => {
+      console.error(error.message);
+      process.exit(1);
+    });
+}
