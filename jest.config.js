@@ -5,6 +5,9 @@ const common = { transform: { '^.+\\.ts$': swc }, testEnvironment: 'node', modul
 module.exports = {
   // Top level on purpose: Jest ignores testTimeout inside a project entry (jestjs/jest#9696); e2e tests need it.
   testTimeout: 60000,
+  // A test that fails half-way can leave a Nest app (Bull, MySQL pools) open; the
+  // run must still end so CI reports the failure instead of hanging until its time limit.
+  forceExit: true,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/hooks/**/*.spec.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], globalSetup: '<rootDir>/test/global-setup.ts' },

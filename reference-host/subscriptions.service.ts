@@ -9,7 +9,7 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import { JourneysException } from '../src/common/journeys.exception';
 import type { Clock } from '../src/core/tokens';
 import type { SubscribedHookPayload, UnsubscribedHookPayload } from '../src/host/hook-payloads';
-import type { CausationContext, HookBusPort, SubscriberRef, SubscriptionCommandsPort } from '../src/host/host.ports';
+import type { CausationContext, CustomFieldWrite, HookBusPort, SubscriberRef, SubscriptionCommandsPort } from '../src/host/host.ports';
 import { assertId, customFieldColumn, hostTables, type HostTables } from '../src/host/mysql/host-tables';
 import type { MySqlAudience } from '../src/host/mysql/mysql-audience';
 import type { MySqlCustomFieldWriter } from '../src/host/mysql/mysql-custom-field-writer';
@@ -140,6 +140,10 @@ export class HostSubscriptions implements SubscriptionCommandsPort {
       await this.fire('Subscriber.Unsubscribed', payload);
     }
     return { wasSubscribed: result.wasSubscribed };
+  }
+
+  setCustomFields(userId: number, listId: number, writes: CustomFieldWrite[], transaction?: unknown): Promise<void> {
+    return this.fieldWriter.setCustomFields(userId, listId, writes, transaction);
   }
 
   setCustomField(userId: number, ref: SubscriberRef, fieldId: number, value: string | null, transaction?: unknown): Promise<void> {

@@ -23,6 +23,7 @@ import { JourneyValidation } from '../src/journeys/journey-validation';
 import { defineJourneyModels, JOURNEY_MODELS } from '../src/journeys/journey.model';
 import { JourneyRepository } from '../src/journeys/journey.repository';
 import { EXIT_ON_REQUEST_REASON, JourneysService } from '../src/journeys/journeys.service';
+import { EntryExits } from '../src/runtime/entry-exits';
 import { EntryScheduler } from '../src/runtime/entry-scheduler';
 import { installHostSchema } from '../reference-host/schema';
 import { DEMO, seedDemo } from '../reference-host/seed';
@@ -64,6 +65,8 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
     enrolManually: jest.fn(async (_u: number, _j: number, refs: unknown[]) => ({ enrolled: refs.length })),
     retryEntry: jest.fn(async () => undefined),
     skipEntry: jest.fn(async () => undefined),
+    // The real exits: these tests assert the entry rows they change.
+    exitEntries: (...args: Parameters<EntryExits['exit']>) => new EntryExits(sequelize, tables, clock).exit(...args),
   };
 
   beforeAll(async () => {

@@ -7,7 +7,6 @@ import request from 'supertest';
 import { startReferenceHost, type RefHost } from './support/reference-host';
 import { DAY, entriesOf, insertJourney, logOf, MovableClock, runtimeOf, settle } from './support/journey-fixtures';
 import type { TriggerEvent } from '../src/engine/trigger-event';
-import { mysqlSetCustomFields } from './support/batch-field-writer';
 import { RuntimeHealth } from '../src/runtime/runtime.health';
 import { RuntimeMetrics } from '../src/runtime/runtime.metrics';
 
@@ -123,9 +122,9 @@ describe('Runtime core path (enrol → run → wait → sweep)', () => {
 
   it('uses the host\'s batch field writer when it offers one (setCustomFields): one statement per field per list', async () => {
     const { lists, fields, userA } = host.demo;
-    const port = host.ports.subscriptions as typeof host.ports.subscriptions & { setCustomFields?: unknown };
+    const port = host.ports.subscriptions;
     const calls: number[] = [];
-    const batch = mysqlSetCustomFields(host.sequelize, host.prefix);
+    const batch = port.setCustomFields!.bind(port);
     port.setCustomFields = async (...args: Parameters<typeof batch>) => {
       calls.push(args[2].length);
       return batch(...args);
@@ -152,7 +151,44 @@ describe('Runtime core path (enrol → run → wait → sweep)', () => {
       expect(calls.length).toBeGreaterThan(0);
       expect(calls.reduce((a, b) => a + b, 0)).toBe(80);
     } finally {
-      delete port.setCustomFields;
+      delete (port as Partial<typeof port>).setCustomFields;
+    }
+  });
+
+  it('falls back to one setCustomField call per value when the host offers no batch writer', async () => {
+    const { lists, fields, userA } = host.demo;
+    const port = host.ports.subscriptions;
+    const calls: number[] = [];
+    const single = port.setCustomField.bind(port);
+    port.setCustomFields = undefined;
+    port.setCustomField = async (...args: Parameters<typeof single>) => {
+      calls.push(1);
+      return single(...args);
+    };
+    try {
+      const table = host.tables.subscribers(lists.vip);
+      const values = Array.from({ length: 40 }, (_, i) => `('single${i}@example.com', 'Subscribed', '2026-01-01 00:00:00', '2026-01-01 00:00:00', '')`);
+      await host.sequelize.query(`INSERT INTO \`${table}\` (EmailAddress, SubscriptionStatus, SubscriptionDate, OptInDate, SubscriptionIP) VALUES ${values.join(',')}`);
+      const ids = (await host.query<{ SubscriberID: number }>(`SELECT SubscriberID FROM \`${table}\` WHERE EmailAddress LIKE 'single%'`)).map((r) => r.SubscriberID);
+      const journeyId = await insertJourney(host, {
+        trigger: { type: 'manual' },
+        actions: [
+          { id: 'a', type: 'update_custom_field', settings: { fieldId: fields.city, value: 'to %Subscriber:EmailAddress%' } },
+          { id: 'b', type: 'update_custom_field', settings: { fieldId: fields.firstName, value: '%Subscriber:CustomField2%!' } },
+        ],
+      });
+      await runtimeOf(host).scheduler.enrolManually(userA.userId, journeyId, ids.map((subscriberId) => ({ listId: lists.vip, subscriberId })));
+      await settle(host);
+      const rows = await host.query<{ e: string; c: string; f: string }>(`SELECT EmailAddress AS e, CustomField${fields.city} AS c, CustomField${fields.firstName} AS f FROM \`${table}\` WHERE EmailAddress LIKE 'single%'`);
+      for (const r of rows) {
+        expect(r.c).toBe(`to ${r.e}`);
+        expect(r.f).toBe(`to ${r.e}!`); // the second action's merge tag sees the first action's write
+      }
+      expect(calls.length).toBeGreaterThan(0);
+      expect(calls.reduce((a, b) => a + b, 0)).toBe(80);
+    } finally {
+      delete (port as Partial<typeof port>).setCustomFields;
+      delete (port as Partial<typeof port>).setCustomField;
     }
   });
 });

@@ -107,6 +107,19 @@ export interface SubscriptionCommandsPort {
    * same MySQL transaction as its step claim when host and plug-in share a database.
    */
   setCustomField(userId: number, ref: SubscriberRef, fieldId: number, value: string | null, transaction?: unknown): Promise<void>;
+  /**
+   * Optional batch form for one list: a list import moving thousands of
+   * subscribers through Update Custom Field needs a few statements per batch,
+   * not three per value. Writes come in order; the last one of a (subscriber,
+   * field) pair wins. The runtime falls back to setCustomField without it.
+   */
+  setCustomFields?(userId: number, listId: number, writes: CustomFieldWrite[], transaction?: unknown): Promise<void>;
+}
+
+export interface CustomFieldWrite {
+  subscriberId: number;
+  fieldId: number;
+  value: string | null;
 }
 
 export interface MenuEntry {

@@ -174,7 +174,7 @@ export class JourneysService {
       const impact = editImpact(decodeActions(row.Actions), parsed.actions, positions);
       const version = row.Version + 1;
       await row.update({ Actions: encodeActions(parsed.actions), Version: version }, { transaction });
-      const exitedEntries = await this.exitEntriesAt(row.JourneyID, impact.removedActionIds, transaction);
+      const exitedEntries = await this.scheduler.exitEntries({ journeyId: row.JourneyID, actionIds: impact.removedActionIds }, ACTION_REMOVED_REASON, transaction);
       return { version, actions: parsed.actions, removedActionIds: impact.removedActionIds, exitedEntries };
     });
   }
@@ -301,26 +301,8 @@ export class JourneysService {
   async exitSubscribers(userId: number, journeyId: number, refs: SubscriberRef[]): Promise<{ exited: number }> {
     const row = await this.repo.findOwned(userId, journeyId);
     const checked = await this.validation.checkSubscriberRefs(userId, refs, { mustExist: false });
-    const now = sqlDateTime(this.clock.now());
-    let exited = 0;
-    for (let i = 0; i < checked.length; i += 1000) {
-      const batch = checked.slice(i, i + 1000);
-      const [, meta] = await this.sequelize.query(
-        `UPDATE \`${this.tables.entries}\`
-            SET State = 'exited', ActiveLock = NULL, WakeAt = NULL, StepSeq = StepSeq + 1,
-                ExitReason = :reason, EndedAt = :now, UpdatedAt = :now
-          WHERE JourneyID = :journeyId AND RelOwnerUserID = :userId AND State IN ${LIVE_STATES}
-            AND (${batch.map((_, n) => `(ListID = :l${n} AND SubscriberID = :s${n})`).join(' OR ')})`,
-        {
-          replacements: Object.assign(
-            { journeyId: row.JourneyID, userId, reason: EXIT_ON_REQUEST_REASON, now },
-            ...batch.map((ref, n) => ({ [`l${n}`]: ref.listId, [`s${n}`]: ref.subscriberId })),
-          ),
-        },
-      );
-      exited += affectedRows(meta);
-    }
-    return { exited };
+    // Through the scheduler, which locks entries in the workers' order (by EntryID), so it cannot deadlock with them.
+    return { exited: await this.scheduler.exitEntries({ journeyId: row.JourneyID, refs: checked }, EXIT_ON_REQUEST_REASON) };
   }
 
   private async setStatus(userId: number, journeyId: number, status: 'Enabled' | 'Disabled'): Promise<void> {
@@ -340,23 +322,6 @@ export class JourneysService {
       { replacements: { journeyId }, type: QueryTypes.SELECT, transaction },
     );
     return rows.map((r) => ({ actionId: r.ActionID, count: Number(r.n) }));
-  }
-
-  /**
-   * Exits the live entries at the given actions. StepSeq moves on so that a
-   * wake-up job queued for the old position finds the entry moved.
-   */
-  private async exitEntriesAt(journeyId: number, actionIds: string[], transaction: Transaction): Promise<number> {
-    if (actionIds.length === 0) return 0;
-    const now = sqlDateTime(this.clock.now());
-    const [, meta] = await this.sequelize.query(
-      `UPDATE \`${this.tables.entries}\`
-          SET State = 'exited', ActiveLock = NULL, WakeAt = NULL, StepSeq = StepSeq + 1,
-              ExitReason = :reason, EndedAt = :now, UpdatedAt = :now
-        WHERE JourneyID = :journeyId AND State IN ${LIVE_STATES} AND CurrentActionID IN (:actionIds)`,
-      { replacements: { journeyId, actionIds, reason: ACTION_REMOVED_REASON, now }, transaction },
-    );
-    return affectedRows(meta);
   }
 }
 

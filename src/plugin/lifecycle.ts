@@ -53,8 +53,9 @@ export async function load(input: { app: INestApplicationContext; config: AppCon
   const modules = input.app.get(ModuleRef);
   const intake = modules.get<TriggerIntake>(TRIGGER_INTAKE, { strict: false });
   const handle = new LoadedPlugin(input.config, new GatedIntake(intake));
-  // The signed HTTP ingest feeds the same handlers, so it goes through the same gate.
-  modules.get(HookIngest, { strict: false }).useHandle(handle);
+  // The signed HTTP ingest feeds the same handlers, so it goes through the same gate
+  // (an application built without the ingest, e.g. a worker-only one, has none to wire).
+  optional(() => modules.get(HookIngest, { strict: false }))?.useHandle(handle);
   return handle;
 }
 
@@ -62,4 +63,12 @@ export async function load(input: { app: INestApplicationContext; config: AppCon
 export async function disable(input: { handle: PluginHandle }): Promise<void> {
   const loaded = input.handle as LoadedPlugin;
   if (loaded.intake instanceof GatedIntake) loaded.intake.accepting = false;
+}
+
+function optional<T>(resolve: () => T): T | undefined {
+  try {
+    return resolve();
+  } catch {
+    return undefined;
+  }
 }

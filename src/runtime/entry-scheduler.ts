@@ -15,6 +15,7 @@ import type { CausationContext, SubscriberRef } from '../host/host.ports';
 import { EnrolmentService } from './enrolment.service';
 import { EntryQueue, type TimedEntryStep } from './entry-queue.service';
 import { isExternal } from './entry-runner';
+import { EntryExits, type ExitFilter } from './entry-exits';
 import { JourneyStore } from './journey-store';
 import { chunk, type EntryStep } from './queues';
 import { execute, select, sqlDate } from './sql';
@@ -43,6 +44,7 @@ export class EntryScheduler {
     private readonly queue: EntryQueue,
     private readonly enrolment: EnrolmentService,
     private readonly journeys: JourneyStore,
+    private readonly exits: EntryExits,
   ) {}
 
   /** Queue these entries: active ones now, waiting ones for their wake time. Ended or unknown ids are ignored. */
@@ -96,39 +98,8 @@ export class EntryScheduler {
    * in, so this never deadlocks with a running step; StepSeq moves on so a
    * queued job finds them gone. Returns how many ended.
    */
-  async exitEntries(filter: { journeyId: number; refs?: SubscriberRef[]; actionIds?: string[] }, reason: string, transaction?: Transaction): Promise<number> {
-    if ((filter.refs && filter.refs.length === 0) || (filter.actionIds && filter.actionIds.length === 0)) return 0;
-    const conditions = ['JourneyID = ?', 'ActiveLock = 1'];
-    const params: unknown[] = [filter.journeyId];
-    if (filter.actionIds) {
-      conditions.push('CurrentActionID IN (?)');
-      params.push(filter.actionIds);
-    }
-    const ids: number[] = [];
-    for (const refs of filter.refs ? chunk(filter.refs, 1000) : [null]) {
-      const extra = refs ? ` AND (ListID, SubscriberID) IN (${refs.map(() => '(?, ?)').join(', ')})` : '';
-      const rows = await select<{ EntryID: number }>(
-        this.sequelize,
-        `SELECT EntryID FROM \`${this.tables.entries}\` WHERE ${conditions.join(' AND ')}${extra}`,
-        [...params, ...(refs ?? []).flatMap((r) => [r.listId, r.subscriberId])],
-        transaction,
-      );
-      for (const row of rows) ids.push(Number(row.EntryID));
-    }
-    const nowSql = sqlDate(this.clock.now());
-    let ended = 0;
-    for (const part of chunk(ids.sort((a, b) => a - b), 1000)) {
-      const { affectedRows } = await execute(
-        this.sequelize,
-        `UPDATE \`${this.tables.entries}\`
-            SET State = 'exited', ActiveLock = NULL, WakeAt = NULL, ExitReason = ?, EndedAt = ?, UpdatedAt = ?, StepSeq = StepSeq + 1
-          WHERE EntryID IN (?) AND ActiveLock = 1`,
-        [reason.slice(0, 255), nowSql, nowSql, part],
-        transaction,
-      );
-      ended += affectedRows;
-    }
-    return ended;
+  exitEntries(filter: ExitFilter, reason: string, transaction?: Transaction): Promise<number> {
+    return this.exits.exit(filter, reason, transaction);
   }
 
   /** A failed entry tries its failed action again. */

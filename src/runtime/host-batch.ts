@@ -4,22 +4,16 @@
  * subscribers through an Update Custom Field action needs a few statements
  * per batch instead. A host's SubscriptionCommandsPort may offer
  * `setCustomFields` for that; the runtime uses it when present and falls back
- * to one call per value otherwise. Writes arrive in order; the last write of a
- * (subscriber, field) pair wins.
+ * to one call per value otherwise.
  */
-import type { SubscriptionCommandsPort } from '../host/host.ports';
+import type { CustomFieldWrite, SubscriptionCommandsPort } from '../host/host.ports';
 
-export interface CustomFieldWrite {
-  subscriberId: number;
-  fieldId: number;
-  value: string | null;
-}
+export type { CustomFieldWrite };
 
-export type SetCustomFields = (userId: number, listId: number, writes: CustomFieldWrite[], transaction?: unknown) => Promise<void>;
+export type SetCustomFields = NonNullable<SubscriptionCommandsPort['setCustomFields']>;
 
 export function batchFieldWriter(port: SubscriptionCommandsPort): SetCustomFields | null {
-  const candidate = (port as SubscriptionCommandsPort & { setCustomFields?: SetCustomFields }).setCustomFields;
-  return typeof candidate === 'function' ? candidate.bind(port) : null;
+  return typeof port.setCustomFields === 'function' ? port.setCustomFields.bind(port) : null;
 }
 
 /** The last write of each (subscriber, field), in first-seen order. */

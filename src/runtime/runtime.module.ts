@@ -12,6 +12,7 @@ import { EnrolmentService } from './enrolment.service';
 import { EntryProcessor, EntryWorker } from './entry.processor';
 import { EntryQueue } from './entry-queue.service';
 import { EntryRunner } from './entry-runner';
+import { EntryExits } from './entry-exits';
 import { EntryScheduler } from './entry-scheduler';
 import { ExternalActions, WEBHOOK_SENDER } from './external-actions';
 import { HostFacts } from './host-facts';
@@ -39,6 +40,7 @@ import { WebhookSender } from './webhook-sender';
     },
     EntryRunner,
     ExternalActions,
+    EntryExits,
     EntryScheduler,
     EntryWorker,
     EntryProcessor,

@@ -5,7 +5,7 @@
  */
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { JourneysException } from '../../common/journeys.exception';
-import type { SubscriberRef } from '../host.ports';
+import type { CustomFieldWrite, SubscriberRef } from '../host.ports';
 import { assertId, customFieldColumn, hostTables, type HostTables } from './host-tables';
 
 export class MySqlCustomFieldWriter {
@@ -42,5 +42,38 @@ export class MySqlCustomFieldWriter {
       replacements: [value, subscriberId],
       transaction: t,
     });
+  }
+
+  /**
+   * Many values of one list in the caller's transaction: one ownership check
+   * for the batch, then one UPDATE … JOIN per field. A join with the new values
+   * (a derived table) rather than CASE, so each row is found by its key.
+   * Subscribers missing from the list are left out, like a no-op update.
+   */
+  async setCustomFields(userId: number, listId: number, writes: CustomFieldWrite[], transaction?: Transaction | unknown): Promise<void> {
+    if (writes.length === 0) return;
+    assertId(userId, 'UserID');
+    assertId(listId, 'ListID');
+    const t = transaction as Transaction | undefined;
+    const fieldIds = [...new Set(writes.map((w) => assertId(w.fieldId, 'CustomFieldID')))];
+    const owned = await this.sequelize.query<{ CustomFieldID: number }>(
+      `SELECT f.CustomFieldID FROM \`${this.tables.customFields}\` f
+         JOIN \`${this.tables.lists}\` l ON l.ListID = ? AND l.RelOwnerUserID = ?
+        WHERE f.CustomFieldID IN (?) AND f.RelOwnerUserID = ? AND (f.RelListID = 0 OR f.RelListID = l.ListID)`,
+      { type: QueryTypes.SELECT, replacements: [listId, userId, fieldIds, userId], transaction: t },
+    );
+    if (owned.length !== fieldIds.length) {
+      const mine = new Set(owned.map((f) => f.CustomFieldID));
+      throw JourneysException.notFound(`Custom field ${fieldIds.filter((id) => !mine.has(id)).join(', ')} of list ${listId}`);
+    }
+    for (const fieldId of fieldIds) {
+      const lastBySubscriber = new Map<number, string | null>();
+      for (const w of writes) if (w.fieldId === fieldId) lastBySubscriber.set(assertId(w.subscriberId, 'SubscriberID'), w.value);
+      const values = [...lastBySubscriber].map((_, i) => (i === 0 ? 'SELECT ? AS SubscriberID, ? AS Value' : 'SELECT ?, ?')).join(' UNION ALL ');
+      await this.sequelize.query(
+        `UPDATE \`${this.tables.subscribers(listId)}\` s JOIN (${values}) v ON s.SubscriberID = v.SubscriberID SET s.\`${customFieldColumn(fieldId)}\` = v.Value`,
+        { replacements: [...lastBySubscriber].flat(), transaction: t },
+      );
+    }
   }
 }
