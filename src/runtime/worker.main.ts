@@ -31,7 +31,12 @@ export function mysqlWorkerPorts(config: AppConfig, sequelize: Sequelize): HostP
   };
   return {
     audience,
-    subscriptions: { subscribe: noHostPath, unsubscribe: noHostPath, setCustomField: (u, r, f, v, t) => writer.setCustomField(u, r, f, v, t) },
+    subscriptions: {
+      subscribe: noHostPath,
+      unsubscribe: noHostPath,
+      setCustomField: (u, r, f, v, t) => writer.setCustomField(u, r, f, v, t),
+      setCustomFields: (u, l, writes, t) => writer.setCustomFields(u, l, writes, t),
+    },
     admin: {
       currentUser: async () => null,
       loginUrl: () => '/',
