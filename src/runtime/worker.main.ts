@@ -22,6 +22,7 @@ import { createSequelize } from '../database/database';
 import type { HostPorts } from '../host/host.ports';
 import { MySqlAudience, MySqlCustomFieldWriter } from '../host/mysql';
 import { JourneysModule } from '../journeys.module';
+import { JsonLogger } from '../ops/json-logger';
 
 export function mysqlWorkerPorts(config: AppConfig, sequelize: Sequelize): HostPorts {
   const audience = new MySqlAudience(sequelize, config.DB_TABLE_PREFIX);
@@ -57,7 +58,8 @@ export async function startWorker(env: NodeJS.ProcessEnv = process.env): Promise
   } else {
     host = mysqlWorkerPorts(config, hostSequelize);
   }
-  const app = await NestFactory.createApplicationContext(JourneysModule.forRoot({ config, host }), { logger: ['error', 'warn'] });
+  // A production process: one JSON object per log line (DESIGN §8), at LOG_LEVEL.
+  const app = await NestFactory.createApplicationContext(JourneysModule.forRoot({ config, host }), { logger: new JsonLogger(config.LOG_LEVEL) });
   await app.init();
   return {
     async close() {
