@@ -1,0 +1,220 @@
+/**
+ * Shared pieces of the benchmark scripts: a reference host in its own sandbox
+ * (random table prefix and queue prefix, dropped at the end), bulk setup SQL,
+ * polling by count query, Redis figures under one prefix, and the result table.
+ *
+ * Benchmarks are scripts, not timed tests: each prints its figures next to a
+ * baseline measured in the same run.
+ */
+import * as os from 'os';
+import { performance } from 'perf_hooks';
+import type { Redis as RedisClient } from 'ioredis';
+import { QueryTypes } from 'sequelize';
+import type { Action, Trigger } from '../src/engine/journey.types';
+import { customFieldColumn } from '../src/host/mysql/host-tables';
+import { MySqlCustomFieldWriter } from '../src/host/mysql/mysql-custom-field-writer';
+import { pluginTables, type PluginTables } from '../src/database/tables';
+import { JourneysService } from '../src/journeys/journeys.service';
+import { createListTable } from '../reference-host/schema';
+import { startReferenceHost, type RefHost } from '../test/support/reference-host';
+
+export const now = (): number => performance.now();
+
+export function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+export function envInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw.replace(/_/g, ''));
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
+  return Math.floor(n);
+}
+
+export interface BenchHost extends RefHost {
+  t: PluginTables;
+  journeys: JourneysService;
+}
+
+/**
+ * The reference host with the plug-in, production settings (no logging), its
+ * own prefixes. `batchFieldWrites`: the host's subscription port offers
+ * `setCustomFields` (MySqlCustomFieldWriter's, as the reference host does),
+ * which the runtime uses for Update Custom Field; false hides it, so the
+ * runtime falls back to one `setCustomField` call per value.
+ */
+export async function startBenchHost(env: Record<string, string>, batchFieldWrites = true): Promise<BenchHost> {
+  const host = await startReferenceHost({ env: { LOG_LEVEL: 'silent', NODE_ENV: 'production', ...env } });
+  const port = host.ports.subscriptions;
+  if (!batchFieldWrites) Object.assign(port, { setCustomFields: undefined });
+  else if (typeof port.setCustomFields !== 'function') {
+    const writer = new MySqlCustomFieldWriter(host.sequelize, host.prefix);
+    port.setCustomFields = (userId, listId, writes, transaction) => writer.setCustomFields(userId, listId, writes, transaction);
+  }
+  return Object.assign(host, { t: pluginTables(host.prefix), journeys: host.app.get(JourneysService) });
+}
+
+/** Closes the host and drops every table of its prefix and every Redis key of its queue prefix, even after a failure. */
+export async function withHost<T>(env: Record<string, string>, fn: (host: BenchHost) => Promise<T>, batchFieldWrites = true): Promise<T> {
+  const host = await startBenchHost(env, batchFieldWrites);
+  const stop = () => {
+    void host.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stop);
+  try {
+    return await fn(host);
+  } finally {
+    process.off('SIGINT', stop);
+    await host.stop();
+  }
+}
+
+/**
+ * A list of the demo user A with `count` subscribers, inserted in bulk
+ * (multi-row INSERT … SELECT from MariaDB's sequence engine). Age is 18–77 so a
+ * condition on it routes both ways. Returns the subscriber ids.
+ */
+export async function createFilledList(host: BenchHost, listId: number, name: string, count: number): Promise<number[]> {
+  const owner = host.demo.userA.userId;
+  await host.sequelize.query(`INSERT INTO \`${host.tables.lists}\` (ListID, RelOwnerUserID, Name, CreatedAt) VALUES (?, ?, ?, UTC_TIMESTAMP())`, {
+    replacements: [listId, owner, name],
+  });
+  await createListTable(host.sequelize, host.prefix, owner, listId);
+  const table = host.tables.subscribers(listId);
+  const age = customFieldColumn(host.demo.fields.age);
+  const firstName = customFieldColumn(host.demo.fields.firstName);
+  const step = 100_000;
+  for (let from = 1; from <= count; from += step) {
+    const to = Math.min(count, from + step - 1);
+    await host.sequelize.query(
+      `INSERT INTO \`${table}\` (SubscriberID, EmailAddress, SubscriptionStatus, SubscriptionDate, OptInDate, SubscriptionIP, \`${age}\`, \`${firstName}\`)
+       SELECT seq, CONCAT('import', seq, '@example.com'), 'Subscribed', UTC_TIMESTAMP(), UTC_TIMESTAMP(), '203.0.113.7', 18 + (seq % 60), CONCAT('Name', seq)
+         FROM seq_${from}_to_${to}`,
+    );
+  }
+  return Array.from({ length: count }, (_, i) => i + 1);
+}
+
+/** The Wait actions of importJourneyActions (a Yes/No ends its list, so each branch has its own). */
+export const WAIT_ACTIONS = ['wait_yes', 'wait_no'];
+
+/** Update Custom Field (with a merge tag) → Yes/No on age (Yes: another field write) → a 30-day Wait in each branch. */
+export function importJourneyActions(host: BenchHost): Action[] {
+  const { fields } = host.demo;
+  const wait = (id: string): Action => ({ id, type: 'wait', settings: { amount: 30, unit: 'days' } });
+  return [
+    { id: 'set_city', type: 'update_custom_field', settings: { fieldId: fields.city, value: 'Imported %Subscriber:EmailAddress%' } },
+    {
+      id: 'is_40_plus',
+      type: 'condition',
+      settings: { match: 'all', rules: [{ attribute: `CustomField:${fields.age}`, operator: 'at_least', value: '40' }] },
+      yes: [{ id: 'tag_senior', type: 'update_custom_field', settings: { fieldId: fields.firstName, value: 'Senior' } }, wait('wait_yes')],
+      no: [wait('wait_no')],
+    },
+  ];
+}
+
+/** Creates, saves and enables a journey through the journeys service (validated like the planner does). */
+export async function createEnabledJourney(host: BenchHost, name: string, trigger: Trigger, actions: Action[]): Promise<number> {
+  const owner = host.demo.userA.userId;
+  const { journeyId } = await host.journeys.create(owner, { name, trigger });
+  await host.journeys.saveActions(owner, journeyId, actions);
+  await host.journeys.enable(owner, journeyId);
+  return journeyId;
+}
+
+export async function count(host: BenchHost, sql: string, replacements: unknown[] = []): Promise<number> {
+  const [row] = await host.sequelize.query<{ n: number }>(sql, { type: QueryTypes.SELECT, replacements });
+  return Number(row?.n ?? 0);
+}
+
+/** Polls `sql` (a COUNT … AS n) until it reaches `target`; returns the time it was first seen there. */
+export async function waitForCount(host: BenchHost, sql: string, replacements: unknown[], target: number, timeoutMs: number, pollMs = 20): Promise<number> {
+  const deadline = now() + timeoutMs;
+  let last = -1;
+  let lastLog = now();
+  for (;;) {
+    last = await count(host, sql, replacements);
+    if (last >= target) return now();
+    if (now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${last} of ${target}`);
+    if (now() - lastLog > 5000) {
+      log(`  … ${last} / ${target}`);
+      lastLog = now();
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/** Every key under `prefix:` (SCAN), and the sum of MEMORY USAGE over them. */
+export async function redisFootprint(redis: RedisClient, prefix: string): Promise<{ keys: number; bytes: number }> {
+  let cursor = '0';
+  let keys = 0;
+  let bytes = 0;
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    keys += batch.length;
+    if (batch.length > 0) {
+      const pipeline = redis.pipeline();
+      for (const key of batch) pipeline.call('MEMORY', 'USAGE', key, 'SAMPLES', '0');
+      for (const [error, value] of (await pipeline.exec()) ?? []) if (!error) bytes += Number(value ?? 0);
+    }
+  } while (cursor !== '0');
+  return { keys, bytes };
+}
+
+export async function usedMemory(redis: RedisClient): Promise<number> {
+  const info = await redis.info('memory');
+  const match = /^used_memory:(\d+)/m.exec(info);
+  return match ? Number(match[1]) : NaN;
+}
+
+export async function deleteKeys(redis: RedisClient, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+/** Load average and CPU count, printed with every table: the box may be shared with other work. */
+export function machineNote(): string {
+  return `machine: ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min) at the end of this benchmark; MariaDB and Redis local`;
+}
+
+export function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+export function fmtBytes(n: number): string {
+  const abs = Math.abs(n);
+  if (abs >= 1024 * 1024 * 1024) return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`;
+  if (abs >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  if (abs >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${Math.round(n)} B`;
+}
+
+export function fmtMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
+}
+
+export interface TableRow {
+  metric: string;
+  journeys: string;
+  baseline: string;
+  verdict: string;
+}
+
+/** metric | journeys | baseline | ratio / target met?, as an aligned text table on stdout. */
+export function printTable(title: string, rows: TableRow[], notes: string[] = []): void {
+  const header: TableRow = { metric: 'metric', journeys: 'journeys', baseline: 'baseline', verdict: 'ratio / target met?' };
+  const all = [header, ...rows];
+  const width = (k: keyof TableRow) => Math.max(...all.map((r) => r[k].length));
+  const w = { metric: width('metric'), journeys: width('journeys'), baseline: width('baseline'), verdict: width('verdict') };
+  const line = (r: TableRow) => `| ${r.metric.padEnd(w.metric)} | ${r.journeys.padStart(w.journeys)} | ${r.baseline.padStart(w.baseline)} | ${r.verdict.padEnd(w.verdict)} |`;
+  const rule = `|${'-'.repeat(w.metric + 2)}|${'-'.repeat(w.journeys + 2)}|${'-'.repeat(w.baseline + 2)}|${'-'.repeat(w.verdict + 2)}|`;
+  const out = ['', `== ${title} ==`, line(header), rule, ...rows.map(line), ...notes.map((n) => `  ${n}`), ''];
+  process.stdout.write(`${out.join('\n')}\n`);
+}
