@@ -24,6 +24,7 @@ import { PluginLoader, type LoadedPlugin } from './plugin-loader';
 import { installHostSchema } from './schema';
 import { seedDemo } from './seed';
 import { SessionSigner } from './session';
+import { HostTryItController } from './try-it';
 import { HostSubscriptions } from './subscriptions.service';
 
 export interface ReferenceHostOptions {
@@ -105,7 +106,7 @@ function hostModule(pluginModule: DynamicModule, services: HostServices): Dynami
   return {
     module: ReferenceHostModule,
     imports: [pluginModule],
-    controllers: [HostPagesController, HostSubscribersApiController, HostTrackingController],
+    controllers: [HostPagesController, HostSubscribersApiController, HostTrackingController, HostTryItController],
     providers: [{ provide: HOST_SERVICES, useValue: services }],
   };
 }

@@ -8,6 +8,7 @@ import { QueryTypes } from 'sequelize';
 import { JourneysException } from '../src/common/journeys.exception';
 import { SESSION_COOKIE } from './session';
 import { HOST_SERVICES, type HostServices } from './host-services';
+import { enrolledText, setFlash, takeFlash, tryItData } from './try-it';
 import { campaignsTemplate, dashboardTemplate, HOST_CSS, loginTemplate } from './views';
 
 /** Host API errors in the host's shape: {"Errors":[{"Code":n,"Message":"…"}]}. */
@@ -77,7 +78,7 @@ export class HostPagesController {
   }
 
   @Get()
-  async dashboard(@Req() req: Request, @Res() res: Response): Promise<void> {
+  async dashboard(@Req() req: Request, @Res() res: Response, @Query('EmailID') emailId?: string): Promise<void> {
     const user = await this.host.admin.currentUser(req);
     if (!user) return res.redirect(302, `/login?next=${encodeURIComponent('/')}`);
     const lists = await this.host.audience.listLists(user.userId);
@@ -99,6 +100,8 @@ export class HostPagesController {
       { type: QueryTypes.SELECT, replacements: [user.userId] },
     );
     const content = dashboardTemplate({
+      flash: takeFlash(req, res, this.host),
+      tryIt: await tryItData(this.host, user, emailId),
       lists: counted,
       autoresponderLog: log.map((r) => ({ scheduledFor: new Date(r.ScheduledFor as Date).toISOString(), emailAddress: r.EmailAddress, autoResponderName: r.AutoResponderName, listName: r.ListName })),
     });
@@ -176,13 +179,16 @@ export class HostTrackingController {
   constructor(@Inject(HOST_SERVICES) private readonly host: HostServices) {}
 
   @Get('open/:listId/:subscriberId/:emailId')
-  async open(@Param() p: Record<string, string>, @Query() q: Record<string, string>, @Res() res: Response): Promise<void> {
-    await this.host.activity.open(this.target(p, q));
+  async open(@Param() p: Record<string, string>, @Query() q: Record<string, string>, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const target = this.target(p, q);
+    const back = await this.dashboardReturn(req, q, target.listId);
+    const { fired } = await this.host.hooks.collect(() => this.host.activity.open(target));
+    if (back) return this.backWithFlash(res, back, 'open', target, fired, 'Email.Opened');
     res.set({ 'Content-Type': 'image/gif', 'Cache-Control': 'no-store' }).send(PIXEL);
   }
 
   @Get('click/:listId/:subscriberId/:emailId')
-  async click(@Param() p: Record<string, string>, @Query() q: Record<string, string>, @Res() res: Response): Promise<void> {
+  async click(@Param() p: Record<string, string>, @Query() q: Record<string, string>, @Req() req: Request, @Res() res: Response): Promise<void> {
     const url = String(q.URL ?? '');
     let parsed: URL;
     try {
@@ -191,8 +197,46 @@ export class HostTrackingController {
       throw JourneysException.invalid('URL must be an absolute http(s) URL');
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw JourneysException.invalid('URL must be an absolute http(s) URL');
-    await this.host.activity.click(this.target(p, q), parsed.toString());
+    const target = this.target(p, q);
+    const back = await this.dashboardReturn(req, q, target.listId);
+    const { fired } = await this.host.hooks.collect(() => this.host.activity.click(target, parsed.toString()));
+    if (back) return this.backWithFlash(res, back, 'click', target, fired, 'Link.Clicked');
     res.redirect(302, parsed.toString());
+  }
+
+  /**
+   * The dashboard's "simulate open / click" links add `Return=<same-site path>`:
+   * after recording, the browser goes back there with a note of what happened
+   * instead of getting the pixel or following the link. Only for the list's
+   * owner logged in here (the note names the subscriber); anyone else gets the
+   * ordinary answer.
+   */
+  private async dashboardReturn(req: Request, q: Record<string, string>, listId: number): Promise<{ path: string; userId: number } | null> {
+    if (q.Return === undefined || q.Return === '') return null;
+    const path = safeNext(q.Return);
+    const user = await this.host.admin.currentUser(req);
+    if (!user || !(await this.host.audience.getList(user.userId, listId))) return null;
+    return { path, userId: user.userId };
+  }
+
+  private async backWithFlash(
+    res: Response,
+    back: { path: string; userId: number },
+    kind: 'open' | 'click',
+    target: { listId: number; subscriberId: number; emailId: number },
+    fired: Parameters<typeof enrolledText>[0],
+    hookName: string,
+  ): Promise<void> {
+    const [subscriber, emails] = await Promise.all([
+      this.host.audience.getSubscriber(back.userId, { listId: target.listId, subscriberId: target.subscriberId }),
+      this.host.audience.listEmails(back.userId),
+    ]);
+    const emailName = emails.find((e) => e.emailId === target.emailId)?.name ?? `email ${target.emailId}`;
+    const text = [`Recorded ${kind === 'open' ? 'an open' : 'a click'} of "${emailName}" by ${subscriber?.emailAddress ?? `subscriber ${target.subscriberId}`}`, enrolledText(fired, hookName)]
+      .filter((part) => part !== '')
+      .join('; ');
+    setFlash(res, this.host, { kind: 'ok', text });
+    res.redirect(303, back.path);
   }
 
   /** Server-to-server conversion postback; parameters in the query string or a JSON / form body. */

@@ -60,9 +60,8 @@ export class PluginLoader {
     const handle = await this.lifecycle<(input: { app: INestApplicationContext; config: AppConfig }) => Promise<unknown>>(this.manifest.lifecycle.load)({ app, config });
     for (const [hookName, handlerPath] of Object.entries(this.manifest.hooks)) {
       const handler = requireFromCodeRoot<HookHandlerModule>(this.codeRoot, handlerPath, 'default');
-      host.hooks.on(hookName, async (payload) => {
-        await handler(payload, handle);
-      });
+      // The handler's result (e.g. `{ enrolled }`) is handed back to the bus, which reports it to HostHookBus.collect().
+      host.hooks.on(hookName, async (payload) => (await handler(payload, handle)) as void);
     }
     host.addMenuEntries(this.manifest.menu);
     const disable = this.lifecycle<(input: { handle: unknown }) => Promise<void>>(this.manifest.lifecycle.disable);

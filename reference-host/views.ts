@@ -25,6 +25,18 @@ main.host-main{padding:24px;max-width:1200px;margin:0 auto}
 table.host-table{border-collapse:collapse;background:#fff;width:100%;margin:12px 0 24px}
 table.host-table th,table.host-table td{border-bottom:1px solid #e3e8ee;padding:8px 10px;text-align:left}
 .login-box{max-width:420px;margin:80px auto;background:#fff;padding:28px;border-radius:6px;box-shadow:0 2px 10px rgba(0,0,0,.08)}
+.flash{padding:10px 14px;border-radius:4px;margin:0 0 16px;border:1px solid}
+.flash-ok{background:#e6f4ea;border-color:#9fd3ad;color:#1e4620}.flash-error{background:#fdecea;border-color:#f1a9a0;color:#611a15}
+.try-it{display:flex;flex-wrap:wrap;gap:16px;margin:12px 0 24px}
+.try-it form{background:#fff;border:1px solid #e3e8ee;border-radius:6px;padding:14px 16px;flex:1 1 320px}
+.try-it h3{margin:0 0 10px;font-size:15px}
+.try-it label{display:block;margin:0 0 8px}.try-it label span{display:block;font-size:12px;color:#52606d}
+.try-it input,.try-it select{width:100%;padding:6px 8px;border:1px solid #cbd2d9;border-radius:4px;font:inherit}
+.try-it fieldset{border:1px dashed #cbd2d9;border-radius:4px;margin:8px 0;padding:6px 10px}
+.try-it .fields{display:grid;grid-template-columns:1fr 1fr;gap:0 10px}
+button.host-button{padding:7px 14px;border:1px solid #2d5282;background:#2d5282;color:#fff;border-radius:4px;font:inherit;cursor:pointer}
+form.inline{display:inline}form.inline select{padding:4px 6px}
+.hint{color:#52606d}
 .login-box button{display:block;width:100%;margin:8px 0;padding:10px;border:1px solid #2d5282;background:#2d5282;color:#fff;border-radius:4px;font-size:14px;cursor:pointer}
 `;
 
@@ -72,6 +84,40 @@ export const loginTemplate = hbs.compile(`<!doctype html>
 </div></body></html>`);
 
 export const dashboardTemplate = hbs.compile(`<h1>Dashboard</h1>
+{{#if flash}}<div class="flash flash-{{flash.kind}}" role="{{#if (eq flash.kind 'error')}}alert{{else}}status{{/if}}">{{flash.text}}</div>{{/if}}
+<h2 id="try-it">Try it</h2>
+<p class="hint">Subscribe or unsubscribe someone through the host's own subscription path: the list's autoresponders are recorded, the host fires its hooks and the journeys whose trigger fits enrol the subscriber. Then watch them in <a href="/journeys">Campaigns → Journeys</a>.</p>
+<div class="try-it">
+<form method="post" action="/dashboard/subscribe" aria-labelledby="try-subscribe">
+  <h3 id="try-subscribe">Subscribe someone</h3>
+  <input type="hidden" name="{{tryIt.csrfField}}" value="{{tryIt.csrfToken}}">
+  <label><span>List</span><select name="ListID" required>{{#each tryIt.lists}}<option value="{{listId}}">{{name}}</option>{{/each}}</select></label>
+  <label><span>Email address</span><input type="email" name="EmailAddress" required maxlength="250" placeholder="someone@example.com"></label>
+  {{#if tryIt.fields.length}}<fieldset><legend>Custom fields (optional)</legend><div class="fields">
+  {{#each tryIt.fields}}<label><span>{{label}}{{#if scope}} ({{scope}}){{/if}}</span><input type="text" name="{{name}}" maxlength="250"></label>{{/each}}
+  </div></fieldset>{{/if}}
+  <button type="submit" class="host-button">Subscribe</button>
+</form>
+<form method="post" action="/dashboard/unsubscribe" aria-labelledby="try-unsubscribe">
+  <h3 id="try-unsubscribe">Unsubscribe</h3>
+  <input type="hidden" name="{{tryIt.csrfField}}" value="{{tryIt.csrfToken}}">
+  <label><span>List</span><select name="ListID" required>{{#each tryIt.lists}}<option value="{{listId}}">{{name}}</option>{{/each}}</select></label>
+  <label><span>Email address</span><input type="email" name="EmailAddress" required maxlength="250" placeholder="someone@example.com"></label>
+  <button type="submit" class="host-button">Unsubscribe</button>
+</form>
+</div>
+<h2 id="recent-subscribers">Recent subscribers</h2>
+{{#if tryIt.selectedEmail}}
+<form method="get" action="/" class="inline">
+  <label>Simulate opens and clicks of <select name="EmailID">{{#each tryIt.emails}}<option value="{{emailId}}"{{#if selected}} selected{{/if}}>{{name}}</option>{{/each}}</select></label>
+  <button type="submit" class="host-button">Use this email</button>
+</form>
+<p class="hint">The links call the host's tracking URLs (<code>/track/open/…</code>, <code>/track/click/…</code>), as opening the email or clicking its link would.</p>
+{{/if}}
+<table class="host-table"><thead><tr><th>Subscriber</th><th>List</th><th>Status</th><th>Subscribed</th>{{#if tryIt.selectedEmail}}<th>Opens / clicks of “{{tryIt.selectedEmail.name}}”</th><th>Simulate</th>{{/if}}<th>Journeys</th></tr></thead><tbody>
+{{#each tryIt.subscribers}}<tr><td>{{emailAddress}}</td><td>{{listName}}</td><td>{{status}}</td><td>{{subscribedAt}}</td>{{#if ../tryIt.selectedEmail}}<td>{{opens}} / {{clicks}}</td><td><a href="{{openUrl}}">simulate open</a> · <a href="{{clickUrl}}">simulate click</a></td>{{/if}}<td><a href="{{historyUrl}}">history</a></td></tr>
+{{else}}<tr><td colspan="7">No subscribers yet.</td></tr>{{/each}}
+</tbody></table>
 <h2>Subscriber lists</h2>
 <table class="host-table"><thead><tr><th>ListID</th><th>Name</th><th>Subscribed</th><th>Total</th></tr></thead><tbody>
 {{#each lists}}<tr><td>{{listId}}</td><td>{{name}}</td><td>{{subscribed}}</td><td>{{total}}</td></tr>{{/each}}
@@ -80,6 +126,14 @@ export const dashboardTemplate = hbs.compile(`<h1>Dashboard</h1>
 <table class="host-table"><thead><tr><th>When</th><th>Autoresponder</th><th>List</th><th>Subscriber</th></tr></thead><tbody>
 {{#each autoresponderLog}}<tr><td>{{scheduledFor}}</td><td>{{autoResponderName}}</td><td>{{listName}}</td><td>{{emailAddress}}</td></tr>{{else}}<tr><td colspan="4">None yet.</td></tr>{{/each}}
 </tbody></table>`);
+
+export const forbiddenTemplate = hbs.compile(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Forbidden · Reference Host</title><link rel="stylesheet" href="/host/assets/host.css"></head>
+<body><div class="login-box">
+<h1>Forbidden</h1>
+<p>{{message}}</p>
+<p><a href="/">Back to the dashboard</a></p>
+</div></body></html>`);
 
 export const campaignsTemplate = hbs.compile(`<h1>Campaigns</h1>
 <table class="host-table"><thead><tr><th>CampaignID</th><th>Name</th><th>Email</th><th>Status</th></tr></thead><tbody>

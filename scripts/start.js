@@ -4,6 +4,9 @@
  * Installs dependencies when node_modules is missing, builds (tsc), then runs
  * the compiled reference host, which creates the host tables, enables the
  * plug-in (migrations), seeds the demo data idempotently and serves.
+ * Once the host answers GET /journeys/health it runs scripts/demo-journey.js
+ * (creates the demo journey "Welcome series" when the demo user has none;
+ * DEMO_JOURNEY=0 skips it). The host stays in the foreground.
  */
 'use strict';
 const { spawnSync, spawn } = require('child_process');
@@ -33,3 +36,44 @@ process.stdout.write('\n> Starting the reference host (creates tables, migrates,
 const host = spawn(process.execPath, [path.join(root, 'dist', 'reference-host', 'main.js')], { cwd: root, stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => host.kill(signal));
 host.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+
+const HEALTH_WAIT_MS = 30_000;
+const baseUrl = `http://127.0.0.1:${process.env.PORT || 3000}`;
+
+/** Polls GET /journeys/health until it answers 200; false after HEALTH_WAIT_MS. */
+async function waitForHealth() {
+  const deadline = Date.now() + HEALTH_WAIT_MS;
+  while (Date.now() < deadline && host.exitCode === null) {
+    try {
+      const res = await fetch(`${baseUrl}/journeys/health`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.status === 200) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return false;
+}
+
+/** The demo journey: never fails the start, whatever happens. */
+async function demoJourney() {
+  if (process.env.DEMO_JOURNEY === '0') {
+    process.stdout.write('Demo journey skipped (DEMO_JOURNEY=0).\n');
+    return;
+  }
+  if (!(await waitForHealth())) {
+    if (host.exitCode === null) process.stderr.write(`Warning: the host did not answer ${baseUrl}/journeys/health within ${HEALTH_WAIT_MS / 1000} s; demo journey not created.\n`);
+    return;
+  }
+  await new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(root, 'scripts', 'demo-journey.js')], { cwd: root, stdio: 'inherit', env: { ...process.env, DEMO_BASE_URL: baseUrl } });
+    child.on('error', (error) => {
+      process.stderr.write(`Warning: could not run scripts/demo-journey.js: ${error.message}\n`);
+      resolve();
+    });
+    child.on('exit', resolve);
+  });
+}
+
+demoJourney().catch((error) => process.stderr.write(`Warning: demo journey: ${error?.message ?? error}\n`));
