@@ -127,6 +127,52 @@ describe('MySQL host adapter', () => {
     expect(row.v).toBeNull();
   });
 
+  it.each([
+    ['JSON_TABLE', true],
+    ['a derived table of UNION ALL (servers without JSON_TABLE)', false],
+  ])('writes many values of one list in one statement per field through %s', async (_label, jsonTable) => {
+    const { userA, subscribers, fields } = D();
+    const batch = new MySqlCustomFieldWriter(box.sequelize, box.prefix);
+    (batch as unknown as { jsonTable: Promise<boolean> }).jsonTable = Promise.resolve(jsonTable);
+    const { listId } = subscribers.alice;
+    const tricky = `it's "quoted" \\ back\\slash, 😀 é ${jsonTable}`;
+    const transaction = await box.sequelize.transaction();
+    await batch.setCustomFields(
+      userA.userId,
+      listId,
+      [
+        { subscriberId: subscribers.alice.subscriberId, fieldId: fields.city, value: 'first' },
+        { subscriberId: subscribers.bob.subscriberId, fieldId: fields.city, value: null },
+        { subscriberId: 999_999, fieldId: fields.city, value: 'nobody' },
+        { subscriberId: subscribers.alice.subscriberId, fieldId: fields.firstName, value: '' },
+        { subscriberId: subscribers.alice.subscriberId, fieldId: fields.city, value: tricky },
+      ],
+      transaction,
+    );
+    await transaction.commit();
+    const rows = await box.sequelize.query<{ SubscriberID: number; c: string | null; f: string | null }>(
+      `SELECT SubscriberID, CustomField${fields.city} AS c, CustomField${fields.firstName} AS f FROM \`${box.tables.subscribers(listId)}\` WHERE SubscriberID IN (?) ORDER BY SubscriberID`,
+      { type: QueryTypes.SELECT, replacements: [[subscribers.alice.subscriberId, subscribers.bob.subscriberId]] },
+    );
+    const byId = new Map(rows.map((r) => [Number(r.SubscriberID), r]));
+    expect(byId.get(subscribers.alice.subscriberId)).toMatchObject({ c: tricky, f: '' }); // the last write of a field wins
+    expect(byId.get(subscribers.bob.subscriberId)!.c).toBeNull();
+    await expect(batch.setCustomFields(userA.userId, listId, [{ subscriberId: subscribers.alice.subscriberId, fieldId: fields.plan, value: 'x' }])).rejects.toThrow(/not found/);
+    await batch.setCustomFields(userA.userId, listId, [
+      { subscriberId: subscribers.alice.subscriberId, fieldId: fields.city, value: 'Istanbul' },
+      { subscriberId: subscribers.alice.subscriberId, fieldId: fields.firstName, value: 'Alice' },
+    ]);
+  });
+
+  it('finds out once whether the server has JSON_TABLE', async () => {
+    const probe = new MySqlCustomFieldWriter(box.sequelize, box.prefix) as unknown as { hasJsonTable(): Promise<boolean> };
+    const [{ v }] = await box.sequelize.query<{ v: string }>('SELECT VERSION() AS v', { type: QueryTypes.SELECT });
+    const m = /^(\d+)\.(\d+)/.exec(v)!;
+    const [major, minor] = [Number(m[1]), Number(m[2])];
+    const expected = /mariadb/i.test(v) ? major > 10 || (major === 10 && minor >= 6) : major >= 8;
+    expect(await probe.hasJsonTable()).toBe(expected);
+  });
+
   it("refuses to write another user's subscriber or a field that is not the list's", async () => {
     const { userA, userB, subscribers, fields } = D();
     await expect(writer.setCustomField(userB.userId, subscribers.alice, fields.city, 'Hacked')).rejects.toBeInstanceOf(JourneysException);

@@ -10,6 +10,8 @@ import { assertId, customFieldColumn, hostTables, type HostTables } from './host
 
 export class MySqlCustomFieldWriter {
   readonly tables: HostTables;
+  /** Whether the server has JSON_TABLE (MySQL 8, MariaDB 10.6+); probed once. */
+  private jsonTable: Promise<boolean> | null = null;
 
   constructor(
     private readonly sequelize: Sequelize,
@@ -47,8 +49,10 @@ export class MySqlCustomFieldWriter {
   /**
    * Many values of one list in the caller's transaction: one ownership check
    * for the batch, then one UPDATE … JOIN per field. A join with the new values
-   * (a derived table) rather than CASE, so each row is found by its key.
-   * Subscribers missing from the list are left out, like a no-op update.
+   * rather than CASE, so each row is found by its key: JSON_TABLE over one JSON
+   * parameter where the server has it (one short statement to parse, however
+   * many rows), else a derived table of SELECT … UNION ALL. Subscribers
+   * missing from the list are left out, like a no-op update.
    */
   async setCustomFields(userId: number, listId: number, writes: CustomFieldWrite[], transaction?: Transaction | unknown): Promise<void> {
     if (writes.length === 0) return;
@@ -66,14 +70,44 @@ export class MySqlCustomFieldWriter {
       const mine = new Set(owned.map((f) => f.CustomFieldID));
       throw JourneysException.notFound(`Custom field ${fieldIds.filter((id) => !mine.has(id)).join(', ')} of list ${listId}`);
     }
+    const jsonTable = await this.hasJsonTable();
     for (const fieldId of fieldIds) {
       const lastBySubscriber = new Map<number, string | null>();
       for (const w of writes) if (w.fieldId === fieldId) lastBySubscriber.set(assertId(w.subscriberId, 'SubscriberID'), w.value);
+      const target = `\`${this.tables.subscribers(listId)}\` s`;
+      const set = `SET s.\`${customFieldColumn(fieldId)}\` = v.Value`;
+      if (jsonTable) {
+        // [id, value] pairs; a null value is left out ([id]), so the column is NULL by NULL ON EMPTY on every server.
+        const rows = JSON.stringify([...lastBySubscriber].map(([id, value]) => (value === null ? [id] : [id, value])));
+        await this.sequelize.query(
+          `UPDATE ${target} JOIN JSON_TABLE(?, '$[*]' COLUMNS (SubscriberID INT UNSIGNED PATH '$[0]', Value LONGTEXT CHARACTER SET utf8mb4 PATH '$[1]')) v
+               ON s.SubscriberID = v.SubscriberID ${set}`,
+          { replacements: [rows], transaction: t },
+        );
+        continue;
+      }
       const values = [...lastBySubscriber].map((_, i) => (i === 0 ? 'SELECT ? AS SubscriberID, ? AS Value' : 'SELECT ?, ?')).join(' UNION ALL ');
-      await this.sequelize.query(
-        `UPDATE \`${this.tables.subscribers(listId)}\` s JOIN (${values}) v ON s.SubscriberID = v.SubscriberID SET s.\`${customFieldColumn(fieldId)}\` = v.Value`,
-        { replacements: [...lastBySubscriber].flat(), transaction: t },
-      );
+      await this.sequelize.query(`UPDATE ${target} JOIN (${values}) v ON s.SubscriberID = v.SubscriberID ${set}`, {
+        replacements: [...lastBySubscriber].flat(),
+        transaction: t,
+      });
     }
+  }
+
+  /** One probe per writer, outside any transaction; a server without JSON_TABLE answers with a syntax error. */
+  private hasJsonTable(): Promise<boolean> {
+    this.jsonTable ??= this.sequelize
+      .query(`SELECT COUNT(*) AS n FROM JSON_TABLE('[[1,"a"],[2]]', '$[*]' COLUMNS (id INT PATH '$[0]', v LONGTEXT CHARACTER SET utf8mb4 PATH '$[1]')) t WHERE t.v IS NULL`, {
+        type: QueryTypes.SELECT,
+      })
+      .then(
+        (rows) => Number((rows[0] as { n?: number } | undefined)?.n) === 1,
+        (error: { parent?: { errno?: number } }) => {
+          // 1064 syntax (no JSON_TABLE), 1305 unknown function: the server lacks it. Anything else: ask again next time.
+          if (![1064, 1305].includes(error.parent?.errno ?? 0)) this.jsonTable = null;
+          return false;
+        },
+      );
+    return this.jsonTable;
   }
 }
