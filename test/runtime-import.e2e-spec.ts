@@ -177,10 +177,13 @@ describe('List import: entries inserted at their first step', () => {
     }
   });
 
-  it('locks the live entries the subscribers have in another journey before reading their facts: no lost update of a field both write', async () => {
-    const ids = await newSubscribers('lock', 25);
+  /**
+   * `count` new VIP subscribers waiting in a manual journey that will append 'y'
+   * to their City, and an enabled subscription journey that appends 'x'.
+   */
+  async function twoJourneysAppendingToCity(emailPrefix: string, count: number) {
+    const ids = await newSubscribers(emailPrefix, count);
     const { userA, lists, fields } = host.demo;
-    // Another journey where these subscribers wait, then append 'y' to the City through a merge tag.
     const otherJourney = await insertJourney(host, {
       trigger: { type: 'manual' },
       actions: [
@@ -191,7 +194,7 @@ describe('List import: entries inserted at their first step', () => {
     await runtimeOf(host).scheduler.enrolManually(userA.userId, otherJourney, ids.map((subscriberId) => ({ listId: lists.vip, subscriberId })));
     await settle(host);
     const otherEntries = (await entries(otherJourney)).map((r) => r.EntryID);
-    expect(otherEntries).toHaveLength(25);
+    expect(otherEntries).toHaveLength(count);
     const journeyId = await insertJourney(host, {
       trigger: { type: 'subscription', listIds: [lists.vip] },
       actions: [
@@ -199,6 +202,11 @@ describe('List import: entries inserted at their first step', () => {
         { id: 'wait', type: 'wait', settings: { amount: 1, unit: 'days' } },
       ],
     });
+    return { ids, lists, otherJourney, otherEntries, journeyId };
+  }
+
+  it('locks the live entries the subscribers have in another journey before reading their facts: no lost update of a field both write', async () => {
+    const { ids, lists, otherEntries, journeyId } = await twoJourneysAppendingToCity('lock', 25);
     try {
       // A worker in the middle of a step of the other journey: it holds its entries' locks and has written 'cy', not yet committed.
       const other = await otherTransaction();
@@ -219,25 +227,7 @@ describe('List import: entries inserted at their first step', () => {
   });
 
   it('an import and a worker stepping the same subscribers in another journey at the same time: both appends survive', async () => {
-    const ids = await newSubscribers('both', 60);
-    const { userA, lists, fields } = host.demo;
-    const otherJourney = await insertJourney(host, {
-      trigger: { type: 'manual' },
-      actions: [
-        { id: 'pause', type: 'wait', settings: { amount: 1, unit: 'minutes' } },
-        { id: 'append_y', type: 'update_custom_field', settings: { fieldId: fields.city, value: `${cityTag()}y` } },
-      ],
-    });
-    await runtimeOf(host).scheduler.enrolManually(userA.userId, otherJourney, ids.map((subscriberId) => ({ listId: lists.vip, subscriberId })));
-    await settle(host);
-    const otherEntries = (await entries(otherJourney)).map((r) => r.EntryID);
-    const journeyId = await insertJourney(host, {
-      trigger: { type: 'subscription', listIds: [lists.vip] },
-      actions: [
-        { id: 'append_x', type: 'update_custom_field', settings: { fieldId: fields.city, value: `${cityTag()}x` } },
-        { id: 'wait', type: 'wait', settings: { amount: 1, unit: 'days' } },
-      ],
-    });
+    const { ids, lists, otherJourney, otherEntries, journeyId } = await twoJourneysAppendingToCity('both', 60);
     try {
       clock.advance(2 * MINUTE); // the other journey's wait is due
       const worker = runtimeOf(host).worker;
