@@ -5,7 +5,7 @@
 import type { Request } from 'express';
 import type { AdminContextPort, AudiencePort, HostUser, MenuEntry } from '../src/host/host.ports';
 import type { SessionSigner } from './session';
-import { layoutTemplate } from './views';
+import { layoutTemplate, renderedHtml } from './views';
 
 interface MenuItem {
   title: string;
@@ -59,6 +59,6 @@ export class HostAdminContext implements AdminContextPort {
       const children = item.children.map((c) => ({ ...c, active: page.activeMenu === c.title || path === c.route || path.startsWith(`${c.route}/`) }));
       return { ...item, children, active: page.activeMenu === item.title || path === item.route || children.some((c) => c.active) };
     });
-    return layoutTemplate({ title: page.title, content: page.content, stylesheets: page.stylesheets ?? [], scripts: page.scripts ?? [], user, menu });
+    return layoutTemplate({ title: page.title, content: renderedHtml(page.content), stylesheets: page.stylesheets ?? [], scripts: page.scripts ?? [], user, menu });
   }
 }

@@ -1,12 +1,18 @@
 /**
  * The host's Handlebars templates, kept in code so the compiled host needs no
  * asset copying. `{{ }}` escapes everything; only `content` (a page the host or
- * the plug-in rendered already) is inserted raw.
+ * the plug-in rendered already) is inserted raw, as a SafeString made by
+ * `renderedHtml`, so no template needs a triple-stash.
  */
 import Handlebars from 'handlebars';
 
 const hbs = Handlebars.create();
 hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+
+/** Marks a page that a template already rendered (its user values escaped) as HTML for the layout. */
+export function renderedHtml(html: string): Handlebars.SafeString {
+  return new hbs.SafeString(html);
+}
 
 export const HOST_CSS = `
 *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1f2933;background:#f4f6f8}
@@ -64,7 +70,7 @@ export const layoutTemplate = hbs.compile(`<!doctype html>
   <div class="user">{{#if user}}{{user.firstName}} {{user.lastName}} ({{user.emailAddress}}) · <a href="/logout">Log out</a>{{/if}}</div>
 </header>
 <main class="host-main">
-{{{content}}}
+{{content}}
 </main>
 {{#each scripts}}<script src="{{this}}" defer></script>
 {{/each}}

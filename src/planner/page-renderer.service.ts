@@ -45,7 +45,9 @@ export class PageRenderer {
   /** Full HTML of a planner page: the page view in the plug-in wrapper in the host layout. */
   async render(req: Request, res: Response, view: string, model: PageModel): Promise<string> {
     const data = { ...model, csrfField: CSRF_FIELD, csrfToken: this.csrf.token(req, res), listUrl: plannerPaths.list() };
-    const body = this.page(view)(data);
+    // The page's own rendered HTML (every user value in it escaped by its template), marked
+    // trusted by type rather than by a triple-stash, so no view emits anything unescaped.
+    const body = new this.handlebars.SafeString(this.page(view)(data));
     const content = this.layout({ ...data, body });
     return this.host.admin.renderLayout(req, {
       title: model.title,
