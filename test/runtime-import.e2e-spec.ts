@@ -100,15 +100,20 @@ describe('List import: entries inserted at their first step', () => {
     throw new Error('timed out waiting for a transaction waiting on a lock');
   }
 
-  it('subscribers with a live entry in the journey get no second entry and no second field write', async () => {
-    const ids = await newSubscribers('reent', 30);
-    const journeyId = await insertJourney(host, {
+  /** On subscription to VIP: append 'x' to the City through a merge tag, then wait a day. */
+  function insertAppendXJourney(): Promise<number> {
+    return insertJourney(host, {
       trigger: { type: 'subscription', listIds: [host.demo.lists.vip] },
       actions: [
         { id: 'append', type: 'update_custom_field', settings: { fieldId: host.demo.fields.city, value: `${cityTag()}x` } },
         { id: 'wait', type: 'wait', settings: { amount: 1, unit: 'days' } },
       ],
     });
+  }
+
+  it('subscribers with a live entry in the journey get no second entry and no second field write', async () => {
+    const ids = await newSubscribers('reent', 30);
+    const journeyId = await insertAppendXJourney();
     try {
       // Ten of them enter first, one by one through the queue (a batch below the inline threshold).
       const first = ids.slice(0, 10);
@@ -349,13 +354,7 @@ describe('List import: entries inserted at their first step', () => {
 
   it('one import whose two chunks in flight hold the same subscribers (other event ids): one entry and one write each', async () => {
     const ids = await newSubscribers('twice', 1000);
-    const journeyId = await insertJourney(host, {
-      trigger: { type: 'subscription', listIds: [host.demo.lists.vip] },
-      actions: [
-        { id: 'append', type: 'update_custom_field', settings: { fieldId: host.demo.fields.city, value: `${cityTag()}x` } },
-        { id: 'wait', type: 'wait', settings: { amount: 1, unit: 'days' } },
-      ],
-    });
+    const journeyId = await insertAppendXJourney();
     try {
       // Chunk one: all thousand; chunk two, enrolled at the same time: the first five hundred again under new event ids.
       const events = [...subscriptionEvents('twice-a', ids), ...subscriptionEvents('twice-b', ids.slice(0, 500))];
