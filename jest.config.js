@@ -1,6 +1,16 @@
 // Tests are transpiled by SWC (fast, keeps decorator metadata for Nest DI);
 // type checking is done once by `tsc --noEmit` in `npm test`.
-const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022', keepClassNames: true } }];
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      target: 'es2022',
+      keepClassNames: true,
+    },
+  },
+];
 const common = { transform: { '^.+\\.ts$': swc }, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
 module.exports = {
   // Top level on purpose: Jest ignores testTimeout inside a project entry (jestjs/jest#9696); e2e tests need it.

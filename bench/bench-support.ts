@@ -132,7 +132,7 @@ export async function count(host: BenchHost, sql: string, replacements: unknown[
 /** Polls `sql` (a COUNT … AS n) until it reaches `target`; returns the time it was first seen there. */
 export async function waitForCount(host: BenchHost, sql: string, replacements: unknown[], target: number, timeoutMs: number, pollMs = 20): Promise<number> {
   const deadline = now() + timeoutMs;
-  let last = -1;
+  let last: number;
   let lastLog = now();
   for (;;) {
     last = await count(host, sql, replacements);
@@ -181,7 +181,10 @@ export async function deleteKeys(redis: RedisClient, prefix: string): Promise<vo
 
 /** Load average and CPU count, printed with every table: the box may be shared with other work. */
 export function machineNote(): string {
-  return `machine: ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min) at the end of this benchmark; MariaDB and Redis local`;
+  return `machine: ${os.cpus().length} cores, load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' / ')} (1/5/15 min) at the end of this benchmark; MariaDB and Redis local`;
 }
 
 export function fmtInt(n: number): string {
@@ -213,7 +216,8 @@ export function printTable(title: string, rows: TableRow[], notes: string[] = []
   const all = [header, ...rows];
   const width = (k: keyof TableRow) => Math.max(...all.map((r) => r[k].length));
   const w = { metric: width('metric'), journeys: width('journeys'), baseline: width('baseline'), verdict: width('verdict') };
-  const line = (r: TableRow) => `| ${r.metric.padEnd(w.metric)} | ${r.journeys.padStart(w.journeys)} | ${r.baseline.padStart(w.baseline)} | ${r.verdict.padEnd(w.verdict)} |`;
+  const line = (r: TableRow) =>
+    `| ${r.metric.padEnd(w.metric)} | ${r.journeys.padStart(w.journeys)} | ${r.baseline.padStart(w.baseline)} | ${r.verdict.padEnd(w.verdict)} |`;
   const rule = `|${'-'.repeat(w.metric + 2)}|${'-'.repeat(w.journeys + 2)}|${'-'.repeat(w.baseline + 2)}|${'-'.repeat(w.verdict + 2)}|`;
   const out = ['', `== ${title} ==`, line(header), rule, ...rows.map(line), ...notes.map((n) => `  ${n}`), ''];
   process.stdout.write(`${out.join('\n')}\n`);

@@ -157,7 +157,8 @@ async function stopWorkers(children: ChildProcess[]): Promise<void> {
   );
 }
 
-const atWaitSql = (host: BenchHost) => `SELECT COUNT(*) AS n FROM \`${host.t.entries}\` WHERE ListID = ? AND State = 'waiting' AND CurrentActionID IN (${WAIT_ACTIONS.map((a) => `'${a}'`).join(', ')})`;
+const atWaitSql = (host: BenchHost) =>
+  `SELECT COUNT(*) AS n FROM \`${host.t.entries}\` WHERE ListID = ? AND State = 'waiting' AND CurrentActionID IN (${WAIT_ACTIONS.map((a) => `'${a}'`).join(', ')})`;
 
 /** The naive path: one event at a time, each awaited; the entry runs in its own job. */
 async function feedOneByOne(host: BenchHost, events: TriggerEvent[]): Promise<void> {
@@ -199,7 +200,9 @@ export async function runEnrolmentBench(opts: EnrolmentBenchOptions): Promise<En
   return withHost(
     env,
     async (host) => {
-      log(`sandbox ${host.prefix} / ${host.config.QUEUE_PREFIX}; setting up lists of ${fmtInt(opts.enrolCount)} + ${fmtInt(opts.baselineCount)} + ${fmtInt(WARMUP_COUNT)} subscribers`);
+      log(
+        `sandbox ${host.prefix} / ${host.config.QUEUE_PREFIX}; setting up lists of ${fmtInt(opts.enrolCount)} + ${fmtInt(opts.baselineCount)} + ${fmtInt(WARMUP_COUNT)} subscribers`,
+      );
       const setupStart = now();
       const importIds = await createFilledList(host, IMPORT_LIST, 'Bench import', opts.enrolCount);
       const baselineIds = await createFilledList(host, BASELINE_LIST, 'Bench baseline', opts.baselineCount);
@@ -253,9 +256,16 @@ export async function runEnrolmentBench(opts: EnrolmentBenchOptions): Promise<En
         const seniors = await count(host, `SELECT COUNT(*) AS n FROM \`${subs}\` WHERE \`${firstCol}\` = 'Senior'`);
         const seniorsExpected = await count(host, `SELECT COUNT(*) AS n FROM \`${subs}\` WHERE CAST(\`${ageCol}\` AS UNSIGNED) >= 40`);
         const entries = await count(host, `SELECT COUNT(*) AS n FROM \`${host.t.entries}\` WHERE ListID = ?`, [IMPORT_LIST]);
-        const logRows = await count(host, `SELECT COUNT(*) AS n FROM \`${host.t.log}\` l JOIN \`${host.t.entries}\` e ON e.EntryID = l.EntryID WHERE e.ListID = ?`, [IMPORT_LIST]);
+        const logRows = await count(
+          host,
+          `SELECT COUNT(*) AS n FROM \`${host.t.log}\` l JOIN \`${host.t.entries}\` e ON e.EntryID = l.EntryID WHERE e.ListID = ?`,
+          [IMPORT_LIST],
+        );
 
-        const config = opts.workers > 0 ? `intake ROLE=web + ${opts.workers} worker process(es) × concurrency ${opts.workerConcurrency}` : `one process, ROLE=all, worker concurrency ${opts.workerConcurrency}`;
+        const config =
+          opts.workers > 0
+            ? `intake ROLE=web + ${opts.workers} worker process(es) × concurrency ${opts.workerConcurrency}`
+            : `one process, ROLE=all, worker concurrency ${opts.workerConcurrency}`;
         const feed =
           opts.feed === 'hooks'
             ? `Subscriber.Subscribed fired through the host hook bus (${opts.hookWindow > 0 ? `${opts.hookWindow} in flight` : 'all at once'})`

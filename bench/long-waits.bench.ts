@@ -68,7 +68,15 @@ interface Captured {
 }
 
 /** Bulk setup: `n` entries waiting at `actionId` of `journeyId`, WakeAt spread over one day from `from`. */
-async function insertWaiting(host: BenchHost, journeyId: number, actionId: string, firstSubscriber: number, n: number, from: Date, spreadSeconds: number): Promise<void> {
+async function insertWaiting(
+  host: BenchHost,
+  journeyId: number,
+  actionId: string,
+  firstSubscriber: number,
+  n: number,
+  from: Date,
+  spreadSeconds: number,
+): Promise<void> {
   const base = from.toISOString().slice(0, 23).replace('T', ' ');
   const version = await count(host, `SELECT Version AS n FROM \`${host.t.journeys}\` WHERE JourneyID = ?`, [journeyId]);
   for (let start = 0; start < n; start += INSERT_STEP) {
@@ -148,8 +156,13 @@ async function naiveDelayedJobs(host: BenchHost, redis: Redis, jobs: number): Pr
     const usedBefore = await usedMemory(redis);
     const delay = 30 * DAY_MS;
     const t0 = now();
-    for (const ids of chunk(Array.from({ length: jobs }, (_, i) => 10_000_000 + i), 1000)) {
-      await queue.addBulk(ids.map((entryId) => ({ name: 'run-entries', data: { entryIds: [entryId] }, opts: runJobOptions(runJobId([{ entryId, stepSeq: 1 }], true), delay) })));
+    for (const ids of chunk(
+      Array.from({ length: jobs }, (_, i) => 10_000_000 + i),
+      1000,
+    )) {
+      await queue.addBulk(
+        ids.map((entryId) => ({ name: 'run-entries', data: { entryIds: [entryId] }, opts: runJobOptions(runJobId([{ entryId, stepSeq: 1 }], true), delay) })),
+      );
     }
     const addMs = now() - t0;
     const usedAfter = await usedMemory(redis);
@@ -225,7 +238,7 @@ export async function runLongWaitsBench(opts: LongWaitsBenchOptions): Promise<{ 
           verdict: `baseline measured +${fmtInt(naive.keys)} for ${fmtInt(opts.naiveJobs)} jobs, ×${scale.toFixed(0)}`,
         },
         {
-          metric: 'Redis bytes added (MEMORY USAGE of this prefix\'s keys)',
+          metric: "Redis bytes added (MEMORY USAGE of this prefix's keys)",
           journeys: fmtBytes(bytesAdded),
           baseline: fmtBytes(naive.bytes * scale),
           verdict: `${ratio(bytesAdded, naive.bytes * scale)}${opts.nearDue > 0 ? ` (ours incl. the ${fmtInt(opts.nearDue)} near-due control's jobs)` : ''}`,
@@ -258,7 +271,9 @@ export async function runLongWaitsBench(opts: LongWaitsBenchOptions): Promise<{ 
           metric: `same query once all ${fmtInt(opts.waitingCount)} are due (first page of 5,000)`,
           journeys: dueQuery ? fmtMs(dueQuery.median) : '-',
           baseline: '-',
-          verdict: dueQuery?.plan.some((p) => p.table === 'e' && p.key === 'idx_wake') ? `uses idx_wake: YES${dueQuery.plan.some((p) => /filesort/i.test(p.Extra ?? '')) ? ' (with filesort)' : ', no filesort'}` : 'uses idx_wake: NO',
+          verdict: dueQuery?.plan.some((p) => p.table === 'e' && p.key === 'idx_wake')
+            ? `uses idx_wake: YES${dueQuery.plan.some((p) => /filesort/i.test(p.Extra ?? '')) ? ' (with filesort)' : ', no filesort'}`
+            : 'uses idx_wake: NO',
         },
       ];
       printTable(`Long waits: ${fmtInt(opts.waitingCount)} entries on a 30-day Wait, one sweeper pass`, rows, [
@@ -272,10 +287,14 @@ export async function runLongWaitsBench(opts: LongWaitsBenchOptions): Promise<{ 
       process.stdout.write('Sweeper statements on the entries table (captured from sweep(), re-run alone for time, then EXPLAIN):\n');
       for (const { statement, median, plan } of analysed) {
         const when = Number.isNaN(statement.ms) ? 'not in this sweep: the wait query as it runs once every wait is due' : `in sweep: ${fmtMs(statement.ms)}`;
-        process.stdout.write(`\n  ${oneLine(statement.sql)}\n  replacements: ${JSON.stringify(statement.replacements)}\n  ${when}; alone (median of 5): ${fmtMs(median)}\n`);
+        process.stdout.write(
+          `\n  ${oneLine(statement.sql)}\n  replacements: ${JSON.stringify(statement.replacements)}\n  ${when}; alone (median of 5): ${fmtMs(median)}\n`,
+        );
         process.stdout.write('  id | select_type | table | type  | key          | key_len | ref | rows    | Extra\n');
         for (const p of plan) {
-          process.stdout.write(`  ${p.id} | ${p.select_type} | ${p.table} | ${p.type} | ${p.key ?? 'NULL'} | ${p.key_len ?? 'NULL'} | ${p.ref ?? 'NULL'} | ${p.rows} | ${p.Extra ?? ''}\n`);
+          process.stdout.write(
+            `  ${p.id} | ${p.select_type} | ${p.table} | ${p.type} | ${p.key ?? 'NULL'} | ${p.key_len ?? 'NULL'} | ${p.ref ?? 'NULL'} | ${p.rows} | ${p.Extra ?? ''}\n`,
+          );
         }
       }
       process.stdout.write('\n');

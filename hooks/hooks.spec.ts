@@ -36,9 +36,7 @@ describe('hook handlers', () => {
   ])('%s turns the host payload into a trigger event for the intake', async (_name, handler, payload, expected) => {
     const intake = new RecordingIntake();
     await expect(handler(payload, handleWith(intake))).resolves.toEqual({ enrolled: 1 });
-    expect(intake.events).toEqual([
-      { eventId: 'evt-1', userId: 1, listId: 2, subscriberId: 3, occurredAt: new Date('2026-11-27T06:00:00.000Z'), ...expected },
-    ]);
+    expect(intake.events).toEqual([{ eventId: 'evt-1', userId: 1, listId: 2, subscriberId: 3, occurredAt: new Date('2026-11-27T06:00:00.000Z'), ...expected }]);
   });
 
   it('carries the causation of a journey-caused event and drops unknown properties', async () => {
@@ -65,7 +63,7 @@ describe('hook handlers', () => {
     ['a payload that is not an object', subscriberSubscribed, 'hello', /payload must be a JSON object/],
   ])('refuses %s with ValidationFailed naming the field, enrolling nobody', async (_label, handler, payload, field) => {
     const intake = new RecordingIntake();
-    const error: JourneysException = await handler(payload, handleWith(intake)).catch((e: JourneysException) => e) as JourneysException;
+    const error: JourneysException = (await handler(payload, handleWith(intake)).catch((e: JourneysException) => e)) as JourneysException;
     expect(error).toBeInstanceOf(JourneysException);
     expect(error.code).toBe(JourneysErrorCode.ValidationFailed);
     expect(error.message).toMatch(field);

@@ -52,29 +52,37 @@
   });
 
   /* ---------- confirmations ---------- */
-  document.addEventListener('submit', function (event) {
-    var form = event.target;
-    var question = form.getAttribute && form.getAttribute('data-confirm');
-    if (!question) return;
-    if (!window.confirm(question)) {
-      event.preventDefault();
-      return;
-    }
-    if (!form.querySelector('input[name=confirmed]')) {
-      var confirmed = document.createElement('input');
-      confirmed.type = 'hidden';
-      confirmed.name = 'confirmed';
-      confirmed.value = '1';
-      form.appendChild(confirmed);
-    }
-  }, true);
+  document.addEventListener(
+    'submit',
+    function (event) {
+      var form = event.target;
+      var question = form.getAttribute && form.getAttribute('data-confirm');
+      if (!question) return;
+      if (!window.confirm(question)) {
+        event.preventDefault();
+        return;
+      }
+      if (!form.querySelector('input[name=confirmed]')) {
+        var confirmed = document.createElement('input');
+        confirmed.type = 'hidden';
+        confirmed.name = 'confirmed';
+        confirmed.value = '1';
+        form.appendChild(confirmed);
+      }
+    },
+    true,
+  );
 
   /* ---------- action planner ---------- */
   var planner = root.querySelector('[data-planner]');
   if (!planner) return;
 
   var operators = {};
-  try { operators = JSON.parse(planner.getAttribute('data-operators') || '{}'); } catch (e) { operators = {}; }
+  try {
+    operators = JSON.parse(planner.getAttribute('data-operators') || '{}');
+  } catch (e) {
+    operators = {};
+  }
   var VALUELESS = ['is_set', 'is_not_set'];
   var dirty = false;
   var submitting = false;
@@ -89,7 +97,14 @@
   function newId() {
     var bytes = new Uint8Array(5);
     window.crypto.getRandomValues(bytes);
-    return 'a' + Array.prototype.map.call(bytes, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
+    return (
+      'a' +
+      Array.prototype.map
+        .call(bytes, function (b) {
+          return ('0' + b.toString(16)).slice(-2);
+        })
+        .join('')
+    );
   }
 
   function listOf(slot) {
@@ -101,7 +116,9 @@
 
   function refreshMoveButtons() {
     Array.prototype.forEach.call(planner.querySelectorAll('[data-list]'), function (list) {
-      var items = Array.prototype.filter.call(list.children, function (li) { return li.matches('[data-item]'); });
+      var items = Array.prototype.filter.call(list.children, function (li) {
+        return li.matches('[data-item]');
+      });
       items.forEach(function (li, index) {
         var card = li.querySelector(':scope > [data-action]');
         if (!card) return;
@@ -198,8 +215,13 @@
     li.parentNode.removeChild(li);
     refreshMoveButtons();
     var target = next ? next.querySelector('[data-action] h3') : null;
-    if (target) { target.setAttribute('tabindex', '-1'); target.focus(); }
-    else if (slot && slot.querySelector) { var summary = slot.querySelector('summary'); if (summary) summary.focus(); }
+    if (target) {
+      target.setAttribute('tabindex', '-1');
+      target.focus();
+    } else if (slot && slot.querySelector) {
+      var summary = slot.querySelector('summary');
+      if (summary) summary.focus();
+    }
     markDirty();
   }
 
@@ -227,7 +249,9 @@
     var last = rules && rules.querySelector(':scope > [data-rule]:last-child');
     if (!last) return false;
     var max = 0;
-    Array.prototype.forEach.call(rules.querySelectorAll(':scope > [data-rule]'), function (r) { max = Math.max(max, Number(r.getAttribute('data-rule'))); });
+    Array.prototype.forEach.call(rules.querySelectorAll(':scope > [data-rule]'), function (r) {
+      max = Math.max(max, Number(r.getAttribute('data-rule')));
+    });
     var copy = last.cloneNode(true);
     renumberRule(copy, last.getAttribute('data-rule'), max + 1);
     var value = copy.querySelector('[data-rule-value]');
@@ -282,10 +306,17 @@
     var card = button.closest('[data-action]');
     var handled = false;
     if (parts[0] === 'add' && parts.length === 3) handled = addAction(parts[1], parts[2]);
-    else if ((parts[0] === 'up' || parts[0] === 'down') && card) { moveAction(card, parts[0]); handled = true; }
-    else if (parts[0] === 'remove' && card) { removeAction(card); handled = true; }
-    else if (parts[0] === 'add-rule' && card) handled = addRule(card);
-    else if (parts[0] === 'remove-rule') { removeRule(button.closest('[data-rule]')); handled = true; }
+    else if ((parts[0] === 'up' || parts[0] === 'down') && card) {
+      moveAction(card, parts[0]);
+      handled = true;
+    } else if (parts[0] === 'remove' && card) {
+      removeAction(card);
+      handled = true;
+    } else if (parts[0] === 'add-rule' && card) handled = addRule(card);
+    else if (parts[0] === 'remove-rule') {
+      removeRule(button.closest('[data-rule]'));
+      handled = true;
+    }
     if (handled) event.preventDefault();
   });
 
@@ -311,49 +342,58 @@
     event.preventDefault();
     var body = new URLSearchParams(new FormData(planner));
     var token = planner.querySelector('input[name=_csrf]');
-    window.fetch(planner.getAttribute('action') + '/preview', {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': token ? token.value : '' },
-      body: body.toString(),
-    }).then(function (response) {
-      var json = (response.headers.get('content-type') || '').indexOf('application/json') !== -1;
-      return response.ok && json ? response.json() : null;
-    }).then(function (preview) {
-      // Violations or anything unexpected: the server's page says what is wrong.
-      var ask = preview && preview.violations === 0 && (preview.live || preview.affected > 0);
-      if (ask) {
-        var who = preview.affected === 1 ? '1 subscriber is' : preview.affected + ' subscribers are';
-        var question = (preview.live ? 'This journey is live. ' : 'Subscribers are paused inside this journey. ') +
-          (preview.affected > 0
-            ? 'Saving affects ' + who.replace(' is', '').replace(' are', '') + ': ' + who + ' at actions this change removes and will leave the journey.'
-            : 'Saving affects 0 subscribers: nobody is at an action this change removes.') +
-          '\n\nSave the journey actions?';
-        if (!window.confirm(question)) return;
-        var confirmed = document.createElement('input');
-        confirmed.type = 'hidden';
-        confirmed.name = 'confirmed';
-        confirmed.value = '1';
-        planner.appendChild(confirmed);
-      }
-      confirmedSave = true;
-      submitting = true;
-      planner.requestSubmit(submitter);
-    }).catch(function () {
-      confirmedSave = true;
-      submitting = true;
-      planner.requestSubmit(submitter);
-    });
+    window
+      .fetch(planner.getAttribute('action') + '/preview', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': token ? token.value : '' },
+        body: body.toString(),
+      })
+      .then(function (response) {
+        var json = (response.headers.get('content-type') || '').indexOf('application/json') !== -1;
+        return response.ok && json ? response.json() : null;
+      })
+      .then(function (preview) {
+        // Violations or anything unexpected: the server's page says what is wrong.
+        var ask = preview && preview.violations === 0 && (preview.live || preview.affected > 0);
+        if (ask) {
+          var who = preview.affected === 1 ? '1 subscriber is' : preview.affected + ' subscribers are';
+          var question =
+            (preview.live ? 'This journey is live. ' : 'Subscribers are paused inside this journey. ') +
+            (preview.affected > 0
+              ? 'Saving affects ' + who.replace(' is', '').replace(' are', '') + ': ' + who + ' at actions this change removes and will leave the journey.'
+              : 'Saving affects 0 subscribers: nobody is at an action this change removes.') +
+            '\n\nSave the journey actions?';
+          if (!window.confirm(question)) return;
+          var confirmed = document.createElement('input');
+          confirmed.type = 'hidden';
+          confirmed.name = 'confirmed';
+          confirmed.value = '1';
+          planner.appendChild(confirmed);
+        }
+        confirmedSave = true;
+        submitting = true;
+        planner.requestSubmit(submitter);
+      })
+      .catch(function () {
+        confirmedSave = true;
+        submitting = true;
+        planner.requestSubmit(submitter);
+      });
   });
 
   // Only one "Add action" menu open at a time; Escape closes it.
-  planner.addEventListener('toggle', function (event) {
-    var details = event.target;
-    if (!details.matches || !details.matches('[data-slot]') || !details.open) return;
-    Array.prototype.forEach.call(planner.querySelectorAll('[data-slot][open]'), function (other) {
-      if (other !== details) other.open = false;
-    });
-  }, true);
+  planner.addEventListener(
+    'toggle',
+    function (event) {
+      var details = event.target;
+      if (!details.matches || !details.matches('[data-slot]') || !details.open) return;
+      Array.prototype.forEach.call(planner.querySelectorAll('[data-slot][open]'), function (other) {
+        if (other !== details) other.open = false;
+      });
+    },
+    true,
+  );
   planner.addEventListener('keydown', function (event) {
     if (event.key !== 'Escape') return;
     var open = event.target.closest('[data-slot][open]');

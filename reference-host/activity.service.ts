@@ -58,7 +58,10 @@ export class HostActivity {
   }
 
   /** A repeated TransactionID records nothing new and fires the hook again with the same EventID. */
-  async conversion(target: ActivityTarget, details: { channel: string | null; value: number | null; transactionId: string | null }): Promise<{ statId: number; repeated: boolean }> {
+  async conversion(
+    target: ActivityTarget,
+    details: { channel: string | null; value: number | null; transactionId: string | null },
+  ): Promise<{ statId: number; repeated: boolean }> {
     const r = await this.resolve(target);
     const now = this.clock.now();
     let statId: number;
@@ -73,10 +76,18 @@ export class HostActivity {
       statId = Number(previous.StatID);
       repeated = true;
     } else {
-      statId = await this.insert(this.tables.conversions, target, r, now, { Channel: details.channel, Value: details.value, TransactionID: details.transactionId });
+      statId = await this.insert(this.tables.conversions, target, r, now, {
+        Channel: details.channel,
+        Value: details.value,
+        TransactionID: details.transactionId,
+      });
     }
     const eventId = details.transactionId ? `conversion-${target.listId}-${details.transactionId}` : `conversion-${statId}`;
-    const payload: ConversionHookPayload = { ...this.base(eventId, target, r, repeated ? new Date(previous!.ActivityDate) : now), Channel: details.channel, Value: details.value };
+    const payload: ConversionHookPayload = {
+      ...this.base(eventId, target, r, repeated ? new Date(previous!.ActivityDate) : now),
+      Channel: details.channel,
+      Value: details.value,
+    };
     await this.fire('Conversion.Postback', payload);
     return { statId, repeated };
   }
@@ -92,10 +103,13 @@ export class HostActivity {
     });
     if (!list) throw JourneysException.notFound(`List ${listId}`);
     const userId = Number(list.RelOwnerUserID);
-    const [subscriber] = await this.sequelize.query<{ EmailAddress: string }>(`SELECT EmailAddress FROM \`${this.tables.subscribers(listId)}\` WHERE SubscriberID = ?`, {
-      type: QueryTypes.SELECT,
-      replacements: [target.subscriberId],
-    });
+    const [subscriber] = await this.sequelize.query<{ EmailAddress: string }>(
+      `SELECT EmailAddress FROM \`${this.tables.subscribers(listId)}\` WHERE SubscriberID = ?`,
+      {
+        type: QueryTypes.SELECT,
+        replacements: [target.subscriberId],
+      },
+    );
     if (!subscriber) throw JourneysException.notFound(`Subscriber ${target.subscriberId} of list ${listId}`);
     const [email] = await this.sequelize.query<{ CampaignID: number | null; AutoResponderID: number | null }>(
       `SELECT (SELECT CampaignID FROM \`${this.tables.campaigns}\` c WHERE c.RelEmailID = e.EmailID AND c.RelOwnerUserID = e.RelOwnerUserID ORDER BY CampaignID LIMIT 1) AS CampaignID,

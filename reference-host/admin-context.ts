@@ -59,6 +59,13 @@ export class HostAdminContext implements AdminContextPort {
       const children = item.children.map((c) => ({ ...c, active: page.activeMenu === c.title || path === c.route || path.startsWith(`${c.route}/`) }));
       return { ...item, children, active: page.activeMenu === item.title || path === item.route || children.some((c) => c.active) };
     });
-    return layoutTemplate({ title: page.title, content: renderedHtml(page.content), stylesheets: page.stylesheets ?? [], scripts: page.scripts ?? [], user, menu });
+    return layoutTemplate({
+      title: page.title,
+      content: renderedHtml(page.content),
+      stylesheets: page.stylesheets ?? [],
+      scripts: page.scripts ?? [],
+      user,
+      menu,
+    });
   }
 }

@@ -3,7 +3,7 @@
  * the email marketing host for everything the plug-in touches, and loads the
  * plug-in only through plugin.json.
  */
-import { Logger, Module, type DynamicModule, type INestApplication, type LoggerService, type LogLevel } from '@nestjs/common';
+import { Logger, Module, type DynamicModule, type LoggerService, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
@@ -62,7 +62,14 @@ export async function createReferenceHost(options: ReferenceHostOptions): Promis
     const audience = new MySqlAudience(sequelize, config.DB_TABLE_PREFIX);
     const session = new SessionSigner(config.SESSION_SECRET);
     const admin = new HostAdminContext(session, audience);
-    const subscriptions = new HostSubscriptions(sequelize, config.DB_TABLE_PREFIX, audience, new MySqlCustomFieldWriter(sequelize, config.DB_TABLE_PREFIX), hooks, clock);
+    const subscriptions = new HostSubscriptions(
+      sequelize,
+      config.DB_TABLE_PREFIX,
+      audience,
+      new MySqlCustomFieldWriter(sequelize, config.DB_TABLE_PREFIX),
+      hooks,
+      clock,
+    );
     const activity = new HostActivity(sequelize, config.DB_TABLE_PREFIX, hooks, clock);
     const services: HostServices = { sequelize, tables: hostTables(config.DB_TABLE_PREFIX), audience, subscriptions, activity, admin, hooks, session };
     const ports: HostPorts = { audience, subscriptions, admin, hooks };

@@ -54,7 +54,10 @@ export class HostHookBus implements HookBusPort {
 
   /** Removes one listener (tests add and remove their own). */
   off(hookName: string, handler: HookHandler): void {
-    this.listeners.set(hookName, (this.listeners.get(hookName) ?? []).filter((h) => h !== handler));
+    this.listeners.set(
+      hookName,
+      (this.listeners.get(hookName) ?? []).filter((h) => h !== handler),
+    );
   }
 
   listenerCount(hookName: string): number {

@@ -2,7 +2,24 @@
  * The reference host's own pages and endpoints: login, dashboard, campaigns,
  * the subscribe / unsubscribe API and the tracking URLs.
  */
-import { ArgumentsHost, Body, Catch, Controller, ExceptionFilter, Get, Header, HttpCode, Inject, Param, Post, Query, Req, Res, UseFilters, All } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Body,
+  Catch,
+  Controller,
+  ExceptionFilter,
+  Get,
+  Header,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseFilters,
+  All,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { QueryTypes } from 'sequelize';
 import { JourneysException } from '../src/common/journeys.exception';
@@ -103,7 +120,12 @@ export class HostPagesController {
       flash: takeFlash(req, res, this.host),
       tryIt: await tryItData(this.host, user, emailId),
       lists: counted,
-      autoresponderLog: log.map((r) => ({ scheduledFor: new Date(r.ScheduledFor as Date).toISOString(), emailAddress: r.EmailAddress, autoResponderName: r.AutoResponderName, listName: r.ListName })),
+      autoresponderLog: log.map((r) => ({
+        scheduledFor: new Date(r.ScheduledFor as Date).toISOString(),
+        emailAddress: r.EmailAddress,
+        autoResponderName: r.AutoResponderName,
+        listName: r.ListName,
+      })),
     });
     res.type('html').send(await this.host.admin.renderLayout(req, { title: 'Dashboard', content, activeMenu: 'Dashboard' }));
   }
@@ -123,7 +145,11 @@ export class HostPagesController {
         WHERE a.RelOwnerUserID = ? ORDER BY a.AutoResponderID`,
       { type: QueryTypes.SELECT, replacements: [user.userId] },
     );
-    res.type('html').send(await this.host.admin.renderLayout(req, { title: 'Campaigns', content: campaignsTemplate({ campaigns, autoresponders }), activeMenu: 'Campaigns' }));
+    res
+      .type('html')
+      .send(
+        await this.host.admin.renderLayout(req, { title: 'Campaigns', content: campaignsTemplate({ campaigns, autoresponders }), activeMenu: 'Campaigns' }),
+      );
   }
 }
 
@@ -139,7 +165,8 @@ export class HostSubscribersApiController {
     const listId = positiveInt(body?.ListID, 'ListID');
     const ownerUserId = await this.ownerOf(listId);
     const customFields = body?.CustomFields ?? {};
-    if (typeof customFields !== 'object' || Array.isArray(customFields)) throw JourneysException.invalid('CustomFields must be an object of CustomFieldID → value');
+    if (typeof customFields !== 'object' || Array.isArray(customFields))
+      throw JourneysException.invalid('CustomFields must be an object of CustomFieldID → value');
     const result = await this.host.subscriptions.subscribe(ownerUserId, listId, {
       emailAddress: String(body?.EmailAddress ?? ''),
       customFields: customFields as Record<number, string>,
@@ -154,7 +181,9 @@ export class HostSubscribersApiController {
     const listId = positiveInt(body?.ListID, 'ListID');
     const ownerUserId = await this.ownerOf(listId);
     const subscriberId =
-      body?.SubscriberID !== undefined ? positiveInt(body.SubscriberID, 'SubscriberID') : await this.host.subscriptions.subscriberIdByEmail(listId, String(body?.EmailAddress ?? ''));
+      body?.SubscriberID !== undefined
+        ? positiveInt(body.SubscriberID, 'SubscriberID')
+        : await this.host.subscriptions.subscriberIdByEmail(listId, String(body?.EmailAddress ?? ''));
     if (!subscriberId) throw JourneysException.notFound(`Subscriber ${JSON.stringify(body?.EmailAddress ?? '')} of list ${listId}`);
     const result = await this.host.subscriptions.unsubscribe(ownerUserId, { listId, subscriberId });
     return { Success: true, SubscriberID: subscriberId, WasSubscribed: result.wasSubscribed };
@@ -232,7 +261,10 @@ export class HostTrackingController {
       this.host.audience.listEmails(back.userId),
     ]);
     const emailName = emails.find((e) => e.emailId === target.emailId)?.name ?? `email ${target.emailId}`;
-    const text = [`Recorded ${kind === 'open' ? 'an open' : 'a click'} of "${emailName}" by ${subscriber?.emailAddress ?? `subscriber ${target.subscriberId}`}`, enrolledText(fired, hookName)]
+    const text = [
+      `Recorded ${kind === 'open' ? 'an open' : 'a click'} of "${emailName}" by ${subscriber?.emailAddress ?? `subscriber ${target.subscriberId}`}`,
+      enrolledText(fired, hookName),
+    ]
       .filter((part) => part !== '')
       .join('; ');
     setFlash(res, this.host, { kind: 'ok', text });

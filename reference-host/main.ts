@@ -42,7 +42,9 @@ async function main(): Promise<void> {
   const host = await createReferenceHost({ config, loader, logger: NEST_LEVELS[config.LOG_LEVEL] }).catch((error: Error & { parent?: { code?: string } }) => {
     const code = error.parent?.code ?? (error as { code?: string }).code;
     if (code === 'ECONNREFUSED' || code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_BAD_DB_ERROR' || code === 'ENOTFOUND') {
-      fail(`Cannot use MySQL/MariaDB at DB_HOST=${config.DB_HOST} DB_PORT=${config.DB_PORT} DB_NAME=${config.DB_NAME} as DB_USER=${config.DB_USER}: ${error.message}`);
+      fail(
+        `Cannot use MySQL/MariaDB at DB_HOST=${config.DB_HOST} DB_PORT=${config.DB_PORT} DB_NAME=${config.DB_NAME} as DB_USER=${config.DB_USER}: ${error.message}`,
+      );
     }
     throw error;
   });

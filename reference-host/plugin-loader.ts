@@ -56,8 +56,15 @@ export class PluginLoader {
   }
 
   /** After the host app is initialised: load, then hooks and menu entries. */
-  async load(app: INestApplicationContext, config: AppConfig, host: { hooks: HostPorts['hooks']; addMenuEntries(entries: MenuEntry[]): void }): Promise<LoadedPlugin> {
-    const handle = await this.lifecycle<(input: { app: INestApplicationContext; config: AppConfig }) => Promise<unknown>>(this.manifest.lifecycle.load)({ app, config });
+  async load(
+    app: INestApplicationContext,
+    config: AppConfig,
+    host: { hooks: HostPorts['hooks']; addMenuEntries(entries: MenuEntry[]): void },
+  ): Promise<LoadedPlugin> {
+    const handle = await this.lifecycle<(input: { app: INestApplicationContext; config: AppConfig }) => Promise<unknown>>(this.manifest.lifecycle.load)({
+      app,
+      config,
+    });
     for (const [hookName, handlerPath] of Object.entries(this.manifest.hooks)) {
       const handler = requireFromCodeRoot<HookHandlerModule>(this.codeRoot, handlerPath, 'default');
       // The handler's result (e.g. `{ enrolled }`) is handed back to the bus, which reports it to HostHookBus.collect().

@@ -90,7 +90,7 @@ export async function installHostSchema(sequelize: Sequelize, prefix: string): P
       RelCampaignID INT UNSIGNED NULL,
       RelAutoResponderID INT UNSIGNED NULL,
       ${kind === 'clicks' ? 'LinkURL TEXT NOT NULL,' : ''}
-      ${kind === 'conversions' ? "Channel VARCHAR(100) NULL, Value DECIMAL(14,2) NULL, TransactionID VARCHAR(128) NULL, UNIQUE KEY uq_transaction (RelListID, TransactionID)," : ''}
+      ${kind === 'conversions' ? 'Channel VARCHAR(100) NULL, Value DECIMAL(14,2) NULL, TransactionID VARCHAR(128) NULL, UNIQUE KEY uq_transaction (RelListID, TransactionID),' : ''}
       ActivityDate DATETIME(3) NOT NULL,
       PRIMARY KEY (StatID),
       KEY idx_subscriber_email (RelOwnerUserID, RelListID, RelSubscriberID, RelEmailID)

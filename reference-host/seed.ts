@@ -37,7 +37,10 @@ const SEED_DATE = '2026-01-15 10:00:00';
 
 export async function seedDemo(sequelize: Sequelize, prefix: string): Promise<{ seeded: boolean }> {
   const t = hostTables(prefix);
-  const [existing] = await sequelize.query(`SELECT UserID FROM \`${t.users}\` WHERE UserID = ?`, { type: QueryTypes.SELECT, replacements: [DEMO.userA.userId] });
+  const [existing] = await sequelize.query(`SELECT UserID FROM \`${t.users}\` WHERE UserID = ?`, {
+    type: QueryTypes.SELECT,
+    replacements: [DEMO.userA.userId],
+  });
   if (existing) return { seeded: false };
 
   const insert = async (table: string, rows: Record<string, unknown>[]) => {
@@ -64,9 +67,22 @@ export async function seedDemo(sequelize: Sequelize, prefix: string): Promise<{ 
   ]);
   await insert(
     t.lists,
-    ([[L.newsletter, a], [L.customers, a], [L.vip, a], [L.leads, b]] as const).map(([id, owner]) => ({ ListID: id, RelOwnerUserID: owner.userId, Name: DEMO.listNames[id], CreatedAt: SEED_DATE })),
+    (
+      [
+        [L.newsletter, a],
+        [L.customers, a],
+        [L.vip, a],
+        [L.leads, b],
+      ] as const
+    ).map(([id, owner]) => ({ ListID: id, RelOwnerUserID: owner.userId, Name: DEMO.listNames[id], CreatedAt: SEED_DATE })),
   );
-  for (const [id, owner] of [[L.newsletter, a], [L.customers, a], [L.vip, a], [L.leads, b]] as const) await createListTable(sequelize, prefix, owner.userId, id);
+  for (const [id, owner] of [
+    [L.newsletter, a],
+    [L.customers, a],
+    [L.vip, a],
+    [L.leads, b],
+  ] as const)
+    await createListTable(sequelize, prefix, owner.userId, id);
 
   const subscriber = (ref: { subscriberId: number; emailAddress: string }, status: string, fields: Record<number, string>) => ({
     SubscriberID: ref.subscriberId,
@@ -98,13 +114,53 @@ export async function seedDemo(sequelize: Sequelize, prefix: string): Promise<{ 
     { EmailID: E.leadsIntro, RelOwnerUserID: b.userId, EmailName: 'Leads intro', Subject: 'Hello from Other', HTMLContent: '<p>Hi</p>' },
   ]);
   await insert(t.campaigns, [
-    { CampaignID: C.newsletter, RelOwnerUserID: a.userId, RelEmailID: E.newsletter, RelListID: L.newsletter, CampaignName: 'November newsletter', CampaignStatus: 'Sent', SendDate: '2026-11-02 09:00:00' },
-    { CampaignID: C.blackFriday, RelOwnerUserID: a.userId, RelEmailID: E.blackFriday, RelListID: L.customers, CampaignName: 'Black Friday', CampaignStatus: 'Sent', SendDate: '2026-11-20 09:00:00' },
-    { CampaignID: C.leadsIntro, RelOwnerUserID: b.userId, RelEmailID: E.leadsIntro, RelListID: L.leads, CampaignName: 'Leads intro', CampaignStatus: 'Sent', SendDate: '2026-11-03 09:00:00' },
+    {
+      CampaignID: C.newsletter,
+      RelOwnerUserID: a.userId,
+      RelEmailID: E.newsletter,
+      RelListID: L.newsletter,
+      CampaignName: 'November newsletter',
+      CampaignStatus: 'Sent',
+      SendDate: '2026-11-02 09:00:00',
+    },
+    {
+      CampaignID: C.blackFriday,
+      RelOwnerUserID: a.userId,
+      RelEmailID: E.blackFriday,
+      RelListID: L.customers,
+      CampaignName: 'Black Friday',
+      CampaignStatus: 'Sent',
+      SendDate: '2026-11-20 09:00:00',
+    },
+    {
+      CampaignID: C.leadsIntro,
+      RelOwnerUserID: b.userId,
+      RelEmailID: E.leadsIntro,
+      RelListID: L.leads,
+      CampaignName: 'Leads intro',
+      CampaignStatus: 'Sent',
+      SendDate: '2026-11-03 09:00:00',
+    },
   ]);
   await insert(t.autoresponders, [
-    { AutoResponderID: DEMO.autoresponders.welcome, RelOwnerUserID: a.userId, RelListID: L.newsletter, RelEmailID: E.welcome, AutoResponderName: 'Welcome', TriggerTimeType: 'Immediately', TriggerTime: 0 },
-    { AutoResponderID: DEMO.autoresponders.onboarding, RelOwnerUserID: a.userId, RelListID: L.customers, RelEmailID: E.onboarding, AutoResponderName: 'Onboarding', TriggerTimeType: 'Days later', TriggerTime: 1 },
+    {
+      AutoResponderID: DEMO.autoresponders.welcome,
+      RelOwnerUserID: a.userId,
+      RelListID: L.newsletter,
+      RelEmailID: E.welcome,
+      AutoResponderName: 'Welcome',
+      TriggerTimeType: 'Immediately',
+      TriggerTime: 0,
+    },
+    {
+      AutoResponderID: DEMO.autoresponders.onboarding,
+      RelOwnerUserID: a.userId,
+      RelListID: L.customers,
+      RelEmailID: E.onboarding,
+      AutoResponderName: 'Onboarding',
+      TriggerTimeType: 'Days later',
+      TriggerTime: 1,
+    },
   ]);
   const activity = (ref: { listId: number; subscriberId: number }, emailId: number, campaignId: number, date: string) => ({
     RelOwnerUserID: a.userId,

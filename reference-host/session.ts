@@ -28,7 +28,9 @@ export class SessionSigner {
    * the logged-in user) with SESSION_SECRET, sent as a hidden field.
    */
   csrfToken(userId: number): string {
-    return createHmac('sha256', this.secret).update(`csrf:${this.token(userId)}`).digest('base64url');
+    return createHmac('sha256', this.secret)
+      .update(`csrf:${this.token(userId)}`)
+      .digest('base64url');
   }
 
   /** True when `given` is the CSRF token of `userId`'s session. */

@@ -18,7 +18,6 @@ import { toSqlDate, toSqlDateMs } from './sql-dates';
 const EMAIL_PATTERN = /^[^\s@<>"]{1,64}@[^\s@<>"]{1,185}\.[A-Za-z0-9-]{2,}$/;
 const UNIT_SECONDS: Record<string, number> = { Immediately: 0, 'Seconds later': 1, 'Minutes later': 60, 'Hours later': 3600, 'Days later': 86400 };
 
-
 export interface SubscribeInput {
   emailAddress: string;
   customFields?: Record<number, string>;
@@ -40,12 +39,19 @@ export class HostSubscriptions implements SubscriptionCommandsPort {
     this.tables = hostTables(prefix);
   }
 
-  async subscribe(userId: number, listId: number, input: SubscribeInput, causation?: CausationContext): Promise<{ subscriberId: number; alreadySubscribed: boolean }> {
+  async subscribe(
+    userId: number,
+    listId: number,
+    input: SubscribeInput,
+    causation?: CausationContext,
+  ): Promise<{ subscriberId: number; alreadySubscribed: boolean }> {
     assertId(userId, 'UserID');
     assertId(listId, 'ListID');
     const list = await this.audience.getList(userId, listId);
     if (!list) throw JourneysException.notFound(`List ${listId}`);
-    const emailAddress = String(input.emailAddress ?? '').trim().toLowerCase();
+    const emailAddress = String(input.emailAddress ?? '')
+      .trim()
+      .toLowerCase();
     if (!EMAIL_PATTERN.test(emailAddress)) throw JourneysException.invalid(`EmailAddress ${JSON.stringify(input.emailAddress)} is not a valid email address`);
     const allowed = new Set((await this.audience.listCustomFields(userId, listId)).map((f) => f.customFieldId));
     const fields = Object.entries(input.customFields ?? {}).map(([id, value]) => {
@@ -152,14 +158,24 @@ export class HostSubscriptions implements SubscriptionCommandsPort {
 
   /** The subscriber lookup of the public unsubscribe API, which may name an email address instead of an id. */
   async subscriberIdByEmail(listId: number, emailAddress: string): Promise<number | null> {
-    const [row] = await this.sequelize.query<{ SubscriberID: number }>(`SELECT SubscriberID FROM \`${this.tables.subscribers(listId)}\` WHERE EmailAddress = ?`, {
-      type: QueryTypes.SELECT,
-      replacements: [String(emailAddress).trim().toLowerCase()],
-    });
+    const [row] = await this.sequelize.query<{ SubscriberID: number }>(
+      `SELECT SubscriberID FROM \`${this.tables.subscribers(listId)}\` WHERE EmailAddress = ?`,
+      {
+        type: QueryTypes.SELECT,
+        replacements: [String(emailAddress).trim().toLowerCase()],
+      },
+    );
     return row ? Number(row.SubscriberID) : null;
   }
 
-  private async recordAutoresponders(userId: number, listId: number, subscriberId: number, emailAddress: string, now: Date, transaction: unknown): Promise<void> {
+  private async recordAutoresponders(
+    userId: number,
+    listId: number,
+    subscriberId: number,
+    emailAddress: string,
+    now: Date,
+    transaction: unknown,
+  ): Promise<void> {
     const autoresponders = await this.sequelize.query<{ AutoResponderID: number; RelEmailID: number; TriggerTimeType: string; TriggerTime: number }>(
       `SELECT AutoResponderID, RelEmailID, TriggerTimeType, TriggerTime FROM \`${this.tables.autoresponders}\`
         WHERE RelListID = ? AND RelOwnerUserID = ? AND AutoResponderTriggerType = 'OnSubscription' ORDER BY AutoResponderID`,
@@ -169,7 +185,10 @@ export class HostSubscriptions implements SubscriptionCommandsPort {
       const scheduledFor = new Date(now.getTime() + (UNIT_SECONDS[ar.TriggerTimeType] ?? 0) * Number(ar.TriggerTime) * 1000);
       await this.sequelize.query(
         `INSERT INTO \`${this.tables.autoresponderLog}\` (RelOwnerUserID, RelAutoResponderID, RelListID, RelSubscriberID, RelEmailID, EmailAddress, ScheduledFor, CreatedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        { replacements: [userId, ar.AutoResponderID, listId, subscriberId, ar.RelEmailID, emailAddress, toSqlDateMs(scheduledFor), toSqlDateMs(now)], transaction: transaction as never },
+        {
+          replacements: [userId, ar.AutoResponderID, listId, subscriberId, ar.RelEmailID, emailAddress, toSqlDateMs(scheduledFor), toSqlDateMs(now)],
+          transaction: transaction as never,
+        },
       );
     }
   }

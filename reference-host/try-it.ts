@@ -77,27 +77,40 @@ function joinParts(parts: string[]): string {
 /** What the dashboard shows in its "try it" panel, all of it the logged-in user's. */
 export async function tryItData(host: HostServices, user: HostUser, requestedEmailId: unknown) {
   const t = host.tables;
-  const [lists, fields, emails] = await Promise.all([host.audience.listLists(user.userId), host.audience.listCustomFields(user.userId), host.audience.listEmails(user.userId)]);
+  const [lists, fields, emails] = await Promise.all([
+    host.audience.listLists(user.userId),
+    host.audience.listCustomFields(user.userId),
+    host.audience.listEmails(user.userId),
+  ]);
   const listName = new Map(lists.map((l) => [l.listId, l.name]));
   const wanted = Number(requestedEmailId);
   const email = emails.find((e) => e.emailId === wanted) ?? emails[0] ?? null;
 
   const perList = await Promise.all(
     lists.map((l) =>
-      host.sequelize.query<{ SubscriberID: number; EmailAddress: string; SubscriptionStatus: string; SubscriptionDate: Date | null }>(
-        `SELECT SubscriberID, EmailAddress, SubscriptionStatus, SubscriptionDate FROM \`${t.subscribers(l.listId)}\` ORDER BY SubscriptionDate DESC, SubscriberID DESC LIMIT ${RECENT_SUBSCRIBERS}`,
-        { type: QueryTypes.SELECT },
-      ).then((rows) => rows.map((r) => ({ ...r, listId: l.listId }))),
+      host.sequelize
+        .query<{ SubscriberID: number; EmailAddress: string; SubscriptionStatus: string; SubscriptionDate: Date | null }>(
+          `SELECT SubscriberID, EmailAddress, SubscriptionStatus, SubscriptionDate FROM \`${t.subscribers(l.listId)}\` ORDER BY SubscriptionDate DESC, SubscriberID DESC LIMIT ${RECENT_SUBSCRIBERS}`,
+          { type: QueryTypes.SELECT },
+        )
+        .then((rows) => rows.map((r) => ({ ...r, listId: l.listId }))),
     ),
   );
   const recent = perList
     .flat()
-    .sort((a, b) => (b.SubscriptionDate ? new Date(b.SubscriptionDate).getTime() : 0) - (a.SubscriptionDate ? new Date(a.SubscriptionDate).getTime() : 0) || b.SubscriberID - a.SubscriberID)
+    .sort(
+      (a, b) =>
+        (b.SubscriptionDate ? new Date(b.SubscriptionDate).getTime() : 0) - (a.SubscriptionDate ? new Date(a.SubscriptionDate).getTime() : 0) ||
+        b.SubscriberID - a.SubscriberID,
+    )
     .slice(0, RECENT_SUBSCRIBERS);
 
   const activity = new Map<string, { opens: number; clicks: number }>();
   if (email && recent.length > 0) {
-    for (const [kind, table] of [['opens', t.opens], ['clicks', t.clicks]] as const) {
+    for (const [kind, table] of [
+      ['opens', t.opens],
+      ['clicks', t.clicks],
+    ] as const) {
       const rows = await host.sequelize.query<{ RelListID: number; RelSubscriberID: number; N: number }>(
         `SELECT RelListID, RelSubscriberID, COUNT(*) AS N FROM \`${table}\` WHERE RelOwnerUserID = ? AND RelEmailID = ? GROUP BY RelListID, RelSubscriberID`,
         { type: QueryTypes.SELECT, replacements: [user.userId, email.emailId] },
@@ -115,7 +128,11 @@ export async function tryItData(host: HostServices, user: HostUser, requestedEma
     csrfField: CSRF_FIELD,
     csrfToken: host.session.csrfToken(user.userId),
     lists: lists.map((l) => ({ listId: l.listId, name: l.name })),
-    fields: fields.map((f) => ({ name: `CustomField${f.customFieldId}`, label: f.name, scope: f.listId === 0 ? '' : `${listName.get(f.listId) ?? `list ${f.listId}`} only` })),
+    fields: fields.map((f) => ({
+      name: `CustomField${f.customFieldId}`,
+      label: f.name,
+      scope: f.listId === 0 ? '' : `${listName.get(f.listId) ?? `list ${f.listId}`} only`,
+    })),
     emails: emails.map((e) => ({ emailId: e.emailId, name: e.name, selected: email?.emailId === e.emailId })),
     selectedEmail: email ? { emailId: email.emailId, name: email.name } : null,
     subscribers: recent.map((s) => {
@@ -156,19 +173,29 @@ export class HostTryItController {
         if (typeof value !== 'string' || value.trim() === '') continue;
         if (field.listId !== 0 && field.listId !== list.listId) {
           const owner = await this.host.audience.getList(user.userId, field.listId);
-          throw JourneysException.invalid(`${field.name} is a field of ${owner?.name ?? `list ${field.listId}`}, not of ${list.name}: leave it empty or pick ${owner?.name ?? 'that list'}. Nothing was written`);
+          throw JourneysException.invalid(
+            `${field.name} is a field of ${owner?.name ?? `list ${field.listId}`}, not of ${list.name}: leave it empty or pick ${owner?.name ?? 'that list'}. Nothing was written`,
+          );
         }
         customFields[field.customFieldId] = value.trim();
         named.push(field.name);
       }
-      const [{ MaxLogID }] = await this.host.sequelize.query<{ MaxLogID: number }>(`SELECT COALESCE(MAX(LogID), 0) AS MaxLogID FROM \`${this.host.tables.autoresponderLog}\``, {
-        type: QueryTypes.SELECT,
-      });
+      const [{ MaxLogID }] = await this.host.sequelize.query<{ MaxLogID: number }>(
+        `SELECT COALESCE(MAX(LogID), 0) AS MaxLogID FROM \`${this.host.tables.autoresponderLog}\``,
+        {
+          type: QueryTypes.SELECT,
+        },
+      );
       // The host's own subscription path, exactly as POST /api/subscribers/subscribe takes it.
-      const { result, fired } = await this.host.hooks.collect(() => this.host.subscriptions.subscribe(user.userId, list.listId, { emailAddress, customFields, ip: req.ip }));
+      const { result, fired } = await this.host.hooks.collect(() =>
+        this.host.subscriptions.subscribe(user.userId, list.listId, { emailAddress, customFields, ip: req.ip }),
+      );
       const address = emailAddress.toLowerCase();
       if (result.alreadySubscribed) {
-        return joinParts([`${address} is already subscribed to ${list.name}: no hook fired, no autoresponder recorded`, named.length > 0 ? `${named.join(', ')} updated` : '']);
+        return joinParts([
+          `${address} is already subscribed to ${list.name}: no hook fired, no autoresponder recorded`,
+          named.length > 0 ? `${named.join(', ')} updated` : '',
+        ]);
       }
       const autoresponders = await this.host.sequelize.query<{ AutoResponderName: string }>(
         `SELECT a.AutoResponderName FROM \`${this.host.tables.autoresponderLog}\` g JOIN \`${this.host.tables.autoresponders}\` a ON a.AutoResponderID = g.RelAutoResponderID
@@ -189,7 +216,9 @@ export class HostTryItController {
     if (!user) return;
     await this.run(res, async () => {
       const list = await this.ownList(user, body?.ListID);
-      const address = String(body?.EmailAddress ?? '').trim().toLowerCase();
+      const address = String(body?.EmailAddress ?? '')
+        .trim()
+        .toLowerCase();
       if (address === '') throw JourneysException.invalid('EmailAddress is required');
       const subscriberId = await this.host.subscriptions.subscriberIdByEmail(list.listId, address);
       if (!subscriberId) throw JourneysException.invalid(`${address} is not a subscriber of ${list.name}; nothing was written`);
@@ -207,7 +236,10 @@ export class HostTryItController {
       return null;
     }
     if (!this.host.session.checkCsrf(user.userId, body?.[CSRF_FIELD])) {
-      res.status(403).type('html').send(forbiddenTemplate({ message: "The form's security token is missing or wrong. Reload the dashboard and send the form again." }));
+      res
+        .status(403)
+        .type('html')
+        .send(forbiddenTemplate({ message: "The form's security token is missing or wrong. Reload the dashboard and send the form again." }));
       return null;
     }
     return user;

@@ -40,7 +40,11 @@ function demoJourney() {
         settings: { match: 'all', rules: [{ attribute: 'Opens', operator: 'at_least', value: '1', emailIds: [DEMO.emails.welcome] }] },
         yes: [{ id: 'subscribe-vip', type: 'subscribe', settings: { listId: DEMO.lists.vip } }],
         no: [
-          { id: 'wait-1-day', type: 'wait', settings: { amount: 1, unit: 'days', window: { notBefore: '09:00', notAfter: '17:00', weekdays: [1, 2, 3, 4, 5] } } },
+          {
+            id: 'wait-1-day',
+            type: 'wait',
+            settings: { amount: 1, unit: 'days', window: { notBefore: '09:00', notAfter: '17:00', weekdays: [1, 2, 3, 4, 5] } },
+          },
           { id: 'city-reminded', type: 'update_custom_field', settings: { fieldId: DEMO.fields.city, value: 'Reminded' } },
         ],
       },
@@ -53,19 +57,32 @@ class DemoError extends Error {}
 function makeClient(baseUrl, timeoutMs) {
   let cookie = '';
   async function call(path, init) {
-    const res = await fetch(new URL(path, baseUrl), { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs), ...init, headers: { ...(init.headers || {}), ...(cookie ? { Cookie: cookie } : {}) } });
+    const res = await fetch(new URL(path, baseUrl), {
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+      ...init,
+      headers: { ...(init.headers || {}), ...(cookie ? { Cookie: cookie } : {}) },
+    });
     return res;
   }
   return {
     async login(userId) {
-      const res = await call('/login', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ UserID: String(userId), next: '/' }).toString() });
+      const res = await call('/login', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ UserID: String(userId), next: '/' }).toString(),
+      });
       const setCookies = typeof res.headers.getSetCookie === 'function' ? res.headers.getSetCookie() : [res.headers.get('set-cookie') || ''];
       const session = setCookies.map((c) => c.split(';')[0]).find((c) => c.startsWith('host_session='));
       if (res.status !== 303 || !session) throw new DemoError(`logging in as user ${userId} answered ${res.status}`);
       cookie = session;
     },
     async api(command, params = {}) {
-      const res = await call('/journeys/api', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ Command: command, ...params }) });
+      const res = await call('/journeys/api', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ Command: command, ...params }),
+      });
       let body;
       try {
         body = await res.json();

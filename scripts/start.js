@@ -63,11 +63,16 @@ async function demoJourney() {
     return;
   }
   if (!(await waitForHealth())) {
-    if (host.exitCode === null) process.stderr.write(`Warning: the host did not answer ${baseUrl}/journeys/health within ${HEALTH_WAIT_MS / 1000} s; demo journey not created.\n`);
+    if (host.exitCode === null)
+      process.stderr.write(`Warning: the host did not answer ${baseUrl}/journeys/health within ${HEALTH_WAIT_MS / 1000} s; demo journey not created.\n`);
     return;
   }
   await new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(root, 'scripts', 'demo-journey.js')], { cwd: root, stdio: 'inherit', env: { ...process.env, DEMO_BASE_URL: baseUrl } });
+    const child = spawn(process.execPath, [path.join(root, 'scripts', 'demo-journey.js')], {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, DEMO_BASE_URL: baseUrl },
+    });
     child.on('error', (error) => {
       process.stderr.write(`Warning: could not run scripts/demo-journey.js: ${error.message}\n`);
       resolve();

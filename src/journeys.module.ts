@@ -26,8 +26,8 @@ export interface JourneysModuleOptions {
   clock?: Clock;
 }
 
-const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, ASYNC_OPTIONS_TYPE, OPTIONS_TYPE } =
-  new ConfigurableModuleBuilder<JourneysModuleOptions>().setClassMethodName('forRoot').build();
+const builder = new ConfigurableModuleBuilder<JourneysModuleOptions>().setClassMethodName('forRoot').build();
+const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = builder;
 
 /** Everything the plug-in runs, wired to the options given to forRoot / forRootAsync. */
 function withFeatures(definition: DynamicModule): DynamicModule {
@@ -68,11 +68,11 @@ export const JOURNEYS_MODULE_OPTIONS = MODULE_OPTIONS_TOKEN;
   exports: [PLUGIN_CONFIG, HOST_PORTS, CLOCK, TABLES, SEQUELIZE, MODULE_OPTIONS_TOKEN],
 })
 export class JourneysModule extends ConfigurableModuleClass implements OnApplicationShutdown {
-  static override forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
+  static override forRoot(options: typeof builder.OPTIONS_TYPE): DynamicModule {
     return withFeatures(super.forRoot(options));
   }
 
-  static override forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
+  static override forRootAsync(options: typeof builder.ASYNC_OPTIONS_TYPE): DynamicModule {
     return withFeatures(super.forRootAsync(options));
   }
 

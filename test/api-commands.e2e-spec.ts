@@ -54,7 +54,9 @@ describe('API commands (POST /journeys/api)', () => {
       }).expect(200);
       expect(res.body).toMatchObject({ Success: true, Journey: { name: 'Welcome series', status: 'Disabled', ownerUserId: userA, version: 1 } });
       journeyId = res.body.Journey.journeyId;
-      const [row] = await host.query<{ RelOwnerUserID: number; Name: string }>(`SELECT RelOwnerUserID, Name FROM \`${t.journeys}\` WHERE JourneyID = ?`, [journeyId]);
+      const [row] = await host.query<{ RelOwnerUserID: number; Name: string }>(`SELECT RelOwnerUserID, Name FROM \`${t.journeys}\` WHERE JourneyID = ?`, [
+        journeyId,
+      ]);
       expect(row).toEqual({ RelOwnerUserID: userA, Name: 'Welcome series' });
     });
 
@@ -76,7 +78,12 @@ describe('API commands (POST /journeys/api)', () => {
 
     it('journey.get answers the journey with its trigger and actions', async () => {
       const res = await api({ Command: 'journey.get', JourneyID: journeyId }).expect(200);
-      expect(res.body.Journey).toMatchObject({ journeyId, name: 'Welcome series', trigger: { type: 'subscription', listIds: [host.demo.lists.newsletter] }, actions: [] });
+      expect(res.body.Journey).toMatchObject({
+        journeyId,
+        name: 'Welcome series',
+        trigger: { type: 'subscription', listIds: [host.demo.lists.newsletter] },
+        actions: [],
+      });
     });
 
     it('journey.list lists only the user’s journeys', async () => {
@@ -153,9 +160,13 @@ describe('API commands (POST /journeys/api)', () => {
 
     it('subscriber.journey.trigger enrols a subscriber by ListID and SubscriberID', async () => {
       const { alice } = host.demo.subscribers;
-      const res = await api({ Command: 'subscriber.journey.trigger', JourneyID: journeyId, ListID: alice.listId, SubscriberID: alice.subscriberId }).expect(200);
+      const res = await api({ Command: 'subscriber.journey.trigger', JourneyID: journeyId, ListID: alice.listId, SubscriberID: alice.subscriberId }).expect(
+        200,
+      );
       expect(res.body).toMatchObject({ Success: true, JourneyID: journeyId, Enrolled: 1, EntryIDs: [expect.any(Number)] });
-      const rows = await host.query<{ ListID: number; SubscriberID: number }>(`SELECT ListID, SubscriberID FROM \`${t.entries}\` WHERE JourneyID = ?`, [journeyId]);
+      const rows = await host.query<{ ListID: number; SubscriberID: number }>(`SELECT ListID, SubscriberID FROM \`${t.entries}\` WHERE JourneyID = ?`, [
+        journeyId,
+      ]);
       expect(rows).toEqual([{ ListID: alice.listId, SubscriberID: alice.subscriberId }]);
     });
 
@@ -163,13 +174,19 @@ describe('API commands (POST /journeys/api)', () => {
       const { bob } = host.demo.subscribers;
       const res = await api({ Command: 'subscriber.journey.trigger', JourneyID: journeyId, EmailAddress: bob.emailAddress }).expect(200);
       expect(res.body.Enrolled).toBe(1);
-      const rows = await host.query(`SELECT EntryID FROM \`${t.entries}\` WHERE JourneyID = ? AND ListID = ? AND SubscriberID = ?`, [journeyId, bob.listId, bob.subscriberId]);
+      const rows = await host.query(`SELECT EntryID FROM \`${t.entries}\` WHERE JourneyID = ? AND ListID = ? AND SubscriberID = ?`, [
+        journeyId,
+        bob.listId,
+        bob.subscriberId,
+      ]);
       expect(rows).toHaveLength(1);
     });
 
     it('subscriber.journey.trigger: a subscriber of another user’s list is 404, a missing subscriber parameter 400', async () => {
       const { frank } = host.demo.subscribers; // on user B's list
-      const foreign = await api({ Command: 'subscriber.journey.trigger', JourneyID: journeyId, ListID: frank.listId, SubscriberID: frank.subscriberId }).expect(404);
+      const foreign = await api({ Command: 'subscriber.journey.trigger', JourneyID: journeyId, ListID: frank.listId, SubscriberID: frank.subscriberId }).expect(
+        404,
+      );
       expect(foreign.body.Errors[0].Code).toBe(1);
       const missing = await api({ Command: 'subscriber.journey.trigger', JourneyID: journeyId }).expect(400);
       expect(missing.body.Errors[0].Message).toMatch(/ListID and SubscriberID, or EmailAddress/);
@@ -282,7 +299,12 @@ describe('API commands (POST /journeys/api)', () => {
     });
 
     it('a malformed JSON body is 400 in the API’s error shape', async () => {
-      const res = await request(host.server).post('/journeys/api').set('Cookie', host.cookieFor(userA)).set('Content-Type', 'application/json').send('{"Command":').expect(400);
+      const res = await request(host.server)
+        .post('/journeys/api')
+        .set('Cookie', host.cookieFor(userA))
+        .set('Content-Type', 'application/json')
+        .send('{"Command":')
+        .expect(400);
       expect(res.body).toEqual({ Success: false, Errors: [{ Code: 2, Message: 'The request body is not valid JSON' }] });
     });
 

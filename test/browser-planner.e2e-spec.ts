@@ -143,7 +143,9 @@ describe('Planner in a browser (headless Chromium, reference host)', () => {
     await card('webhook').getByLabel('URL').fill(receiverUrl);
     // Move / remove in the page: a throw-away Exit This Journey on No, moved and removed.
     await addAction(`no.${conditionId}`, 'Exit This Journey');
-    await card('exit_this_journey').getByRole('button', { name: /Remove Exit This Journey/ }).click();
+    await card('exit_this_journey')
+      .getByRole('button', { name: /Remove Exit This Journey/ })
+      .click();
     await see(card('exit_this_journey')).toHaveCount(0);
 
     // The Yes/No shows its branches side by side.
@@ -183,8 +185,13 @@ describe('Planner in a browser (headless Chromium, reference host)', () => {
     expect(await countsOf('condition')).toContain('1 passed');
     expect(received).toHaveLength(1);
     expect(received[0].headers['webhook-signature']).toMatch(/^v1,/);
-    expect(JSON.parse(received[0].body)).toMatchObject({ type: 'journey.webhook', data: { subscriber: { emailAddress: 'zoe@example.com', customFields: { City: 'Istanbul' } }, journey: { name: 'Welcome journey' } } });
-    const sub = await host.query<{ SubscriberID: number }>(`SELECT SubscriberID FROM \`${host.tables.subscribers(host.demo.lists.newsletter)}\` WHERE EmailAddress = 'zoe@example.com'`);
+    expect(JSON.parse(received[0].body)).toMatchObject({
+      type: 'journey.webhook',
+      data: { subscriber: { emailAddress: 'zoe@example.com', customFields: { City: 'Istanbul' } }, journey: { name: 'Welcome journey' } },
+    });
+    const sub = await host.query<{ SubscriberID: number }>(
+      `SELECT SubscriberID FROM \`${host.tables.subscribers(host.demo.lists.newsletter)}\` WHERE EmailAddress = 'zoe@example.com'`,
+    );
     const subscriberRow = await host.subscriberRow({ listId: host.demo.lists.newsletter, subscriberId: sub[0].SubscriberID });
     expect(subscriberRow?.[`CustomField${host.demo.fields.city}`]).toBe('Istanbul');
 
@@ -220,7 +227,9 @@ describe('Planner in a browser (headless Chromium, reference host)', () => {
     expect(dialogs).toHaveLength(1);
     expect(dialogs[0]).toContain('This journey is live.');
     expect(dialogs[0]).toContain('Saving affects 0 subscribers');
-    const [edited] = await host.query<{ Actions: string; Version: number }>(`SELECT Actions, Version FROM \`${host.prefix}journeys\` WHERE JourneyID = ?`, [journeyId]);
+    const [edited] = await host.query<{ Actions: string; Version: number }>(`SELECT Actions, Version FROM \`${host.prefix}journeys\` WHERE JourneyID = ?`, [
+      journeyId,
+    ]);
     expect(JSON.parse(edited.Actions)[1].settings.amount).toBe(3);
 
     // The picture for the README: the planner with its counts, taken while a

@@ -5,7 +5,13 @@ import Redis from 'ioredis';
 
 export default async function globalSetup(): Promise<void> {
   const config = loadConfig();
-  const db = await createConnection({ host: config.DB_HOST, port: config.DB_PORT, user: config.DB_USER, password: config.DB_PASSWORD, database: config.DB_NAME }).catch((e: Error) => {
+  const db = await createConnection({
+    host: config.DB_HOST,
+    port: config.DB_PORT,
+    user: config.DB_USER,
+    password: config.DB_PASSWORD,
+    database: config.DB_NAME,
+  }).catch((e: Error) => {
     throw new Error(`MySQL/MariaDB is not reachable at ${config.DB_HOST}:${config.DB_PORT} (${e.message}); start it before running the tests`);
   });
   await db.end();

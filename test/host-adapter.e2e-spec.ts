@@ -45,7 +45,12 @@ describe('MySQL host adapter', () => {
 
   it('reads many subscribers of a list in one batch, leaving out missing ids', async () => {
     const { userA, lists, subscribers } = D();
-    const found = await audience.getSubscribers(userA.userId, lists.newsletter, [subscribers.bob.subscriberId, 999, subscribers.alice.subscriberId, subscribers.carol.subscriberId]);
+    const found = await audience.getSubscribers(userA.userId, lists.newsletter, [
+      subscribers.bob.subscriberId,
+      999,
+      subscribers.alice.subscriberId,
+      subscribers.carol.subscriberId,
+    ]);
     expect(found.map((s) => [s.subscriberId, s.emailAddress, s.subscriptionStatus])).toEqual([
       [1, 'alice@example.com', 'Subscribed'],
       [2, 'bob@example.com', 'Subscribed'],
@@ -120,10 +125,13 @@ describe('MySQL host adapter', () => {
     expect((await audience.getSubscriber(userA.userId, subscribers.bob))!.customFields[fields.city]).toBe('Bursa');
 
     await writer.setCustomField(userA.userId, subscribers.bob, fields.city, null);
-    const [row] = await box.sequelize.query<Record<string, unknown>>(`SELECT CustomField${fields.city} AS v FROM \`${box.tables.subscribers(subscribers.bob.listId)}\` WHERE SubscriberID = ?`, {
-      type: QueryTypes.SELECT,
-      replacements: [subscribers.bob.subscriberId],
-    });
+    const [row] = await box.sequelize.query<Record<string, unknown>>(
+      `SELECT CustomField${fields.city} AS v FROM \`${box.tables.subscribers(subscribers.bob.listId)}\` WHERE SubscriberID = ?`,
+      {
+        type: QueryTypes.SELECT,
+        replacements: [subscribers.bob.subscriberId],
+      },
+    );
     expect(row.v).toBeNull();
   });
 
@@ -157,7 +165,9 @@ describe('MySQL host adapter', () => {
     const byId = new Map(rows.map((r) => [Number(r.SubscriberID), r]));
     expect(byId.get(subscribers.alice.subscriberId)).toMatchObject({ c: tricky, f: '' }); // the last write of a field wins
     expect(byId.get(subscribers.bob.subscriberId)!.c).toBeNull();
-    await expect(batch.setCustomFields(userA.userId, listId, [{ subscriberId: subscribers.alice.subscriberId, fieldId: fields.plan, value: 'x' }])).rejects.toThrow(/not found/);
+    await expect(
+      batch.setCustomFields(userA.userId, listId, [{ subscriberId: subscribers.alice.subscriberId, fieldId: fields.plan, value: 'x' }]),
+    ).rejects.toThrow(/not found/);
     await batch.setCustomFields(userA.userId, listId, [
       { subscriberId: subscribers.alice.subscriberId, fieldId: fields.city, value: 'Istanbul' },
       { subscriberId: subscribers.alice.subscriberId, fieldId: fields.firstName, value: 'Alice' },

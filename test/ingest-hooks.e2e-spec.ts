@@ -42,12 +42,17 @@ describe('Hook ingest (POST /journeys/hooks/:hookName)', () => {
     });
 
   const entriesOf = (subscriber: { listId: number; subscriberId: number }) =>
-    host.query(`SELECT EntryID FROM \`${t.entries}\` WHERE JourneyID = ? AND ListID = ? AND SubscriberID = ?`, [journeyId, subscriber.listId, subscriber.subscriberId]);
+    host.query(`SELECT EntryID FROM \`${t.entries}\` WHERE JourneyID = ? AND ListID = ? AND SubscriberID = ?`, [
+      journeyId,
+      subscriber.listId,
+      subscriber.subscriberId,
+    ]);
 
   beforeAll(async () => {
     host = await startReferenceHost();
     t = pluginTables(host.prefix);
-    const api = (body: Record<string, unknown>) => request(host.server).post('/journeys/api').set('Cookie', host.cookieFor(host.demo.userA.userId)).send(body).expect(200);
+    const api = (body: Record<string, unknown>) =>
+      request(host.server).post('/journeys/api').set('Cookie', host.cookieFor(host.demo.userA.userId)).send(body).expect(200);
     const created = await api({ Command: 'journey.create', Name: 'On subscription', Trigger: { type: 'subscription', listIds: [host.demo.lists.newsletter] } });
     journeyId = created.body.Journey.journeyId;
     await api({ Command: 'journey.actions.update', JourneyID: journeyId, Actions: [{ id: 'wait-1', type: 'wait', settings: { amount: 1, unit: 'days' } }] });
@@ -82,7 +87,9 @@ describe('Hook ingest (POST /journeys/hooks/:hookName)', () => {
 
   it('a bad signature is 401 and changes nothing', async () => {
     const { bob } = host.demo.subscribers;
-    const res = await post('Subscriber.Subscribed', subscribed(bob), { secret: 'whsec_' + Buffer.from('another-secret-of-32-bytes-long!').toString('base64') }).expect(401);
+    const res = await post('Subscriber.Subscribed', subscribed(bob), {
+      secret: 'whsec_' + Buffer.from('another-secret-of-32-bytes-long!').toString('base64'),
+    }).expect(401);
     expect(res.body).toEqual({ Success: false, Errors: [{ Code: 7, Message: expect.stringContaining('signature does not match') }] });
     expect(await entriesOf(bob)).toHaveLength(0);
   });
@@ -97,7 +104,11 @@ describe('Hook ingest (POST /journeys/hooks/:hookName)', () => {
   });
 
   it('missing signature headers are 401', async () => {
-    const res = await request(host.server).post('/journeys/hooks/Subscriber.Subscribed').set('Content-Type', 'application/json').send(subscribed(host.demo.subscribers.bob)).expect(401);
+    const res = await request(host.server)
+      .post('/journeys/hooks/Subscriber.Subscribed')
+      .set('Content-Type', 'application/json')
+      .send(subscribed(host.demo.subscribers.bob))
+      .expect(401);
     expect(res.body.Errors[0].Message).toMatch(/webhook-id, webhook-timestamp and webhook-signature headers are required/);
   });
 
@@ -164,7 +175,8 @@ describe('Hook ingest (POST /journeys/hooks/:hookName)', () => {
   // Last: it disables the plug-in.
   it('given the plug-in handle, stops enrolling once the plug-in is disabled, like the in-process hooks', async () => {
     const { carol } = host.demo.subscribers;
-    const exitAll = () => host.sequelize.query(`UPDATE \`${t.entries}\` SET State = 'exited', ActiveLock = NULL WHERE JourneyID = ?`, { replacements: [journeyId] });
+    const exitAll = () =>
+      host.sequelize.query(`UPDATE \`${t.entries}\` SET State = 'exited', ActiveLock = NULL WHERE JourneyID = ?`, { replacements: [journeyId] });
     host.app.get(HookIngest).useHandle(host.plugin);
     await exitAll();
     expect((await post('Subscriber.Subscribed', subscribed(carol)).expect(200)).body.Result).toEqual({ enrolled: 1 });

@@ -150,7 +150,15 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
     return Number(id);
   }
 
-  async function insertLog(entryId: number, journeyId: number, actionId: string, type: string, status: string, result: string | null = null, detail: string | null = null) {
+  async function insertLog(
+    entryId: number,
+    journeyId: number,
+    actionId: string,
+    type: string,
+    status: string,
+    result: string | null = null,
+    detail: string | null = null,
+  ) {
     await sequelize.query(
       `INSERT INTO \`${tables.log}\` (EntryID, JourneyID, ActionID, Visit, ActionType, Status, Result, Detail, CreatedAt, CompletedAt)
        VALUES (:entryId, :journeyId, :actionId, 1, :type, :status, :result, :detail, '2026-11-26 09:00:01.000', :completedAt)`,
@@ -171,13 +179,24 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
     throw new Error('expected a JourneysException');
   }
 
-  const newsletterJourney = (name = 'Welcome series') =>
-    journeys.create(A, { name, trigger: { type: 'subscription', listIds: [L.newsletter] } });
+  const newsletterJourney = (name = 'Welcome series') => journeys.create(A, { name, trigger: { type: 'subscription', listIds: [L.newsletter] } });
 
   describe('create', () => {
     it('creates a Disabled journey with a Standard Webhooks secret and its trigger index rows', async () => {
-      const j = await journeys.create(A, { name: '  Onboarding  ', notes: 'for new customers', trigger: { type: 'subscription', listIds: [L.newsletter, L.customers] } });
-      expect(j).toMatchObject({ name: 'Onboarding', notes: 'for new customers', status: 'Disabled', reEntry: 'allow', version: 1, actions: [], ownerUserId: A });
+      const j = await journeys.create(A, {
+        name: '  Onboarding  ',
+        notes: 'for new customers',
+        trigger: { type: 'subscription', listIds: [L.newsletter, L.customers] },
+      });
+      expect(j).toMatchObject({
+        name: 'Onboarding',
+        notes: 'for new customers',
+        status: 'Disabled',
+        reEntry: 'allow',
+        version: 1,
+        actions: [],
+        ownerUserId: A,
+      });
       expect(j.trigger).toEqual({ type: 'subscription', listIds: [L.newsletter, L.customers] });
       expect(j.webhookSecret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
       expect(Buffer.from(j.webhookSecret.slice(6), 'base64')).toHaveLength(24);
@@ -380,7 +399,10 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
       const disabled = await journeys.disable(A, j.journeyId);
       expect(disabled.status).toBe('Disabled');
       expect((await triggerRows(j.journeyId)).map((r) => r.Enabled)).toEqual([0]);
-      const [after] = await rows<{ State: string; CurrentActionID: string }>(`SELECT State, CurrentActionID FROM \`${tables.entries}\` WHERE EntryID = :entry`, { entry });
+      const [after] = await rows<{ State: string; CurrentActionID: string }>(
+        `SELECT State, CurrentActionID FROM \`${tables.entries}\` WHERE EntryID = :entry`,
+        { entry },
+      );
       expect(after).toEqual({ State: 'waiting', CurrentActionID: 'wait1' });
     });
 

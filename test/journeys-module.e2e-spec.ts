@@ -23,7 +23,7 @@ class HostSettings {
 class HostSettingsModule {}
 
 describe(JourneysModule.name, () => {
-  it('forRootAsync builds the plug-in from the host\'s own providers and reaches MySQL and Redis', async () => {
+  it("forRootAsync builds the plug-in from the host's own providers and reaches MySQL and Redis", async () => {
     const hostSequelize = createSequelize(loadConfig());
     @Module({
       imports: [

@@ -77,15 +77,19 @@ describe('journeys services in the reference host', () => {
     expect(await journeys.previewActions(userA.userId, j.journeyId, edited)).toMatchObject({ violations: [], affected: 1, removedActionIds: ['nap'] });
     expect(await journeys.saveActions(userA.userId, j.journeyId, edited, 2)).toMatchObject({ version: 3, exitedEntries: 1 });
     expect(await entriesOf(j.journeyId)).toEqual([expect.objectContaining({ State: 'exited', ExitReason: ACTION_REMOVED_REASON })]);
-    expect((await stats.entriesSummary(userA.userId, j.journeyId))).toMatchObject({ exited: 1, waiting: 0, total: 1 });
+    expect(await stats.entriesSummary(userA.userId, j.journeyId)).toMatchObject({ exited: 1, waiting: 0, total: 1 });
   });
 
   it('enrols subscribers by hand into an enabled manual journey through the runtime', async () => {
     const { userA, userB, lists, fields, subscribers } = host.demo;
     const j = await journeys.create(userA.userId, { name: 'By hand', trigger: { type: 'manual' } });
-    await journeys.saveActions(userA.userId, j.journeyId, [{ id: 'tag', type: 'update_custom_field', settings: { fieldId: fields.firstName, value: 'Picked' } }]);
+    await journeys.saveActions(userA.userId, j.journeyId, [
+      { id: 'tag', type: 'update_custom_field', settings: { fieldId: fields.firstName, value: 'Picked' } },
+    ]);
 
-    const disabled = await journeys.enrolSubscribers(userA.userId, j.journeyId, [{ listId: lists.newsletter, subscriberId: subscribers.bob.subscriberId }]).catch((e) => e);
+    const disabled = await journeys
+      .enrolSubscribers(userA.userId, j.journeyId, [{ listId: lists.newsletter, subscriberId: subscribers.bob.subscriberId }])
+      .catch((e) => e);
     expect(disabled).toBeInstanceOf(JourneysException);
     expect((disabled as JourneysException).code).toBe(JourneysErrorCode.Conflict);
 
@@ -99,7 +103,9 @@ describe('journeys services in the reference host', () => {
     expect(rows).toEqual([expect.objectContaining({ State: 'completed' })]);
     expect(await host.subscriberRow(subscribers.bob)).toMatchObject({ [`CustomField${fields.firstName}`]: 'Picked' });
 
-    const foreign = await journeys.enrolSubscribers(userB.userId, j.journeyId, [{ listId: lists.leads, subscriberId: subscribers.frank.subscriberId }]).catch((e) => e);
+    const foreign = await journeys
+      .enrolSubscribers(userB.userId, j.journeyId, [{ listId: lists.leads, subscriberId: subscribers.frank.subscriberId }])
+      .catch((e) => e);
     expect((foreign as JourneysException).code).toBe(JourneysErrorCode.NotFound);
   });
 
@@ -107,7 +113,9 @@ describe('journeys services in the reference host', () => {
     const { userA, lists } = host.demo;
     const j = await journeys.create(userA.userId, { name: 'Stale list', trigger: { type: 'manual' } });
     await journeys.saveActions(userA.userId, j.journeyId, [{ id: 'sub', type: 'subscribe', settings: { listId: lists.vip } }]);
-    await host.sequelize.query(`UPDATE \`${host.tables.lists}\` SET RelOwnerUserID = ? WHERE ListID = ?`, { replacements: [host.demo.userB.userId, lists.vip] });
+    await host.sequelize.query(`UPDATE \`${host.tables.lists}\` SET RelOwnerUserID = ? WHERE ListID = ?`, {
+      replacements: [host.demo.userB.userId, lists.vip],
+    });
     try {
       const refused = (await journeys.enable(userA.userId, j.journeyId).catch((e: unknown) => e)) as JourneysException;
       expect(refused.code).toBe(JourneysErrorCode.InvalidActions);

@@ -67,7 +67,9 @@ describe('plug-in migrations', () => {
       const first = await enable({ config: fresh.config });
       expect(first.migrated.length).toBeGreaterThanOrEqual(3);
       expect(await enable({ config: fresh.config })).toEqual({ migrated: [] });
-      const [row] = await fresh.sequelize.query<{ n: number }>(`SELECT COUNT(*) AS n FROM \`${pluginTables(fresh.prefix).migrations}\``, { type: QueryTypes.SELECT });
+      const [row] = await fresh.sequelize.query<{ n: number }>(`SELECT COUNT(*) AS n FROM \`${pluginTables(fresh.prefix).migrations}\``, {
+        type: QueryTypes.SELECT,
+      });
       expect(Number(row.n)).toBe(first.migrated.length);
     } finally {
       await fresh.stop();

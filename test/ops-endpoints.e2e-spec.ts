@@ -26,7 +26,9 @@ describe('Operations endpoints', () => {
 
     it('answers 503 naming the dependency that is down', async () => {
       const health = host.app.get(RuntimeHealth);
-      const spy = jest.spyOn(health, 'check').mockResolvedValueOnce({ status: 'down', mysql: { status: 'up' }, redis: { status: 'down', error: 'no answer in 2000 ms' } });
+      const spy = jest
+        .spyOn(health, 'check')
+        .mockResolvedValueOnce({ status: 'down', mysql: { status: 'up' }, redis: { status: 'down', error: 'no answer in 2000 ms' } });
       try {
         const res = await request(host.server).get('/journeys/health').expect(503);
         expect(res.body).toEqual({ status: 'error', checks: { mysql: { status: 'up' }, redis: { status: 'down', error: 'no answer in 2000 ms' } } });
@@ -39,7 +41,8 @@ describe('Operations endpoints', () => {
   describe('GET /journeys/metrics', () => {
     it('serves the Prometheus text with the runtime metrics, entries by state counted on scrape', async () => {
       // One entry, so the entries gauge has a row to show.
-      const api = (body: Record<string, unknown>) => request(host.server).post('/journeys/api').set('Cookie', host.cookieFor(host.demo.userA.userId)).send(body).expect(200);
+      const api = (body: Record<string, unknown>) =>
+        request(host.server).post('/journeys/api').set('Cookie', host.cookieFor(host.demo.userA.userId)).send(body).expect(200);
       const journeyId = (await api({ Command: 'journey.create', Name: 'Metrics', Trigger: { type: 'manual' } })).body.Journey.journeyId;
       await api({ Command: 'journey.actions.update', JourneyID: journeyId, Actions: [{ id: 'w', type: 'wait', settings: { amount: 1, unit: 'days' } }] });
       await api({ Command: 'journey.enable', JourneyID: journeyId });

@@ -67,11 +67,20 @@ describe('Planner pages (reference host)', () => {
     return res;
   }
 
-  async function journeyRows(userId: number): Promise<{ JourneyID: number; Name: string; Status: string; TriggerType: string; TriggerSettings: string; Actions: string; Version: number }[]> {
-    return host.query(`SELECT JourneyID, Name, Status, TriggerType, TriggerSettings, Actions, Version FROM \`${journeysTable}\` WHERE RelOwnerUserID = ? ORDER BY JourneyID`, [userId]);
+  async function journeyRows(
+    userId: number,
+  ): Promise<{ JourneyID: number; Name: string; Status: string; TriggerType: string; TriggerSettings: string; Actions: string; Version: number }[]> {
+    return host.query(
+      `SELECT JourneyID, Name, Status, TriggerType, TriggerSettings, Actions, Version FROM \`${journeysTable}\` WHERE RelOwnerUserID = ? ORDER BY JourneyID`,
+      [userId],
+    );
   }
 
-  async function createJourney(name: string, fields: Record<string, string | string[]> = { triggerType: 'subscription', listIds: String(host.demo.lists.newsletter) }, user = A): Promise<number> {
+  async function createJourney(
+    name: string,
+    fields: Record<string, string | string[]> = { triggerType: 'subscription', listIds: String(host.demo.lists.newsletter) },
+    user = A,
+  ): Promise<number> {
     const res = await post('/journeys', { name, ...fields }, { user });
     expect(res.status).toBe(303);
     const match = /^\/journeys\/(\d+)\/planner\?done=created$/.exec(res.headers.location);
@@ -177,11 +186,19 @@ describe('Planner pages (reference host)', () => {
     });
 
     it('creates journeys for the other triggers from their own fields', async () => {
-      const click = await createJourney('Clicked offer', { triggerType: 'link_clicked', emailIds: String(host.demo.emails.newsletter), linkMatch: 'pattern', link: 'https://example.com/*' });
+      const click = await createJourney('Clicked offer', {
+        triggerType: 'link_clicked',
+        emailIds: String(host.demo.emails.newsletter),
+        linkMatch: 'pattern',
+        link: 'https://example.com/*',
+      });
       const conversion = await createJourney('Big buyers', { triggerType: 'conversion', emailIds: 'any', channel: 'shop', minValue: '50' });
       const manual = await createJourney('Manual one', { triggerType: 'manual', listIds: String(host.demo.lists.vip) });
       const rows = new Map((await journeyRows(A)).map((r) => [r.JourneyID, r]));
-      expect(JSON.parse(rows.get(click)!.TriggerSettings)).toEqual({ emailIds: [host.demo.emails.newsletter], link: { match: 'pattern', value: 'https://example.com/*' } });
+      expect(JSON.parse(rows.get(click)!.TriggerSettings)).toEqual({
+        emailIds: [host.demo.emails.newsletter],
+        link: { match: 'pattern', value: 'https://example.com/*' },
+      });
       expect(JSON.parse(rows.get(conversion)!.TriggerSettings)).toEqual({ emailIds: 'any', channel: 'shop', minValue: 50 });
       expect(rows.get(manual)!.TriggerType).toBe('manual');
       const list = await get('/journeys');
@@ -211,7 +228,7 @@ describe('Planner pages (reference host)', () => {
       expect((await journeyRows(A)).length).toBe(before);
     });
 
-    it('answers 403 to a form without a CSRF token, with a wrong one, or with another user\'s', async () => {
+    it("answers 403 to a form without a CSRF token, with a wrong one, or with another user's", async () => {
       const before = (await journeyRows(A)).length;
       const fields = { name: 'No token', triggerType: 'manual' };
       expect((await post('/journeys', fields, { token: null })).status).toBe(403);
@@ -222,7 +239,11 @@ describe('Planner pages (reference host)', () => {
       expect(withB.text).toContain('Not allowed');
       // no cookie at all
       const token = tokenIn((await get('/journeys/new')).text);
-      const bare = await request(host.server).post('/journeys').set('Cookie', host.cookieFor(A)).type('form').send(`name=x&triggerType=manual&_csrf=${encodeURIComponent(token)}`);
+      const bare = await request(host.server)
+        .post('/journeys')
+        .set('Cookie', host.cookieFor(A))
+        .type('form')
+        .send(`name=x&triggerType=manual&_csrf=${encodeURIComponent(token)}`);
       expect(bare.status).toBe(403);
       expect((await journeyRows(A)).length).toBe(before);
     });
@@ -246,20 +267,28 @@ describe('Planner pages (reference host)', () => {
       expect(page.status).toBe(200);
       expect(page.text).toContain('value="Info test"');
       expect(page.text).toContain('aria-current="page"');
-      const res = await post(`/journeys/${id}/info`, { name: 'Renamed', notes: 'for VIPs', triggerType: 'unsubscription', listIds: [String(host.demo.lists.vip), String(host.demo.lists.customers)], reEntry: 'once' });
+      const res = await post(`/journeys/${id}/info`, {
+        name: 'Renamed',
+        notes: 'for VIPs',
+        triggerType: 'unsubscription',
+        listIds: [String(host.demo.lists.vip), String(host.demo.lists.customers)],
+        reEntry: 'once',
+      });
       expect(res.status).toBe(303);
       expect(res.headers.location).toBe(`/journeys/${id}/info?done=saved`);
       const [row] = (await journeyRows(A)).filter((r) => r.JourneyID === id);
       expect(row).toMatchObject({ Name: 'Renamed', TriggerType: 'unsubscription' });
       expect(JSON.parse(row.TriggerSettings).listIds.sort()).toEqual([host.demo.lists.customers, host.demo.lists.vip].sort());
-      const [{ ReEntry, Notes }] = await host.query<{ ReEntry: string; Notes: string }>(`SELECT ReEntry, Notes FROM \`${journeysTable}\` WHERE JourneyID = ?`, [id]);
+      const [{ ReEntry, Notes }] = await host.query<{ ReEntry: string; Notes: string }>(`SELECT ReEntry, Notes FROM \`${journeysTable}\` WHERE JourneyID = ?`, [
+        id,
+      ]);
       expect({ ReEntry, Notes }).toEqual({ ReEntry: 'once', Notes: 'for VIPs' });
       const after = await get(`/journeys/${id}/info?done=saved`);
       expect(after.text).toContain('Saved.');
       expect(after.text).toContain('When someone unsubscribes from');
     });
 
-    it('re-renders with every message when the name is empty and the list is not the user\'s', async () => {
+    it("re-renders with every message when the name is empty and the list is not the user's", async () => {
       const id = await createJourney('Info invalid');
       const res = await post(`/journeys/${id}/info`, { name: '', triggerType: 'subscription', listIds: String(host.demo.lists.leads), reEntry: 'allow' });
       expect(res.status).toBe(400);
@@ -284,7 +313,14 @@ describe('Planner pages (reference host)', () => {
       expect(cardOf(res.text, waitId)).toContain(`name="a.${waitId}.amount" value="1"`);
 
       // Add a Yes/No after it, then a Webhook inside its Yes branch.
-      res = await post(`/journeys/${id}/planner`, plannerFields([{ id: waitId }], { [`a.${waitId}.type`]: 'wait', [`a.${waitId}.amount`]: '2', [`a.${waitId}.unit`]: 'hours' }, { op: `add:after.${waitId}:condition`, version: '1' }));
+      res = await post(
+        `/journeys/${id}/planner`,
+        plannerFields(
+          [{ id: waitId }],
+          { [`a.${waitId}.type`]: 'wait', [`a.${waitId}.amount`]: '2', [`a.${waitId}.unit`]: 'hours' },
+          { op: `add:after.${waitId}:condition`, version: '1' },
+        ),
+      );
       expect(res.status).toBe(200);
       expect(res.text).toContain(`name="a.${waitId}.amount" value="2"`);
       const condId = [...res.text.matchAll(/id="action-(a[0-9a-f]{10})"/g)].map((m) => m[1]).find((x) => x !== waitId)!;
@@ -293,9 +329,14 @@ describe('Planner pages (reference host)', () => {
 
       const tree = [{ id: waitId }, { id: condId, yes: [], no: [] }];
       const fields = {
-        [`a.${waitId}.type`]: 'wait', [`a.${waitId}.amount`]: '2', [`a.${waitId}.unit`]: 'hours',
-        [`a.${condId}.type`]: 'condition', [`a.${condId}.match`]: 'all',
-        [`a.${condId}.rule.0.attribute`]: 'EmailAddress', [`a.${condId}.rule.0.operator`]: 'ends_with', [`a.${condId}.rule.0.value`]: '@example.com',
+        [`a.${waitId}.type`]: 'wait',
+        [`a.${waitId}.amount`]: '2',
+        [`a.${waitId}.unit`]: 'hours',
+        [`a.${condId}.type`]: 'condition',
+        [`a.${condId}.match`]: 'all',
+        [`a.${condId}.rule.0.attribute`]: 'EmailAddress',
+        [`a.${condId}.rule.0.operator`]: 'ends_with',
+        [`a.${condId}.rule.0.value`]: '@example.com',
       };
       res = await post(`/journeys/${id}/planner`, plannerFields(tree, fields, { op: `add:yes.${condId}:webhook`, version: '1' }));
       expect(res.status).toBe(200);
@@ -305,7 +346,13 @@ describe('Planner pages (reference host)', () => {
 
       // Move the Yes/No up, above the Wait.
       const full = [{ id: waitId }, { id: condId, yes: [{ id: webhookId }], no: [] }];
-      const allFields = { ...fields, [`a.${webhookId}.type`]: 'webhook', [`a.${webhookId}.url`]: 'https://hooks.example.com/in', [`a.${webhookId}.method`]: 'POST', [`a.${webhookId}.includeCustomFields`]: '1' };
+      const allFields = {
+        ...fields,
+        [`a.${webhookId}.type`]: 'webhook',
+        [`a.${webhookId}.url`]: 'https://hooks.example.com/in',
+        [`a.${webhookId}.method`]: 'POST',
+        [`a.${webhookId}.includeCustomFields`]: '1',
+      };
       res = await post(`/journeys/${id}/planner`, plannerFields(full, allFields, { op: `up:${condId}`, version: '1' }));
       expect(res.text.indexOf(`id="action-${condId}"`)).toBeLessThan(res.text.indexOf(`id="action-${waitId}"`));
       expect(JSON.parse(/name="tree" value="([^"]*)"/.exec(res.text)![1].replace(/&quot;/g, '"'))[0].id).toBe(condId);
@@ -313,11 +360,21 @@ describe('Planner pages (reference host)', () => {
       // Add a rule, then remove it again.
       res = await post(`/journeys/${id}/planner`, plannerFields(full, allFields, { op: `add-rule:${condId}`, version: '1' }));
       expect(res.text).toContain(`name="a.${condId}.rule.1.attribute"`);
-      res = await post(`/journeys/${id}/planner`, plannerFields(full, { ...allFields, [`a.${condId}.rule.1.attribute`]: 'Opens', [`a.${condId}.rule.1.operator`]: 'at_least', [`a.${condId}.rule.1.value`]: '1' }, { op: `remove-rule:${condId}:1`, version: '1' }));
+      res = await post(
+        `/journeys/${id}/planner`,
+        plannerFields(
+          full,
+          { ...allFields, [`a.${condId}.rule.1.attribute`]: 'Opens', [`a.${condId}.rule.1.operator`]: 'at_least', [`a.${condId}.rule.1.value`]: '1' },
+          { op: `remove-rule:${condId}:1`, version: '1' },
+        ),
+      );
       expect(res.text).not.toContain(`name="a.${condId}.rule.1.attribute"`);
 
       // Remove a temporary action.
-      res = await post(`/journeys/${id}/planner`, plannerFields([...full, { id: 'tmp1' }], { ...allFields, 'a.tmp1.type': 'exit_this_journey' }, { op: 'remove:tmp1', version: '1' }));
+      res = await post(
+        `/journeys/${id}/planner`,
+        plannerFields([...full, { id: 'tmp1' }], { ...allFields, 'a.tmp1.type': 'exit_this_journey' }, { op: 'remove:tmp1', version: '1' }),
+      );
       expect(res.text).not.toContain('id="action-tmp1"');
 
       // Save: a disabled journey with nobody inside saves at once.
@@ -329,7 +386,13 @@ describe('Planner pages (reference host)', () => {
       const saved = JSON.parse(row.Actions);
       expect(saved).toMatchObject([
         { id: waitId, type: 'wait', settings: { amount: 2, unit: 'hours' } },
-        { id: condId, type: 'condition', settings: { match: 'all', rules: [{ attribute: 'EmailAddress', operator: 'ends_with', value: '@example.com' }] }, yes: [{ id: webhookId, type: 'webhook', settings: { url: 'https://hooks.example.com/in', method: 'POST' } }], no: [] },
+        {
+          id: condId,
+          type: 'condition',
+          settings: { match: 'all', rules: [{ attribute: 'EmailAddress', operator: 'ends_with', value: '@example.com' }] },
+          yes: [{ id: webhookId, type: 'webhook', settings: { url: 'https://hooks.example.com/in', method: 'POST' } }],
+          no: [],
+        },
       ]);
 
       // The saved planner shows each action with its counts.
@@ -344,11 +407,20 @@ describe('Planner pages (reference host)', () => {
       const tree = [{ id: 'w1' }, { id: 'f1' }, { id: 's1' }];
       const res = await post(
         `/journeys/${id}/planner`,
-        plannerFields(tree, {
-          'a.w1.type': 'wait', 'a.w1.amount': 'soon', 'a.w1.unit': 'days',
-          'a.f1.type': 'update_custom_field', 'a.f1.fieldId': String(host.demo.fields.company), 'a.f1.value': 'x',
-          'a.s1.type': 'subscribe', 'a.s1.listId': String(host.demo.lists.leads),
-        }, { op: 'save', version: '1' }),
+        plannerFields(
+          tree,
+          {
+            'a.w1.type': 'wait',
+            'a.w1.amount': 'soon',
+            'a.w1.unit': 'days',
+            'a.f1.type': 'update_custom_field',
+            'a.f1.fieldId': String(host.demo.fields.company),
+            'a.f1.value': 'x',
+            'a.s1.type': 'subscribe',
+            'a.s1.listId': String(host.demo.lists.leads),
+          },
+          { op: 'save', version: '1' },
+        ),
       );
       expect(res.status).toBe(422);
       expect(res.text).toMatch(/3 problems to fix/);
@@ -402,7 +474,12 @@ describe('Planner pages (reference host)', () => {
       expect(previewJson.body).toEqual({ live: true, affected: 0, removedActionIds: ['x1'], violations: 0 });
       const noToken = await request(host.server).post(`/journeys/${id}/planner/preview`).set('Cookie', cookies(A)).type('form').send('tree=[]');
       expect(noToken.status).toBe(403);
-      const foreignPreview = await request(host.server).post(`/journeys/${id}/planner/preview`).set('Cookie', cookies(B)).set('x-csrf-token', tokenIn((await get('/journeys/new', B)).text)).type('form').send('tree=[]');
+      const foreignPreview = await request(host.server)
+        .post(`/journeys/${id}/planner/preview`)
+        .set('Cookie', cookies(B))
+        .set('x-csrf-token', tokenIn((await get('/journeys/new', B)).text))
+        .type('form')
+        .send('tree=[]');
       expect(foreignPreview.status).toBe(404);
 
       // A stale page (older version) is refused with a message, nothing saved.
@@ -508,10 +585,21 @@ describe('Planner pages (reference host)', () => {
 
     beforeAll(async () => {
       id = await createJourney('Stats journey');
-      await post(`/journeys/${id}/planner`, plannerFields([{ id: 'w1' }, { id: 'h1' }], {
-        'a.w1.type': 'wait', 'a.w1.amount': '1', 'a.w1.unit': 'days',
-        'a.h1.type': 'webhook', 'a.h1.url': 'https://hooks.example.com/x', 'a.h1.method': 'POST',
-      }, { op: 'save', version: '1' }));
+      await post(
+        `/journeys/${id}/planner`,
+        plannerFields(
+          [{ id: 'w1' }, { id: 'h1' }],
+          {
+            'a.w1.type': 'wait',
+            'a.w1.amount': '1',
+            'a.w1.unit': 'days',
+            'a.h1.type': 'webhook',
+            'a.h1.url': 'https://hooks.example.com/x',
+            'a.h1.method': 'POST',
+          },
+          { op: 'save', version: '1' },
+        ),
+      );
       const now = new Date();
       await host.sequelize.query(
         `INSERT INTO \`${entriesTable}\` (JourneyID, RelOwnerUserID, ListID, SubscriberID, State, CurrentActionID, JourneyVersion, ChainID, LastError, Attempts, CreatedAt, UpdatedAt)

@@ -66,8 +66,12 @@ describe('reference host quick-start demo', () => {
       expect(html).toContain('Plan (Customers only)');
       // recent subscribers with links to the tracking URLs, for the first email by default
       const { alice } = host.demo.subscribers;
-      expect(html).toContain(`href="/track/open/${alice.listId}/${alice.subscriberId}/${host.demo.emails.welcome}?Return=%2F%3FEmailID%3D${host.demo.emails.welcome}"`);
-      expect(html).toContain(`/track/click/${alice.listId}/${alice.subscriberId}/${host.demo.emails.welcome}?URL=${encodeURIComponent('https://example.com/offer')}&Return=`);
+      expect(html).toContain(
+        `href="/track/open/${alice.listId}/${alice.subscriberId}/${host.demo.emails.welcome}?Return=%2F%3FEmailID%3D${host.demo.emails.welcome}"`,
+      );
+      expect(html).toContain(
+        `/track/click/${alice.listId}/${alice.subscriberId}/${host.demo.emails.welcome}?URL=${encodeURIComponent('https://example.com/offer')}&Return=`,
+      );
       expect(html).not.toContain('frank@example.net');
       expect(html).toContain(`href="/journeys/history?email=${encodeURIComponent(alice.emailAddress)}"`);
 
@@ -82,13 +86,25 @@ describe('reference host quick-start demo', () => {
       const res = await agent
         .post('/dashboard/subscribe')
         .type('form')
-        .send({ CSRFToken: token, ListID: String(lists.newsletter), EmailAddress: 'Alice2@Example.com', [`CustomField${fields.city}`]: 'Bursa', [`CustomField${fields.plan}`]: '' })
+        .send({
+          CSRFToken: token,
+          ListID: String(lists.newsletter),
+          EmailAddress: 'Alice2@Example.com',
+          [`CustomField${fields.city}`]: 'Bursa',
+          [`CustomField${fields.plan}`]: '',
+        })
         .expect(303);
       expect(res.headers.location).toBe('/');
       expect(seen).toEqual([expect.objectContaining({ UserID: userA.userId, ListID: lists.newsletter, EmailAddress: 'alice2@example.com' })]);
       const subscriberId = seen[0].SubscriberID;
-      expect(await host.subscriberRow({ listId: lists.newsletter, subscriberId })).toMatchObject({ SubscriptionStatus: 'Subscribed', [`CustomField${fields.city}`]: 'Bursa' });
-      const log = await host.query(`SELECT RelAutoResponderID FROM \`${host.tables.autoresponderLog}\` WHERE RelListID = ? AND RelSubscriberID = ?`, [lists.newsletter, subscriberId]);
+      expect(await host.subscriberRow({ listId: lists.newsletter, subscriberId })).toMatchObject({
+        SubscriptionStatus: 'Subscribed',
+        [`CustomField${fields.city}`]: 'Bursa',
+      });
+      const log = await host.query(`SELECT RelAutoResponderID FROM \`${host.tables.autoresponderLog}\` WHERE RelListID = ? AND RelSubscriberID = ?`, [
+        lists.newsletter,
+        subscriberId,
+      ]);
       expect(log).toEqual([{ RelAutoResponderID: autoresponders.welcome }]);
 
       const page = await agent.get('/').expect(200);
@@ -100,7 +116,10 @@ describe('reference host quick-start demo', () => {
 
     it('says so when the address is subscribed already, and unsubscribes through the host path', async () => {
       await agent.post('/dashboard/subscribe').type('form').send({ CSRFToken: token, ListID: '1', EmailAddress: 'alice@example.com' }).expect(303);
-      expect(flashOf((await agent.get('/')).text)).toEqual(['ok', 'alice@example.com is already subscribed to Newsletter: no hook fired, no autoresponder recorded']);
+      expect(flashOf((await agent.get('/')).text)).toEqual([
+        'ok',
+        'alice@example.com is already subscribed to Newsletter: no hook fired, no autoresponder recorded',
+      ]);
 
       const seen = host.captureHook<UnsubscribedHookPayload>('Subscriber.Unsubscribed');
       await agent.post('/dashboard/unsubscribe').type('form').send({ CSRFToken: token, ListID: '1', EmailAddress: 'bob@example.com' }).expect(303);
@@ -120,7 +139,11 @@ describe('reference host quick-start demo', () => {
         { CSRFToken: '', ListID: '1', EmailAddress: 'csrf2@example.com' },
         { CSRFToken: `${token.slice(0, -2)}xx`, ListID: '1', EmailAddress: 'csrf3@example.com' },
         // user B's token is not user A's
-        { CSRFToken: CSRF.exec((await request(host.server).get('/').set('Cookie', host.cookieFor(host.demo.userB.userId))).text)![1], ListID: '1', EmailAddress: 'csrf4@example.com' },
+        {
+          CSRFToken: CSRF.exec((await request(host.server).get('/').set('Cookie', host.cookieFor(host.demo.userB.userId))).text)![1],
+          ListID: '1',
+          EmailAddress: 'csrf4@example.com',
+        },
       ]) {
         const res = await agent.post('/dashboard/subscribe').type('form').send(body).expect(403);
         expect(res.text).toContain('security token is missing or wrong');
@@ -130,7 +153,12 @@ describe('reference host quick-start demo', () => {
       expect({ subscribers: await subscriberCount(1), log: await logCount() }).toEqual(before);
       expect(await host.subscriberRow(host.demo.subscribers.alice)).toMatchObject({ SubscriptionStatus: 'Subscribed' });
       // not logged in: to the login page, nothing written
-      await request(host.server).post('/dashboard/subscribe').type('form').send({ CSRFToken: token, ListID: '1', EmailAddress: 'anon@example.com' }).expect(303).expect('Location', '/login');
+      await request(host.server)
+        .post('/dashboard/subscribe')
+        .type('form')
+        .send({ CSRFToken: token, ListID: '1', EmailAddress: 'anon@example.com' })
+        .expect(303)
+        .expect('Location', '/login');
       expect(await subscriberCount(1)).toBe(before.subscribers);
     });
 
@@ -139,9 +167,17 @@ describe('reference host quick-start demo', () => {
       const unsubscribed = host.captureHook('Subscriber.Unsubscribed');
       const { leads } = host.demo.lists;
       const before = { leads: await subscriberCount(leads), log: await logCount() };
-      await agent.post('/dashboard/subscribe').type('form').send({ CSRFToken: token, ListID: String(leads), EmailAddress: 'intruder@example.com' }).expect(303);
+      await agent
+        .post('/dashboard/subscribe')
+        .type('form')
+        .send({ CSRFToken: token, ListID: String(leads), EmailAddress: 'intruder@example.com' })
+        .expect(303);
       expect(flashOf((await agent.get('/')).text)).toEqual(['error', `List ${leads} is not one of your lists; nothing was written`]);
-      await agent.post('/dashboard/unsubscribe').type('form').send({ CSRFToken: token, ListID: String(leads), EmailAddress: host.demo.subscribers.frank.emailAddress }).expect(303);
+      await agent
+        .post('/dashboard/unsubscribe')
+        .type('form')
+        .send({ CSRFToken: token, ListID: String(leads), EmailAddress: host.demo.subscribers.frank.emailAddress })
+        .expect(303);
       expect(flashOf((await agent.get('/')).text)).toEqual(['error', `List ${leads} is not one of your lists; nothing was written`]);
       expect(seen).toEqual([]);
       expect(unsubscribed).toEqual([]);
@@ -149,10 +185,17 @@ describe('reference host quick-start demo', () => {
       expect(await host.subscriberRow(host.demo.subscribers.frank)).toMatchObject({ SubscriptionStatus: 'Subscribed' });
     });
 
-    it("refuses a field of another list, naming it, and writes nothing", async () => {
+    it('refuses a field of another list, naming it, and writes nothing', async () => {
       const before = await subscriberCount(1);
-      await agent.post('/dashboard/subscribe').type('form').send({ CSRFToken: token, ListID: '1', EmailAddress: 'planner@example.com', [`CustomField${host.demo.fields.plan}`]: 'Pro' }).expect(303);
-      expect(flashOf((await agent.get('/')).text)).toEqual(['error', 'Plan is a field of Customers, not of Newsletter: leave it empty or pick Customers. Nothing was written']);
+      await agent
+        .post('/dashboard/subscribe')
+        .type('form')
+        .send({ CSRFToken: token, ListID: '1', EmailAddress: 'planner@example.com', [`CustomField${host.demo.fields.plan}`]: 'Pro' })
+        .expect(303);
+      expect(flashOf((await agent.get('/')).text)).toEqual([
+        'error',
+        'Plan is a field of Customers, not of Newsletter: leave it empty or pick Customers. Nothing was written',
+      ]);
       expect(await subscriberCount(1)).toBe(before);
     });
 
@@ -168,7 +211,10 @@ describe('reference host quick-start demo', () => {
 
     it('a forged flash cookie is ignored', async () => {
       const forged = `${Buffer.from(JSON.stringify({ kind: 'ok', text: 'forged' })).toString('base64url')}.bogus`;
-      const res = await request(host.server).get('/').set('Cookie', [host.cookieFor(host.demo.userA.userId), `host_flash=${forged}`]).expect(200);
+      const res = await request(host.server)
+        .get('/')
+        .set('Cookie', [host.cookieFor(host.demo.userA.userId), `host_flash=${forged}`])
+        .expect(200);
       expect(flashOf(res.text)).toBeNull();
     });
 
@@ -182,7 +228,10 @@ describe('reference host quick-start demo', () => {
 
       await agent.get(openHref).expect(303).expect('Location', `/?EmailID=${host.demo.emails.welcome}`);
       expect(opened).toEqual([expect.objectContaining({ ListID: dave.listId, SubscriberID: dave.subscriberId, EmailID: host.demo.emails.welcome })]);
-      expect(flashOf((await agent.get(`/?EmailID=${host.demo.emails.welcome}`)).text)).toEqual(['ok', 'Recorded an open of &quot;Welcome email&quot; by dave@example.com; 0 journeys enrolled']);
+      expect(flashOf((await agent.get(`/?EmailID=${host.demo.emails.welcome}`)).text)).toEqual([
+        'ok',
+        'Recorded an open of &quot;Welcome email&quot; by dave@example.com; 0 journeys enrolled',
+      ]);
 
       await agent.get(clickHref).expect(303);
       expect(clicked).toEqual([expect.objectContaining({ SubscriberID: dave.subscriberId, URL: 'https://example.com/offer' })]);
@@ -191,11 +240,20 @@ describe('reference host quick-start demo', () => {
       expect(page).toMatch(/<td>dave@example\.com<\/td><td>Newsletter<\/td><td>Subscribed<\/td><td>[^<]*<\/td><td>1 \/ 1<\/td>/);
 
       // the ordinary tracking answers are unchanged without Return, and Return is ignored for someone else's list
-      await request(host.server).get(openHref.split('?')[0]).expect(200).expect('Content-Type', /image\/gif/);
+      await request(host.server)
+        .get(openHref.split('?')[0])
+        .expect(200)
+        .expect('Content-Type', /image\/gif/);
       const { frank } = host.demo.subscribers;
-      await agent.get(`/track/open/${frank.listId}/${frank.subscriberId}/${host.demo.emails.leadsIntro}?Return=%2F`).expect(200).expect('Content-Type', /image\/gif/);
+      await agent
+        .get(`/track/open/${frank.listId}/${frank.subscriberId}/${host.demo.emails.leadsIntro}?Return=%2F`)
+        .expect(200)
+        .expect('Content-Type', /image\/gif/);
       // Return only goes to a path of this site
-      await agent.get(`${openHref.split('?')[0]}?Return=${encodeURIComponent('//evil.example/')}`).expect(303).expect('Location', '/');
+      await agent
+        .get(`${openHref.split('?')[0]}?Return=${encodeURIComponent('//evil.example/')}`)
+        .expect(303)
+        .expect('Location', '/');
     });
   });
 
@@ -211,7 +269,12 @@ describe('reference host quick-start demo', () => {
       const journeyId = listed.Journeys[0].journeyId;
       const { Journey } = (await api({ Command: 'journey.get', JourneyID: journeyId }).expect(200)).body;
       const { lists, emails, fields } = host.demo;
-      expect(Journey).toMatchObject({ name: 'Welcome series', status: 'Enabled', ownerUserId: host.demo.userA.userId, trigger: { type: 'subscription', listIds: [lists.newsletter] } });
+      expect(Journey).toMatchObject({
+        name: 'Welcome series',
+        status: 'Enabled',
+        ownerUserId: host.demo.userA.userId,
+        trigger: { type: 'subscription', listIds: [lists.newsletter] },
+      });
       expect(Journey.actions).toEqual([
         { id: 'wait-1-minute', type: 'wait', settings: { amount: 1, unit: 'minutes' } },
         {
@@ -220,7 +283,11 @@ describe('reference host quick-start demo', () => {
           settings: { match: 'all', rules: [{ attribute: 'Opens', operator: 'at_least', value: '1', emailIds: [emails.welcome] }] },
           yes: [{ id: 'subscribe-vip', type: 'subscribe', settings: { listId: lists.vip } }],
           no: [
-            { id: 'wait-1-day', type: 'wait', settings: { amount: 1, unit: 'days', window: { notBefore: '09:00', notAfter: '17:00', weekdays: [1, 2, 3, 4, 5] } } },
+            {
+              id: 'wait-1-day',
+              type: 'wait',
+              settings: { amount: 1, unit: 'days', window: { notBefore: '09:00', notAfter: '17:00', weekdays: [1, 2, 3, 4, 5] } },
+            },
             { id: 'city-reminded', type: 'update_custom_field', settings: { fieldId: fields.city, value: 'Reminded' } },
           ],
         },
@@ -234,7 +301,10 @@ describe('reference host quick-start demo', () => {
 
     it('the dashboard form then enrols the subscriber and says so', async () => {
       await agent.post('/dashboard/subscribe').type('form').send({ CSRFToken: token, ListID: '1', EmailAddress: 'newbie@example.com' }).expect(303);
-      expect(flashOf((await agent.get('/')).text)).toEqual(['ok', 'newbie@example.com subscribed to Newsletter; autoresponder Welcome recorded; 1 journey enrolled']);
+      expect(flashOf((await agent.get('/')).text)).toEqual([
+        'ok',
+        'newbie@example.com subscribed to Newsletter; autoresponder Welcome recorded; 1 journey enrolled',
+      ]);
     });
 
     it('never fails: an unreachable host is a warning with exit code 0, and DEMO_JOURNEY=0 skips it', async () => {

@@ -3,7 +3,13 @@
  * subscription API, tracking URLs, login and admin layout, and the hooks it fires.
  */
 import request from 'supertest';
-import type { ConversionHookPayload, EmailOpenedHookPayload, LinkClickedHookPayload, SubscribedHookPayload, UnsubscribedHookPayload } from '../src/host/hook-payloads';
+import type {
+  ConversionHookPayload,
+  EmailOpenedHookPayload,
+  LinkClickedHookPayload,
+  SubscribedHookPayload,
+  UnsubscribedHookPayload,
+} from '../src/host/hook-payloads';
 import { startReferenceHost, type RefHost } from './support/reference-host';
 
 describe('reference host', () => {
@@ -42,7 +48,12 @@ describe('reference host', () => {
       expect(res.body).toEqual({ Success: true, SubscriberID: 5, AlreadySubscribed: false });
 
       const row = await host.subscriberRow({ listId: lists.newsletter, subscriberId: 5 });
-      expect(row).toMatchObject({ EmailAddress: 'newcomer@example.com', SubscriptionStatus: 'Subscribed', [`CustomField${fields.firstName}`]: 'Nia', [`CustomField${fields.city}`]: 'Bursa' });
+      expect(row).toMatchObject({
+        EmailAddress: 'newcomer@example.com',
+        SubscriptionStatus: 'Subscribed',
+        [`CustomField${fields.firstName}`]: 'Nia',
+        [`CustomField${fields.city}`]: 'Bursa',
+      });
 
       expect(seen).toEqual([
         {
@@ -54,22 +65,33 @@ describe('reference host', () => {
           OccurredAt: '2026-11-27T08:30:15.000Z',
         },
       ]);
-      const log = await host.query(`SELECT RelAutoResponderID, RelEmailID, RelOwnerUserID, EmailAddress FROM \`${host.tables.autoresponderLog}\` WHERE RelListID = ? AND RelSubscriberID = 5`, [lists.newsletter]);
-      expect(log).toEqual([{ RelAutoResponderID: autoresponders.welcome, RelEmailID: emails.welcome, RelOwnerUserID: userA.userId, EmailAddress: 'newcomer@example.com' }]);
+      const log = await host.query(
+        `SELECT RelAutoResponderID, RelEmailID, RelOwnerUserID, EmailAddress FROM \`${host.tables.autoresponderLog}\` WHERE RelListID = ? AND RelSubscriberID = 5`,
+        [lists.newsletter],
+      );
+      expect(log).toEqual([
+        { RelAutoResponderID: autoresponders.welcome, RelEmailID: emails.welcome, RelOwnerUserID: userA.userId, EmailAddress: 'newcomer@example.com' },
+      ]);
     });
 
     it("schedules a delayed autoresponder at its delay (Customers' onboarding one day later)", async () => {
-      const res = await request(host.server).post('/api/subscribers/subscribe').send({ ListID: host.demo.lists.customers, EmailAddress: 'buyer@example.com' }).expect(200);
-      const [log] = await host.query<{ ScheduledFor: Date }>(`SELECT ScheduledFor FROM \`${host.tables.autoresponderLog}\` WHERE RelListID = ? AND RelSubscriberID = ?`, [
-        host.demo.lists.customers,
-        res.body.SubscriberID,
-      ]);
+      const res = await request(host.server)
+        .post('/api/subscribers/subscribe')
+        .send({ ListID: host.demo.lists.customers, EmailAddress: 'buyer@example.com' })
+        .expect(200);
+      const [log] = await host.query<{ ScheduledFor: Date }>(
+        `SELECT ScheduledFor FROM \`${host.tables.autoresponderLog}\` WHERE RelListID = ? AND RelSubscriberID = ?`,
+        [host.demo.lists.customers, res.body.SubscriberID],
+      );
       expect(new Date(log.ScheduledFor).toISOString()).toBe(new Date(fixedNow.getTime() + 86400_000).toISOString());
     });
 
     it('answers AlreadySubscribed without firing the hook or an autoresponder again', async () => {
       const seen = host.captureHook('Subscriber.Subscribed');
-      const res = await request(host.server).post('/api/subscribers/subscribe').send({ ListID: host.demo.lists.newsletter, EmailAddress: 'alice@example.com' }).expect(200);
+      const res = await request(host.server)
+        .post('/api/subscribers/subscribe')
+        .send({ ListID: host.demo.lists.newsletter, EmailAddress: 'alice@example.com' })
+        .expect(200);
       expect(res.body).toEqual({ Success: true, SubscriberID: 1, AlreadySubscribed: true });
       expect(seen).toEqual([]);
       expect(await host.query(`SELECT LogID FROM \`${host.tables.autoresponderLog}\` WHERE RelListID = 1 AND RelSubscriberID = 1`)).toEqual([]);
@@ -123,13 +145,20 @@ describe('reference host', () => {
     it('goes through the same host path, passing Causation into the hook payload', async () => {
       const { userA, lists } = host.demo;
       const seen = host.captureHook<SubscribedHookPayload>('Subscriber.Subscribed');
-      const result = await host.ports.subscriptions.subscribe(userA.userId, lists.vip, { emailAddress: 'alice@example.com' }, { chainId: 'evt-root', depth: 1 });
+      const result = await host.ports.subscriptions.subscribe(
+        userA.userId,
+        lists.vip,
+        { emailAddress: 'alice@example.com' },
+        { chainId: 'evt-root', depth: 1 },
+      );
       expect(result).toEqual({ subscriberId: 1, alreadySubscribed: false });
       expect(seen[0]).toMatchObject({ ListID: lists.vip, SubscriberID: 1, Causation: { chainId: 'evt-root', depth: 1 } });
     });
 
     it("refuses another user's list", async () => {
-      await expect(host.ports.subscriptions.subscribe(host.demo.userB.userId, host.demo.lists.vip, { emailAddress: 'b@example.com' })).rejects.toThrow(/List 3 not found/);
+      await expect(host.ports.subscriptions.subscribe(host.demo.userB.userId, host.demo.lists.vip, { emailAddress: 'b@example.com' })).rejects.toThrow(
+        /List 3 not found/,
+      );
       await expect(host.ports.subscriptions.unsubscribe(host.demo.userB.userId, host.demo.subscribers.alice)).rejects.toThrow(/not found/);
     });
 
@@ -148,7 +177,15 @@ describe('reference host', () => {
       const res = await request(host.server).get(`/track/open/${alice.listId}/${alice.subscriberId}/${host.demo.emails.newsletter}`).expect(200);
       expect(res.headers['content-type']).toBe('image/gif');
       expect(seen).toHaveLength(1);
-      expect(seen[0]).toMatchObject({ UserID: 1, ListID: 1, SubscriberID: 1, EmailAddress: 'alice@example.com', EmailID: host.demo.emails.newsletter, CampaignID: host.demo.campaigns.newsletter, AutoResponderID: null });
+      expect(seen[0]).toMatchObject({
+        UserID: 1,
+        ListID: 1,
+        SubscriberID: 1,
+        EmailAddress: 'alice@example.com',
+        EmailID: host.demo.emails.newsletter,
+        CampaignID: host.demo.campaigns.newsletter,
+        AutoResponderID: null,
+      });
       expect(seen[0].EventID).toMatch(/^opened-\d+$/);
       expect(await host.ports.audience.getActivity(1, alice, [host.demo.emails.newsletter])).toEqual({ opens: 3, clicks: 1 });
     });
@@ -158,7 +195,16 @@ describe('reference host', () => {
       const url = 'https://shop.example.com/sale?utm=nl';
       const res = await request(host.server).get(`/track/click/1/1/${host.demo.emails.welcome}`).query({ URL: url }).expect(302);
       expect(res.headers.location).toBe(url);
-      expect(seen).toEqual([expect.objectContaining({ ListID: 1, SubscriberID: 1, EmailID: host.demo.emails.welcome, AutoResponderID: host.demo.autoresponders.welcome, CampaignID: null, URL: url })]);
+      expect(seen).toEqual([
+        expect.objectContaining({
+          ListID: 1,
+          SubscriberID: 1,
+          EmailID: host.demo.emails.welcome,
+          AutoResponderID: host.demo.autoresponders.welcome,
+          CampaignID: null,
+          URL: url,
+        }),
+      ]);
       const rows = await host.query(`SELECT LinkURL FROM \`${host.tables.clicks}\` WHERE RelEmailID = ?`, [host.demo.emails.welcome]);
       expect(rows).toEqual([{ LinkURL: url }]);
     });
@@ -181,7 +227,16 @@ describe('reference host', () => {
       const second = await request(host.server).post('/track/postback').send(query).expect(200);
       expect(second.body).toMatchObject({ Success: true, ConversionID: first.body.ConversionID, Repeated: true });
       expect(seen).toHaveLength(2);
-      expect(seen[0]).toMatchObject({ EventID: 'conversion-2-T-1001', UserID: 1, ListID: 2, SubscriberID: 2, EmailAddress: 'erin@example.com', CampaignID: host.demo.campaigns.blackFriday, Channel: 'shop', Value: 59.9 });
+      expect(seen[0]).toMatchObject({
+        EventID: 'conversion-2-T-1001',
+        UserID: 1,
+        ListID: 2,
+        SubscriberID: 2,
+        EmailAddress: 'erin@example.com',
+        CampaignID: host.demo.campaigns.blackFriday,
+        Channel: 'shop',
+        Value: 59.9,
+      });
       expect(seen[1].EventID).toBe(seen[0].EventID);
       const rows = await host.query(`SELECT Channel, Value FROM \`${host.tables.conversions}\``);
       expect(rows).toEqual([{ Channel: 'shop', Value: '59.90' }]);
@@ -219,7 +274,10 @@ describe('reference host', () => {
 
     it('refuses a tampered session cookie', async () => {
       await request(host.server).get('/').set('Cookie', 'host_session=1.forged').expect(302);
-      await request(host.server).get('/').set('Cookie', host.cookieFor(2).replace(/^host_session=2/, 'host_session=1')).expect(302);
+      await request(host.server)
+        .get('/')
+        .set('Cookie', host.cookieFor(2).replace(/^host_session=2/, 'host_session=1'))
+        .expect(302);
     });
 
     it('does not redirect the login to another site', async () => {
@@ -234,7 +292,7 @@ describe('reference host', () => {
       expect(res.text).toContain('demo@example.com');
     });
 
-    it("escapes user data in the host layout", async () => {
+    it('escapes user data in the host layout', async () => {
       await host.sequelize.query(`UPDATE \`${host.tables.users}\` SET FirstName = '<script>x</script>' WHERE UserID = 2`);
       const page = await request(host.server).get('/').set('Cookie', host.cookieFor(2)).expect(200);
       expect(page.text).not.toContain('<script>x</script>');
@@ -258,7 +316,13 @@ describe('reference host', () => {
       const { config } = host;
       await host.stop();
       const { createConnection } = await import('mysql2/promise');
-      const db = await createConnection({ host: config.DB_HOST, port: config.DB_PORT, user: config.DB_USER, password: config.DB_PASSWORD, database: config.DB_NAME });
+      const db = await createConnection({
+        host: config.DB_HOST,
+        port: config.DB_PORT,
+        user: config.DB_USER,
+        password: config.DB_PASSWORD,
+        database: config.DB_NAME,
+      });
       const [after] = await db.query(`SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE ?`, [like]);
       await db.end();
       expect(after).toEqual([]);

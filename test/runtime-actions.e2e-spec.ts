@@ -73,7 +73,10 @@ describe('Runtime actions', () => {
       trigger: { type: 'subscription', listIds: [lists.customers] },
       actions: [{ id: 'c1', type: 'update_custom_field', settings: { fieldId: host.demo.fields.firstName, value: 'Customer %Subscriber:EmailAddress%' } }],
     });
-    const journeyId = await insertJourney(host, { trigger: { type: 'manual' }, actions: [{ id: 's1', type: 'subscribe', settings: { listId: lists.customers } }] });
+    const journeyId = await insertJourney(host, {
+      trigger: { type: 'manual' },
+      actions: [{ id: 's1', type: 'subscribe', settings: { listId: lists.customers } }],
+    });
     await enrol(journeyId, [s.dave]);
 
     const [entry] = await entriesOf(host, journeyId);
@@ -84,7 +87,10 @@ describe('Runtime actions', () => {
       [s.dave.emailAddress],
     );
     expect(customer.SubscriptionStatus).toBe('Subscribed');
-    const sent = await host.query(`SELECT * FROM \`${host.tables.autoresponderLog}\` WHERE RelAutoResponderID = ? AND RelSubscriberID = ?`, [autoresponders.onboarding, customer.SubscriberID]);
+    const sent = await host.query(`SELECT * FROM \`${host.tables.autoresponderLog}\` WHERE RelAutoResponderID = ? AND RelSubscriberID = ?`, [
+      autoresponders.onboarding,
+      customer.SubscriberID,
+    ]);
     expect(sent).toHaveLength(1);
     const [chained] = await entriesOf(host, second);
     expect(chained).toMatchObject({ ListID: lists.customers, SubscriberID: customer.SubscriberID, State: 'completed', ChainDepth: 1 });
@@ -93,7 +99,10 @@ describe('Runtime actions', () => {
 
   it('Unsubscribe removes the subscriber from another list through the host path', async () => {
     const { subscribers: s, lists } = host.demo;
-    const journeyId = await insertJourney(host, { trigger: { type: 'manual' }, actions: [{ id: 'u1', type: 'unsubscribe', settings: { listId: lists.customers } }] });
+    const journeyId = await insertJourney(host, {
+      trigger: { type: 'manual' },
+      actions: [{ id: 'u1', type: 'unsubscribe', settings: { listId: lists.customers } }],
+    });
     await enrol(journeyId, [s.alice]);
     const row = await host.subscriberRow(s.aliceCustomer);
     expect(row!.SubscriptionStatus).toBe('Unsubscribed');
@@ -117,8 +126,22 @@ describe('Runtime actions', () => {
       { name: 'number greater than (Number field)', match: 'all', rules: [{ attribute: 'CustomField:3', operator: 'greater_than', value: '30' }] },
       { name: 'date before (Date field)', match: 'all', rules: [{ attribute: 'CustomField:5', operator: 'before', value: '2000-01-01' }] },
       { name: 'opens of an email at least 2', match: 'all', rules: [{ attribute: 'Opens', operator: 'at_least', value: '2', emailIds: [2] }] },
-      { name: 'email begins with, any of two', match: 'any', rules: [{ attribute: 'EmailAddress', operator: 'begins_with', value: 'ali' }, { attribute: 'CustomField:2', operator: 'equals', value: 'Nowhere' }] },
-      { name: 'status is and city contains, all', match: 'all', rules: [{ attribute: 'SubscriptionStatus', operator: 'equals', value: 'Subscribed' }, { attribute: 'CustomField:2', operator: 'contains', value: 'stan' }] },
+      {
+        name: 'email begins with, any of two',
+        match: 'any',
+        rules: [
+          { attribute: 'EmailAddress', operator: 'begins_with', value: 'ali' },
+          { attribute: 'CustomField:2', operator: 'equals', value: 'Nowhere' },
+        ],
+      },
+      {
+        name: 'status is and city contains, all',
+        match: 'all',
+        rules: [
+          { attribute: 'SubscriptionStatus', operator: 'equals', value: 'Subscribed' },
+          { attribute: 'CustomField:2', operator: 'contains', value: 'stan' },
+        ],
+      },
     ];
     it.each(cases)('$name: Alice goes Yes, Bob goes No', async ({ match, rules }) => {
       const { subscribers: s } = host.demo;
@@ -135,8 +158,14 @@ describe('Runtime actions', () => {
       await enrol(journeyId, [s.alice, s.bob]);
       const entries = await entriesOf(host, journeyId);
       const routes = await Promise.all(entries.map(async (e) => (await logOf(host, e.EntryID)).map((l) => `${l.ActionID}:${l.Result ?? ''}`)));
-      expect(routes).toEqual([['if:yes', 'yes1:'], ['if:no', 'no1:']]);
-      expect(entries.map((e) => [e.State, e.CurrentActionID])).toEqual([['exited', 'yes1'], ['exited', 'no1']]);
+      expect(routes).toEqual([
+        ['if:yes', 'yes1:'],
+        ['if:no', 'no1:'],
+      ]);
+      expect(entries.map((e) => [e.State, e.CurrentActionID])).toEqual([
+        ['exited', 'yes1'],
+        ['exited', 'no1'],
+      ]);
     });
   });
 
@@ -169,13 +198,16 @@ describe('Runtime actions', () => {
   it('Start Journey enrols the subscriber into the target journey, one hop deeper in the chain', async () => {
     const { subscribers: s } = host.demo;
     const target = await insertJourney(host, { trigger: { type: 'manual' }, actions: [{ id: 't', type: 'wait', settings: { amount: 3, unit: 'days' } }] });
-    const journeyId = await insertJourney(host, { trigger: { type: 'manual' }, actions: [{ id: 'start', type: 'start_journey', settings: { journeyId: target } }] });
+    const journeyId = await insertJourney(host, {
+      trigger: { type: 'manual' },
+      actions: [{ id: 'start', type: 'start_journey', settings: { journeyId: target } }],
+    });
     await enrol(journeyId, [s.bob]);
     expect((await entriesOf(host, journeyId)).map((e) => e.State)).toEqual(['completed']);
     expect((await entriesOf(host, target)).map((e) => [e.SubscriberID, e.State, e.ChainDepth])).toEqual([[s.bob.subscriberId, 'waiting', 1]]);
   });
 
-  it('Exit Journey ends the subscriber\'s entry in the named journey only', async () => {
+  it("Exit Journey ends the subscriber's entry in the named journey only", async () => {
     const { subscribers: s } = host.demo;
     const wait = [{ id: 'w', type: 'wait' as const, settings: { amount: 5, unit: 'days' as const } }];
     const victim = await insertJourney(host, { trigger: { type: 'manual' }, actions: wait });
@@ -185,7 +217,10 @@ describe('Runtime actions', () => {
     const exiter = await insertJourney(host, { trigger: { type: 'manual' }, actions: [{ id: 'x', type: 'exit_journey', settings: { journeyIds: [victim] } }] });
     await enrol(exiter, [s.alice]);
     const victims = await entriesOf(host, victim);
-    expect(victims.map((e) => [e.SubscriberID, e.State])).toEqual([[s.alice.subscriberId, 'exited'], [s.bob.subscriberId, 'waiting']]);
+    expect(victims.map((e) => [e.SubscriberID, e.State])).toEqual([
+      [s.alice.subscriberId, 'exited'],
+      [s.bob.subscriberId, 'waiting'],
+    ]);
     expect(victims[0].ExitReason).toContain(`journey ${exiter}`);
     expect((await entriesOf(host, bystander))[0].State).toBe('waiting');
   });
@@ -206,7 +241,7 @@ describe('Runtime actions', () => {
     expect(await field(s.dave, fields.city)).not.toBe('should not happen');
   });
 
-  it('Exit All Other Journeys ends every other live entry of that subscriber, nobody else\'s', async () => {
+  it("Exit All Other Journeys ends every other live entry of that subscriber, nobody else's", async () => {
     const { subscribers: s } = host.demo;
     const wait = [{ id: 'w', type: 'wait' as const, settings: { amount: 5, unit: 'days' as const } }];
     const p = await insertJourney(host, { trigger: { type: 'manual' }, actions: wait });
@@ -215,10 +250,16 @@ describe('Runtime actions', () => {
     await enrol(q, [s.dave]);
     const r = await insertJourney(host, { trigger: { type: 'manual' }, actions: [{ id: 'all', type: 'exit_all_other_journeys', settings: {} }, ...wait] });
     await enrol(r, [s.dave]);
-    expect((await entriesOf(host, p)).map((e) => [e.SubscriberID, e.State])).toEqual([[s.dave.subscriberId, 'exited'], [s.bob.subscriberId, 'waiting']]);
+    expect((await entriesOf(host, p)).map((e) => [e.SubscriberID, e.State])).toEqual([
+      [s.dave.subscriberId, 'exited'],
+      [s.bob.subscriberId, 'waiting'],
+    ]);
     expect((await entriesOf(host, q)).map((e) => e.State)).toEqual(['exited']);
     expect((await entriesOf(host, r)).map((e) => e.State)).toEqual(['waiting']);
-    const live = await host.query(`SELECT EntryID FROM \`${journeyTables(host).entries}\` WHERE ListID = ? AND SubscriberID = ? AND ActiveLock = 1`, [s.dave.listId, s.dave.subscriberId]);
+    const live = await host.query(`SELECT EntryID FROM \`${journeyTables(host).entries}\` WHERE ListID = ? AND SubscriberID = ? AND ActiveLock = 1`, [
+      s.dave.listId,
+      s.dave.subscriberId,
+    ]);
     expect(live).toHaveLength(1);
   });
 
@@ -241,7 +282,9 @@ describe('Runtime actions', () => {
       expect(receiver.received).toHaveLength(1);
       const got = receiver.received[0];
       expect(got.headers['x-custom']).toBe('yes');
-      const verified = new Webhook(await webhookSecretOf(host, journeyId)).verify(got.body, got.headers as Record<string, string>) as { data: Record<string, any> };
+      const verified = new Webhook(await webhookSecretOf(host, journeyId)).verify(got.body, got.headers as Record<string, string>) as {
+        data: { journey: unknown; [key: string]: unknown };
+      };
       expect(verified.data.journey).toEqual({ id: journeyId, name: 'Webhook journey' });
       expect(verified.data.action).toEqual({ id: 'hook' });
       expect(verified.data.subscriber).toMatchObject({ emailAddress: 'alice@example.com', customFields: { FirstName: 'Alice' } });
@@ -295,7 +338,10 @@ describe('Runtime actions', () => {
       await settle(host);
       [entry] = await entriesOf(host, journeyId);
       expect(entry.State).toBe('completed');
-      expect((await logOf(host, entry.EntryID)).map((l) => [l.ActionID, l.Status])).toEqual([['hook', 'skipped'], ['next', 'done']]);
+      expect((await logOf(host, entry.EntryID)).map((l) => [l.ActionID, l.Status])).toEqual([
+        ['hook', 'skipped'],
+        ['next', 'done'],
+      ]);
     });
 
     it('a redirect is not followed (permanent failure); retry sends it again', async () => {
@@ -335,7 +381,10 @@ describe('Runtime webhook address guard', () => {
     ['metadata', () => 'http://169.254.169.254/latest/meta-data/'],
     ['private via a name', () => `http://localhost:${new URL(receiver.url).port}/private`],
   ])('refuses a %s address and records the error on the failed entry', async (_kind, url) => {
-    const journeyId = await insertJourney(host, { trigger: { type: 'manual' }, actions: [{ id: 'hook', type: 'webhook', settings: { url: url(), method: 'POST' } }] });
+    const journeyId = await insertJourney(host, {
+      trigger: { type: 'manual' },
+      actions: [{ id: 'hook', type: 'webhook', settings: { url: url(), method: 'POST' } }],
+    });
     await runtimeOf(host).scheduler.enrolManually(host.demo.userA.userId, journeyId, [host.demo.subscribers.alice]);
     await settle(host);
     const [entry] = await entriesOf(host, journeyId);

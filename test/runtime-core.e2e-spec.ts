@@ -31,7 +31,10 @@ describe('Runtime core path (enrol → run → wait → sweep)', () => {
         { id: 'a2', type: 'update_custom_field', settings: { fieldId: fields.firstName, value: 'Woken' } },
       ],
     });
-    const res = await request(host.server).post('/api/subscribers/subscribe').send({ ListID: lists.newsletter, EmailAddress: 'new.person@example.com' }).expect(200);
+    const res = await request(host.server)
+      .post('/api/subscribers/subscribe')
+      .send({ ListID: lists.newsletter, EmailAddress: 'new.person@example.com' })
+      .expect(200);
     const subscriberId = res.body.SubscriberID as number;
     await settle(host);
 
@@ -66,8 +69,12 @@ describe('Runtime core path (enrol → run → wait → sweep)', () => {
     const { lists, fields, userA } = host.demo;
     const table = host.tables.subscribers(lists.vip);
     const values = Array.from({ length: 25 }, (_, i) => `('import${i}@example.com', 'Subscribed', '2026-01-01 00:00:00', '2026-01-01 00:00:00', '')`);
-    await host.sequelize.query(`INSERT INTO \`${table}\` (EmailAddress, SubscriptionStatus, SubscriptionDate, OptInDate, SubscriptionIP) VALUES ${values.join(',')}`);
-    const ids = (await host.query<{ SubscriberID: number }>(`SELECT SubscriberID FROM \`${table}\` WHERE EmailAddress LIKE 'import%'`)).map((r) => r.SubscriberID);
+    await host.sequelize.query(
+      `INSERT INTO \`${table}\` (EmailAddress, SubscriptionStatus, SubscriptionDate, OptInDate, SubscriptionIP) VALUES ${values.join(',')}`,
+    );
+    const ids = (await host.query<{ SubscriberID: number }>(`SELECT SubscriberID FROM \`${table}\` WHERE EmailAddress LIKE 'import%'`)).map(
+      (r) => r.SubscriberID,
+    );
     const journeyId = await insertJourney(host, {
       trigger: { type: 'subscription', listIds: [lists.vip] },
       actions: [
@@ -76,7 +83,14 @@ describe('Runtime core path (enrol → run → wait → sweep)', () => {
         { id: 'w', type: 'wait', settings: { amount: 1, unit: 'days' } },
       ],
     });
-    const events: TriggerEvent[] = ids.map((subscriberId) => ({ eventId: `import-${subscriberId}`, type: 'subscription', userId: userA.userId, listId: lists.vip, subscriberId, occurredAt: clock.now() }));
+    const events: TriggerEvent[] = ids.map((subscriberId) => ({
+      eventId: `import-${subscriberId}`,
+      type: 'subscription',
+      userId: userA.userId,
+      listId: lists.vip,
+      subscriberId,
+      occurredAt: clock.now(),
+    }));
     const result = await runtimeOf(host).intake.acceptMany(events);
     expect(result).toMatchObject({ enrolled: 25, duplicates: 0, refused: 0 });
     // Already written when acceptMany returns: no job was needed for the first instant action.
@@ -85,9 +99,15 @@ describe('Runtime core path (enrol → run → wait → sweep)', () => {
     await settle(host);
     const entries = await entriesOf(host, journeyId);
     expect(entries.map((e) => [e.State, e.CurrentActionID, e.LastError])).toEqual(Array(25).fill(['waiting', 'w', null]));
-    const [customers] = await host.query<{ n: number }>(`SELECT COUNT(*) AS n FROM \`${host.tables.subscribers(lists.customers)}\` WHERE EmailAddress LIKE 'import%'`);
+    const [customers] = await host.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM \`${host.tables.subscribers(lists.customers)}\` WHERE EmailAddress LIKE 'import%'`,
+    );
     expect(Number(customers.n)).toBe(25);
-    expect((await logOf(host, entries[0].EntryID)).map((l) => [l.ActionID, l.Status])).toEqual([['f', 'done'], ['s', 'done'], ['w', 'done']]);
+    expect((await logOf(host, entries[0].EntryID)).map((l) => [l.ActionID, l.Status])).toEqual([
+      ['f', 'done'],
+      ['s', 'done'],
+      ['w', 'done'],
+    ]);
   });
 
   it('reports metrics (events, entries by state, actions, queue depth) and health (MySQL, Redis)', async () => {
@@ -102,7 +122,10 @@ describe('Runtime core path (enrol → run → wait → sweep)', () => {
 
   it('a 40-day wait is exact (it never reaches a timer until it is near) and wakes through the sweeper', async () => {
     const { subscribers: s, userA } = host.demo;
-    const journeyId = await insertJourney(host, { trigger: { type: 'manual' }, actions: [{ id: 'long', type: 'wait', settings: { amount: 40, unit: 'days' } }] });
+    const journeyId = await insertJourney(host, {
+      trigger: { type: 'manual' },
+      actions: [{ id: 'long', type: 'wait', settings: { amount: 40, unit: 'days' } }],
+    });
     const startedAt = clock.now();
     await runtimeOf(host).scheduler.enrolManually(userA.userId, journeyId, [s.bob]);
     await settle(host);
@@ -129,8 +152,12 @@ describe('Runtime core path (enrol → run → wait → sweep)', () => {
     const { lists, fields, userA } = host.demo;
     const table = host.tables.subscribers(lists.vip);
     const values = Array.from({ length: 40 }, (_, i) => `('${emailPrefix}${i}@example.com', 'Subscribed', '2026-01-01 00:00:00', '2026-01-01 00:00:00', '')`);
-    await host.sequelize.query(`INSERT INTO \`${table}\` (EmailAddress, SubscriptionStatus, SubscriptionDate, OptInDate, SubscriptionIP) VALUES ${values.join(',')}`);
-    const ids = (await host.query<{ SubscriberID: number }>(`SELECT SubscriberID FROM \`${table}\` WHERE EmailAddress LIKE ?`, [`${emailPrefix}%`])).map((r) => r.SubscriberID);
+    await host.sequelize.query(
+      `INSERT INTO \`${table}\` (EmailAddress, SubscriptionStatus, SubscriptionDate, OptInDate, SubscriptionIP) VALUES ${values.join(',')}`,
+    );
+    const ids = (await host.query<{ SubscriberID: number }>(`SELECT SubscriberID FROM \`${table}\` WHERE EmailAddress LIKE ?`, [`${emailPrefix}%`])).map(
+      (r) => r.SubscriberID,
+    );
     const journeyId = await insertJourney(host, {
       trigger: { type: 'manual' },
       actions: [
@@ -138,7 +165,11 @@ describe('Runtime core path (enrol → run → wait → sweep)', () => {
         { id: 'b', type: 'update_custom_field', settings: { fieldId: fields.firstName, value: '%Subscriber:CustomField2%!' } },
       ],
     });
-    await runtimeOf(host).scheduler.enrolManually(userA.userId, journeyId, ids.map((subscriberId) => ({ listId: lists.vip, subscriberId })));
+    await runtimeOf(host).scheduler.enrolManually(
+      userA.userId,
+      journeyId,
+      ids.map((subscriberId) => ({ listId: lists.vip, subscriberId })),
+    );
     await settle(host);
     const rows = await host.query<{ e: string; c: string; f: string }>(
       `SELECT EmailAddress AS e, CustomField${fields.city} AS c, CustomField${fields.firstName} AS f FROM \`${table}\` WHERE EmailAddress LIKE ?`,
@@ -151,7 +182,7 @@ describe('Runtime core path (enrol → run → wait → sweep)', () => {
     }
   }
 
-  it('uses the host\'s batch field writer when it offers one (setCustomFields): one statement per field per list', async () => {
+  it("uses the host's batch field writer when it offers one (setCustomFields): one statement per field per list", async () => {
     const port = host.ports.subscriptions;
     const batchSizes: number[] = [];
     const batch = port.setCustomFields!.bind(port);

@@ -9,7 +9,17 @@ import Redis from 'ioredis';
 import request from 'supertest';
 import { startReferenceHost, type RefHost } from './support/reference-host';
 import {
-  entriesOf, HOUR, insertJourney, journeyTables, logOf, MINUTE, MovableClock, runtimeOf, saveActions, setJourneyStatus, settle,
+  entriesOf,
+  HOUR,
+  insertJourney,
+  journeyTables,
+  logOf,
+  MINUTE,
+  MovableClock,
+  runtimeOf,
+  saveActions,
+  setJourneyStatus,
+  settle,
 } from './support/journey-fixtures';
 import type { Action } from '../src/engine/journey.types';
 
@@ -46,7 +56,10 @@ describe('Runtime durability (worker role off: the test drives the worker)', () 
   it('the same job run twice, in sequence and concurrently, applies its effect once', async () => {
     const { subscribers: s, userA, fields } = host.demo;
     await host.sequelize.query(`UPDATE \`${host.tables.subscribers(1)}\` SET CustomField${fields.city} = 'c' WHERE SubscriberID IN (1, 2, 4)`);
-    const journeyId = await insertJourney(host, { trigger: { type: 'manual' }, actions: [appendX('once'), { id: 'w', type: 'wait', settings: { amount: 1, unit: 'days' } }, appendX('twice')] });
+    const journeyId = await insertJourney(host, {
+      trigger: { type: 'manual' },
+      actions: [appendX('once'), { id: 'w', type: 'wait', settings: { amount: 1, unit: 'days' } }, appendX('twice')],
+    });
     const { entryIds } = await runtimeOf(host).scheduler.enrolManually(userA.userId, journeyId, [s.alice, s.bob, s.dave]);
     const { worker } = runtimeOf(host);
     await Promise.all([worker.run(entryIds), worker.run(entryIds), worker.run(entryIds)]);
@@ -65,7 +78,10 @@ describe('Runtime durability (worker role off: the test drives the worker)', () 
     const { subscribers: s, userA, lists } = host.demo;
     const journeyId = await insertJourney(host, {
       trigger: { type: 'subscription', listIds: [lists.vip] },
-      actions: [{ id: 'w', type: 'wait', settings: { amount: 1, unit: 'hours' } }, { id: 'end', type: 'exit_this_journey', settings: {} }],
+      actions: [
+        { id: 'w', type: 'wait', settings: { amount: 1, unit: 'hours' } },
+        { id: 'end', type: 'exit_this_journey', settings: {} },
+      ],
     });
     const { entryIds } = await runtimeOf(host).scheduler.enrolManually(userA.userId, journeyId, [s.alice, s.bob]);
     const { worker, sweeper, intake } = runtimeOf(host);
@@ -77,8 +93,18 @@ describe('Runtime durability (worker role off: the test drives the worker)', () 
     await sweeper.sweep();
     await worker.run(entryIds); // even a job that arrives anyway leaves frozen entries alone
     const frozen = await entriesOf(host, journeyId);
-    expect(frozen.map((e) => [e.State, e.CurrentActionID])).toEqual([['waiting', 'w'], ['waiting', 'w']]);
-    const enrolled = await intake.accept({ eventId: 'frozen-sub', type: 'subscription', userId: userA.userId, listId: lists.vip, subscriberId: 1, occurredAt: clock.now() });
+    expect(frozen.map((e) => [e.State, e.CurrentActionID])).toEqual([
+      ['waiting', 'w'],
+      ['waiting', 'w'],
+    ]);
+    const enrolled = await intake.accept({
+      eventId: 'frozen-sub',
+      type: 'subscription',
+      userId: userA.userId,
+      listId: lists.vip,
+      subscriberId: 1,
+      occurredAt: clock.now(),
+    });
     expect(enrolled.enrolled).toBe(0);
 
     await setJourneyStatus(host, journeyId, 'Enabled');
@@ -116,7 +142,10 @@ describe('Runtime durability (worker role off: the test drives the worker)', () 
 
   it('exitEntries ends live entries by subscriber or by position, and a queued job for them then does nothing', async () => {
     const { subscribers: s, userA } = host.demo;
-    const journeyId = await insertJourney(host, { trigger: { type: 'manual' }, actions: [{ id: 'w', type: 'wait', settings: { amount: 1, unit: 'hours' } }, appendX('never')] });
+    const journeyId = await insertJourney(host, {
+      trigger: { type: 'manual' },
+      actions: [{ id: 'w', type: 'wait', settings: { amount: 1, unit: 'hours' } }, appendX('never')],
+    });
     const { entryIds } = await runtimeOf(host).scheduler.enrolManually(userA.userId, journeyId, [s.alice, s.bob, s.dave]);
     const { worker, scheduler } = runtimeOf(host);
     await worker.run(entryIds);
@@ -137,7 +166,11 @@ describe('Runtime durability (worker role off: the test drives the worker)', () 
   it('a Start Journey loop is stopped at the chain bound and recorded, never spins', async () => {
     const { subscribers: s, userA } = host.demo;
     const a = await insertJourney(host, { name: 'Loop A', trigger: { type: 'manual' }, actions: [] });
-    const b = await insertJourney(host, { name: 'Loop B', trigger: { type: 'manual' }, actions: [{ id: 'toA', type: 'start_journey', settings: { journeyId: a } }] });
+    const b = await insertJourney(host, {
+      name: 'Loop B',
+      trigger: { type: 'manual' },
+      actions: [{ id: 'toA', type: 'start_journey', settings: { journeyId: a } }],
+    });
     await saveActions(host, a, [{ id: 'toB', type: 'start_journey', settings: { journeyId: b } }]);
     const first = await runtimeOf(host).scheduler.enrolManually(userA.userId, a, [s.bob]);
     const { worker } = runtimeOf(host);
@@ -181,16 +214,23 @@ describe('Runtime with Redis keys deleted (worker role on)', () => {
       trigger: { type: 'subscription', listIds: [lists.vip] },
       actions: [{ id: 'w', type: 'wait', settings: { amount: 2, unit: 'minutes' } }, appendX('after-wait')],
     });
-    for (let i = 0; i < 30; i++) await request(host.server).post('/api/subscribers/subscribe').send({ ListID: lists.vip, EmailAddress: `flush${i}@example.com`, CustomFields: { [fields.city]: 'c' } }).expect(200);
+    for (let i = 0; i < 30; i++)
+      await request(host.server)
+        .post('/api/subscribers/subscribe')
+        .send({ ListID: lists.vip, EmailAddress: `flush${i}@example.com`, CustomFields: { [fields.city]: 'c' } })
+        .expect(200);
     await settle(host);
     expect((await entriesOf(host, waiting)).every((e) => e.State === 'waiting')).toBe(true);
-    expect((await runtimeOf(host).queue.getDelayedCount())).toBeGreaterThan(0);
+    expect(await runtimeOf(host).queue.getDelayedCount()).toBeGreaterThan(0);
 
     // Entries queued but not yet run: this process stops taking jobs for a moment.
     const queued = await insertJourney(host, { trigger: { type: 'manual' }, actions: [appendX('queued')] });
     const { queue, scheduler, sweeper } = runtimeOf(host);
     await queue.pause(true);
-    const vipRefs = (await host.query<{ SubscriberID: number }>(`SELECT SubscriberID FROM \`${host.tables.subscribers(lists.vip)}\``)).map((r) => ({ listId: lists.vip, subscriberId: r.SubscriberID }));
+    const vipRefs = (await host.query<{ SubscriberID: number }>(`SELECT SubscriberID FROM \`${host.tables.subscribers(lists.vip)}\``)).map((r) => ({
+      listId: lists.vip,
+      subscriberId: r.SubscriberID,
+    }));
     await scheduler.enrolManually(userA.userId, queued, vipRefs);
     expect(await queue.getWaitingCount()).toBeGreaterThan(0);
 
@@ -238,14 +278,23 @@ describe('Runtime loop through the host (Subscribe → list → journey → Unsu
 
   it('is stopped by the causation depth bound and recorded', async () => {
     const { lists } = host.demo;
-    const onSubscribe = await insertJourney(host, { trigger: { type: 'subscription', listIds: [lists.vip] }, actions: [{ id: 'u', type: 'unsubscribe', settings: { listId: lists.vip } }] });
-    const onUnsubscribe = await insertJourney(host, { trigger: { type: 'unsubscription', listIds: [lists.vip] }, actions: [{ id: 's', type: 'subscribe', settings: { listId: lists.vip } }] });
+    const onSubscribe = await insertJourney(host, {
+      trigger: { type: 'subscription', listIds: [lists.vip] },
+      actions: [{ id: 'u', type: 'unsubscribe', settings: { listId: lists.vip } }],
+    });
+    const onUnsubscribe = await insertJourney(host, {
+      trigger: { type: 'unsubscription', listIds: [lists.vip] },
+      actions: [{ id: 's', type: 'subscribe', settings: { listId: lists.vip } }],
+    });
     await request(host.server).post('/api/subscribers/subscribe').send({ ListID: lists.vip, EmailAddress: 'loop@example.com' }).expect(200);
     const t = journeyTables(host);
     // Until no entry of the two journeys is live; a host-path call that hit a lock conflict waits for its retry, so move time on.
     for (let i = 0; i < 100; i++) {
       await settle(host);
-      const [row] = await host.query<{ n: number }>(`SELECT COUNT(*) AS n FROM \`${t.entries}\` WHERE JourneyID IN (?, ?) AND ActiveLock = 1`, [onSubscribe, onUnsubscribe]);
+      const [row] = await host.query<{ n: number }>(`SELECT COUNT(*) AS n FROM \`${t.entries}\` WHERE JourneyID IN (?, ?) AND ActiveLock = 1`, [
+        onSubscribe,
+        onUnsubscribe,
+      ]);
       if (Number(row.n) === 0) break;
       clock.advance(HOUR);
       await runtimeOf(host).sweeper.sweep();

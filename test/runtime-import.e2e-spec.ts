@@ -50,13 +50,24 @@ describe('List import: entries inserted at their first step', () => {
   async function newSubscribers(prefix: string, n: number): Promise<number[]> {
     const table = host.tables.subscribers(host.demo.lists.vip);
     const values = Array.from({ length: n }, (_, i) => `('${prefix}${i}@example.com', 'Subscribed', '2026-01-01 00:00:00', '2026-01-01 00:00:00', '', 'c')`);
-    await host.sequelize.query(`INSERT INTO \`${table}\` (EmailAddress, SubscriptionStatus, SubscriptionDate, OptInDate, SubscriptionIP, ${city()}) VALUES ${values.join(',')}`);
-    return (await host.query<{ SubscriberID: number }>(`SELECT SubscriberID FROM \`${table}\` WHERE EmailAddress LIKE ? ORDER BY SubscriberID`, [`${prefix}%`])).map((r) => r.SubscriberID);
+    await host.sequelize.query(
+      `INSERT INTO \`${table}\` (EmailAddress, SubscriptionStatus, SubscriptionDate, OptInDate, SubscriptionIP, ${city()}) VALUES ${values.join(',')}`,
+    );
+    return (
+      await host.query<{ SubscriberID: number }>(`SELECT SubscriberID FROM \`${table}\` WHERE EmailAddress LIKE ? ORDER BY SubscriberID`, [`${prefix}%`])
+    ).map((r) => r.SubscriberID);
   }
 
   function subscriptionEvents(tag: string, ids: number[]): TriggerEvent[] {
     const { userA, lists } = host.demo;
-    return ids.map((subscriberId) => ({ eventId: `${tag}-${subscriberId}`, type: 'subscription', userId: userA.userId, listId: lists.vip, subscriberId, occurredAt: clock.now() }));
+    return ids.map((subscriberId) => ({
+      eventId: `${tag}-${subscriberId}`,
+      type: 'subscription',
+      userId: userA.userId,
+      listId: lists.vip,
+      subscriberId,
+      occurredAt: clock.now(),
+    }));
   }
 
   async function citiesOf(ids: number[]): Promise<Map<number, string>> {
@@ -196,7 +207,11 @@ describe('List import: entries inserted at their first step', () => {
         { id: 'append_y', type: 'update_custom_field', settings: { fieldId: fields.city, value: `${cityTag()}y` } },
       ],
     });
-    await runtimeOf(host).scheduler.enrolManually(userA.userId, otherJourney, ids.map((subscriberId) => ({ listId: lists.vip, subscriberId })));
+    await runtimeOf(host).scheduler.enrolManually(
+      userA.userId,
+      otherJourney,
+      ids.map((subscriberId) => ({ listId: lists.vip, subscriberId })),
+    );
     await settle(host);
     const otherEntries = (await entries(otherJourney)).map((r) => r.EntryID);
     expect(otherEntries).toHaveLength(count);
@@ -215,7 +230,10 @@ describe('List import: entries inserted at their first step', () => {
     try {
       // A worker in the middle of a step of the other journey: it holds its entries' locks and has written 'cy', not yet committed.
       const other = await otherTransaction();
-      await host.sequelize.query(`SELECT EntryID FROM \`${t().entries}\` WHERE EntryID IN (?) ORDER BY EntryID FOR UPDATE`, { replacements: [otherEntries], transaction: other.tx });
+      await host.sequelize.query(`SELECT EntryID FROM \`${t().entries}\` WHERE EntryID IN (?) ORDER BY EntryID FOR UPDATE`, {
+        replacements: [otherEntries],
+        transaction: other.tx,
+      });
       await host.sequelize.query(`UPDATE \`${host.tables.subscribers(lists.vip)}\` SET ${city()} = CONCAT(${city()}, 'y') WHERE SubscriberID IN (?)`, {
         replacements: [ids],
         transaction: other.tx,
@@ -232,7 +250,7 @@ describe('List import: entries inserted at their first step', () => {
   });
 
   it('an import and a worker stepping the same subscribers in another journey at the same time: both appends survive', async () => {
-    const { ids, lists, otherJourney, otherEntries, journeyId } = await twoJourneysAppendingToCity('both', 60);
+    const { ids, otherJourney, otherEntries, journeyId } = await twoJourneysAppendingToCity('both', 60);
     try {
       clock.advance(2 * MINUTE); // the other journey's wait is due
       const worker = runtimeOf(host).worker;
@@ -269,7 +287,9 @@ describe('List import: entries inserted at their first step', () => {
       expect(result.enrolled).toBe(25);
       const rows = await entries(journeyId);
       expect(rows.map((r) => [r.State, r.CurrentActionID, Number(r.StepSeq), r.ActiveLock])).toEqual(Array(25).fill(['active', 'hook', 1, 1]));
-      const claims = await host.query<{ Status: string; LeaseUntil: Date | null }>(`SELECT Status, LeaseUntil FROM \`${t().log}\` WHERE JourneyID = ?`, [journeyId]);
+      const claims = await host.query<{ Status: string; LeaseUntil: Date | null }>(`SELECT Status, LeaseUntil FROM \`${t().log}\` WHERE JourneyID = ?`, [
+        journeyId,
+      ]);
       expect(claims.map((c) => [c.Status, c.LeaseUntil])).toEqual(Array(25).fill(['pending', null]));
       expect(deliveries.length).toBe(before);
       expect(await queue.getWaitingCount()).toBeGreaterThan(0);
@@ -305,8 +325,15 @@ describe('List import: entries inserted at their first step', () => {
       const ids = await newSubscribers(prefix, 24);
       const { userA, lists, fields } = host.demo;
       // A journey they are waiting in, which the import's Exit All Other Journeys ends.
-      const bystander = await insertJourney(host, { trigger: { type: 'manual' }, actions: [{ id: 'long', type: 'wait', settings: { amount: 30, unit: 'days' } }] });
-      await runtimeOf(host).scheduler.enrolManually(userA.userId, bystander, ids.slice(0, 12).map((subscriberId) => ({ listId: lists.vip, subscriberId })));
+      const bystander = await insertJourney(host, {
+        trigger: { type: 'manual' },
+        actions: [{ id: 'long', type: 'wait', settings: { amount: 30, unit: 'days' } }],
+      });
+      await runtimeOf(host).scheduler.enrolManually(
+        userA.userId,
+        bystander,
+        ids.slice(0, 12).map((subscriberId) => ({ listId: lists.vip, subscriberId })),
+      );
       await settle(host);
       // The journey Start Journey enters: it writes the first name.
       const target = await insertJourney(host, {
@@ -333,10 +360,15 @@ describe('List import: entries inserted at their first step', () => {
           ['start', 'done', 'started'],
         ]);
         const bystanders = await entries(bystander);
-        expect(bystanders.map((r) => [r.State, Number(r.StepSeq), r.ActiveLock, r.ExitReason?.startsWith('Exit All Other Journeys')])).toEqual(Array(12).fill(['exited', 2, null, true]));
+        expect(bystanders.map((r) => [r.State, Number(r.StepSeq), r.ActiveLock, r.ExitReason?.startsWith('Exit All Other Journeys')])).toEqual(
+          Array(12).fill(['exited', 2, null, true]),
+        );
         const targets = await entries(target);
         expect(targets.map((r) => [r.State, Number(r.ChainDepth)])).toEqual(Array(24).fill(['completed', 1]));
-        const named = await host.query<{ f: string; c: string }>(`SELECT CustomField${fields.firstName} AS f, ${city()} AS c FROM \`${host.tables.subscribers(lists.vip)}\` WHERE SubscriberID IN (?)`, [ids]);
+        const named = await host.query<{ f: string; c: string }>(
+          `SELECT CustomField${fields.firstName} AS f, ${city()} AS c FROM \`${host.tables.subscribers(lists.vip)}\` WHERE SubscriberID IN (?)`,
+          [ids],
+        );
         expect(named.every((r) => r.f === 'started cx' && r.c === 'cx')).toBe(true);
 
         // Ended, so a second import enters them again (re-entry allowed), once each.
@@ -373,9 +405,13 @@ describe('List import: entries inserted at their first step', () => {
     }
   }, 60_000);
 
-  it('two journeys on the same trigger: the second entry of a subscriber in the batch sees the first one\'s write', async () => {
+  it("two journeys on the same trigger: the second entry of a subscriber in the batch sees the first one's write", async () => {
     const ids = await newSubscribers('pair', 30);
-    const append = (id: string, suffix: string) => ({ id, type: 'update_custom_field' as const, settings: { fieldId: host.demo.fields.city, value: `${cityTag()}${suffix}` } });
+    const append = (id: string, suffix: string) => ({
+      id,
+      type: 'update_custom_field' as const,
+      settings: { fieldId: host.demo.fields.city, value: `${cityTag()}${suffix}` },
+    });
     const one = await insertJourney(host, { trigger: { type: 'subscription', listIds: [host.demo.lists.vip] }, actions: [append('x', 'x')] });
     const two = await insertJourney(host, { trigger: { type: 'subscription', listIds: [host.demo.lists.vip] }, actions: [append('y', 'y')] });
     try {
@@ -422,12 +458,25 @@ describe('List import: entries inserted at their first step', () => {
     const a = await host.sequelize.transaction({ isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED });
     const b = await host.sequelize.transaction({ isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED });
     // The raw path formats like Sequelize: lists, multi-row VALUES, nulls, quotes.
-    expect(await select<{ id: number }>(host.sequelize, `SELECT id FROM \`${table}\` WHERE id IN (?) AND ? IS NULL AND ? = 'it''s' ORDER BY id`, [[1, 2], null, "it's"], a)).toEqual([{ id: 1 }, { id: 2 }]);
+    expect(
+      await select<{ id: number }>(
+        host.sequelize,
+        `SELECT id FROM \`${table}\` WHERE id IN (?) AND ? IS NULL AND ? = 'it''s' ORDER BY id`,
+        [[1, 2], null, "it's"],
+        a,
+      ),
+    ).toEqual([{ id: 1 }, { id: 2 }]);
     await execute(host.sequelize, `UPDATE \`${table}\` SET v = 1 WHERE id = ?`, [1], a);
     await execute(host.sequelize, `UPDATE \`${table}\` SET v = 2 WHERE id = ?`, [2], b);
-    const first = execute(host.sequelize, `UPDATE \`${table}\` SET v = 1 WHERE id = ?`, [2], a).then(() => null, (e: unknown) => e);
+    const first = execute(host.sequelize, `UPDATE \`${table}\` SET v = 1 WHERE id = ?`, [2], a).then(
+      () => null,
+      (e: unknown) => e,
+    );
     await someoneWaitsOnALock();
-    const second = await execute(host.sequelize, `UPDATE \`${table}\` SET v = 2 WHERE id = ?`, [1], b).then(() => null, (e: unknown) => e);
+    const second = await execute(host.sequelize, `UPDATE \`${table}\` SET v = 2 WHERE id = ?`, [1], b).then(
+      () => null,
+      (e: unknown) => e,
+    );
     const errors = [await first, second].filter((e) => e !== null);
     expect(errors).toHaveLength(1);
     expect(isTransientDbError(errors[0])).toBe(true);

@@ -24,7 +24,10 @@ describe('Runtime triggers', () => {
   it('subscription to a chosen list enrols the new subscriber, another list does not', async () => {
     const { lists } = host.demo;
     const journeyId = await insertJourney(host, { trigger: { type: 'subscription', listIds: [lists.customers] }, actions: longWait });
-    const res = await request(host.server).post('/api/subscribers/subscribe').send({ ListID: lists.customers, EmailAddress: 'sub.trigger@example.com' }).expect(200);
+    const res = await request(host.server)
+      .post('/api/subscribers/subscribe')
+      .send({ ListID: lists.customers, EmailAddress: 'sub.trigger@example.com' })
+      .expect(200);
     await request(host.server).post('/api/subscribers/subscribe').send({ ListID: lists.vip, EmailAddress: 'sub.other@example.com' }).expect(200);
     await settle(host);
     const entries = await entriesOf(host, journeyId);
@@ -57,8 +60,14 @@ describe('Runtime triggers', () => {
       trigger: { type: 'link_clicked', emailIds: 'any', link: { match: 'pattern', value: 'https://example.com/off*' } },
       actions: longWait,
     });
-    await request(host.server).get(`/track/click/${s.dave.listId}/${s.dave.subscriberId}/${emails.newsletter}`).query({ URL: 'https://example.com/offer?x=1' }).expect(302);
-    await request(host.server).get(`/track/click/${s.alice.listId}/${s.alice.subscriberId}/${emails.newsletter}`).query({ URL: 'https://other.example.org/' }).expect(302);
+    await request(host.server)
+      .get(`/track/click/${s.dave.listId}/${s.dave.subscriberId}/${emails.newsletter}`)
+      .query({ URL: 'https://example.com/offer?x=1' })
+      .expect(302);
+    await request(host.server)
+      .get(`/track/click/${s.alice.listId}/${s.alice.subscriberId}/${emails.newsletter}`)
+      .query({ URL: 'https://other.example.org/' })
+      .expect(302);
     await settle(host);
     const entries = await entriesOf(host, journeyId);
     expect(entries.map((e) => e.SubscriberID)).toEqual([s.dave.subscriberId]);
@@ -69,7 +78,10 @@ describe('Runtime triggers', () => {
     // No actions: the entry completes at once, so a second enrolment would be allowed if the event counted twice.
     const journeyId = await insertJourney(host, { trigger: { type: 'conversion', emailIds: [emails.newsletter], channel: 'web', minValue: 10 }, actions: [] });
     const postback = (subscriberId: number, value: number, tx: string) =>
-      request(host.server).post('/track/postback').send({ ListID: 1, SubscriberID: subscriberId, EmailID: emails.newsletter, Channel: 'web', Value: value, TransactionID: tx }).expect(200);
+      request(host.server)
+        .post('/track/postback')
+        .send({ ListID: 1, SubscriberID: subscriberId, EmailID: emails.newsletter, Channel: 'web', Value: value, TransactionID: tx })
+        .expect(200);
     await postback(s.dave.subscriberId, 25, 'tx-1');
     await postback(s.dave.subscriberId, 25, 'tx-1'); // the same conversion delivered again: same event id
     await postback(s.bob.subscriberId, 5, 'tx-2'); // below the minimum value
@@ -102,7 +114,14 @@ describe('Runtime triggers', () => {
     const allow = await insertJourney(host, { trigger: { type: 'subscription', listIds: [lists.vip] }, actions: longWait });
     const once = await insertJourney(host, { trigger: { type: 'subscription', listIds: [lists.vip] }, actions: [], reEntry: 'once' });
     const { intake } = runtimeOf(host);
-    const event = (id: string): TriggerEvent => ({ eventId: id, type: 'subscription', userId: userA.userId, listId: lists.vip, subscriberId: vip.body.SubscriberID, occurredAt: new Date() });
+    const event = (id: string): TriggerEvent => ({
+      eventId: id,
+      type: 'subscription',
+      userId: userA.userId,
+      listId: lists.vip,
+      subscriberId: vip.body.SubscriberID,
+      occurredAt: new Date(),
+    });
     expect(await intake.accept(event('dup-1'))).toEqual({ enrolled: 2 });
     expect(await intake.accept(event('dup-1'))).toEqual({ enrolled: 0 });
     // A new event while the "allow" entry is still waiting and the "once" entry has completed: nobody enters.
@@ -119,10 +138,21 @@ describe('Runtime triggers', () => {
     const { userA, lists } = host.demo;
     const table = host.tables.subscribers(lists.vip);
     const values = Array.from({ length: 30 }, (_, i) => `('burst${i}@example.com', 'Subscribed', '2026-01-01 00:00:00', '2026-01-01 00:00:00', '')`);
-    await host.sequelize.query(`INSERT INTO \`${table}\` (EmailAddress, SubscriptionStatus, SubscriptionDate, OptInDate, SubscriptionIP) VALUES ${values.join(',')}`);
-    const ids = (await host.query<{ SubscriberID: number }>(`SELECT SubscriberID FROM \`${table}\` WHERE EmailAddress LIKE 'burst%' ORDER BY SubscriberID`)).map((r) => r.SubscriberID);
+    await host.sequelize.query(
+      `INSERT INTO \`${table}\` (EmailAddress, SubscriptionStatus, SubscriptionDate, OptInDate, SubscriptionIP) VALUES ${values.join(',')}`,
+    );
+    const ids = (
+      await host.query<{ SubscriberID: number }>(`SELECT SubscriberID FROM \`${table}\` WHERE EmailAddress LIKE 'burst%' ORDER BY SubscriberID`)
+    ).map((r) => r.SubscriberID);
     const journeyId = await insertJourney(host, { trigger: { type: 'subscription', listIds: [lists.vip] }, actions: longWait });
-    const event = (subscriberId: number, id = `burst-${subscriberId}`): TriggerEvent => ({ eventId: id, type: 'subscription', userId: userA.userId, listId: lists.vip, subscriberId, occurredAt: new Date() });
+    const event = (subscriberId: number, id = `burst-${subscriberId}`): TriggerEvent => ({
+      eventId: id,
+      type: 'subscription',
+      userId: userA.userId,
+      listId: lists.vip,
+      subscriberId,
+      occurredAt: new Date(),
+    });
     const { intake } = runtimeOf(host);
     const answers = await Promise.all([...ids.map((id) => intake.accept(event(id))), intake.accept(event(ids[0]))]);
     // Every event enrols into this journey and the "allow" one above on VIP (2 each); the repeat of the first event enrols nobody.

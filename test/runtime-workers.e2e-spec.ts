@@ -76,11 +76,17 @@ describe('Two worker processes', () => {
     const { lists, userA, fields } = host.demo;
     const table = host.tables.subscribers(lists.vip);
     const rows = Array.from({ length: N }, (_, i) => `('w${i}@example.com', 'Subscribed', '2026-01-01 00:00:00', '2026-01-01 00:00:00', '', 'c')`);
-    await host.sequelize.query(`INSERT INTO \`${table}\` (EmailAddress, SubscriptionStatus, SubscriptionDate, OptInDate, SubscriptionIP, CustomField${fields.city}) VALUES ${rows.join(',')}`);
+    await host.sequelize.query(
+      `INSERT INTO \`${table}\` (EmailAddress, SubscriptionStatus, SubscriptionDate, OptInDate, SubscriptionIP, CustomField${fields.city}) VALUES ${rows.join(',')}`,
+    );
     const ids = (await host.query<{ SubscriberID: number }>(`SELECT SubscriberID FROM \`${table}\` ORDER BY SubscriberID`)).map((r) => r.SubscriberID);
     expect(ids).toHaveLength(N);
 
-    const append = (id: string) => ({ id, type: 'update_custom_field' as const, settings: { fieldId: fields.city, value: `%Subscriber:CustomField${fields.city}%x` } });
+    const append = (id: string) => ({
+      id,
+      type: 'update_custom_field' as const,
+      settings: { fieldId: fields.city, value: `%Subscriber:CustomField${fields.city}%x` },
+    });
     const journeyId = await insertJourney(host, {
       trigger: { type: 'subscription', listIds: [lists.vip] },
       actions: [append('first'), { id: 'hook', type: 'webhook', settings: { url: receiverUrl, method: 'POST' } }, append('second')],
@@ -88,11 +94,20 @@ describe('Two worker processes', () => {
     const { intake, queue } = runtimeOf(host);
     await eventually(async () => (await queue.getWorkers()).length >= 2, 20_000, 'both worker processes connected to the queue');
 
-    const events: TriggerEvent[] = ids.map((subscriberId) => ({ eventId: `import-${subscriberId}`, type: 'subscription', userId: userA.userId, listId: lists.vip, subscriberId, occurredAt: new Date() }));
+    const events: TriggerEvent[] = ids.map((subscriberId) => ({
+      eventId: `import-${subscriberId}`,
+      type: 'subscription',
+      userId: userA.userId,
+      listId: lists.vip,
+      subscriberId,
+      occurredAt: new Date(),
+    }));
     const accepted = await intake.acceptMany(events);
     expect(accepted.enrolled).toBe(N);
     // The same entries again, in other batches: jobs that race the enrolment jobs in both processes.
-    const entryIds = (await host.query<{ EntryID: number }>(`SELECT EntryID FROM \`${journeyTables(host).entries}\` WHERE JourneyID = ?`, [journeyId])).map((r) => r.EntryID);
+    const entryIds = (await host.query<{ EntryID: number }>(`SELECT EntryID FROM \`${journeyTables(host).entries}\` WHERE JourneyID = ?`, [journeyId])).map(
+      (r) => r.EntryID,
+    );
     const extra = [...chunk(entryIds, 50), ...chunk([...entryIds].reverse(), 70)].map((batch, i) => ({
       name: JOB_RUN_ENTRIES,
       data: { entryIds: batch },
@@ -101,10 +116,14 @@ describe('Two worker processes', () => {
     await queue.addBulk(extra);
 
     const t = journeyTables(host);
-    await eventually(async () => {
-      const [row] = await host.query<{ n: number }>(`SELECT COUNT(*) AS n FROM \`${t.entries}\` WHERE JourneyID = ? AND State = 'completed'`, [journeyId]);
-      return Number(row.n) === N;
-    }, 90_000, 'all entries completed');
+    await eventually(
+      async () => {
+        const [row] = await host.query<{ n: number }>(`SELECT COUNT(*) AS n FROM \`${t.entries}\` WHERE JourneyID = ? AND State = 'completed'`, [journeyId]);
+        return Number(row.n) === N;
+      },
+      90_000,
+      'all entries completed',
+    );
 
     const cities = await host.query<{ c: string; n: number }>(`SELECT CustomField${fields.city} AS c, COUNT(*) AS n FROM \`${table}\` GROUP BY c`);
     expect(cities.map((r) => [r.c, Number(r.n)])).toEqual([['cxx', N]]);

@@ -30,7 +30,10 @@ const fromJsonText = ({ value }: { value: unknown }) => {
 export class NoParams {}
 
 export class JourneyParams {
-  @IsDefined(REQUIRED) @Transform(toId) @IsInt({ message: 'JourneyID must be a positive integer' }) @Min(1, { message: 'JourneyID must be a positive integer' })
+  @IsDefined(REQUIRED)
+  @Transform(toId)
+  @IsInt({ message: 'JourneyID must be a positive integer' })
+  @Min(1, { message: 'JourneyID must be a positive integer' })
   JourneyID: number;
 }
 
@@ -59,25 +62,41 @@ export class UpdateActionsParams extends JourneyParams {
 }
 
 export class EntryParams {
-  @IsDefined(REQUIRED) @Transform(toId) @IsInt({ message: 'EntryID must be a positive integer' }) @Min(1, { message: 'EntryID must be a positive integer' })
+  @IsDefined(REQUIRED)
+  @Transform(toId)
+  @IsInt({ message: 'EntryID must be a positive integer' })
+  @Min(1, { message: 'EntryID must be a positive integer' })
   EntryID: number;
 }
 
 /** A subscriber: ListID + SubscriberID, or EmailAddress (every subscriber of the user's lists with it, optionally within ListID). */
 export class SubscriberSelector {
-  @IsOptional() @Transform(toId) @IsInt({ message: 'ListID must be a positive integer' }) @Min(1, { message: 'ListID must be a positive integer' }) ListID?: number;
-  @IsOptional() @Transform(toId) @IsInt({ message: 'SubscriberID must be a positive integer' }) @Min(1, { message: 'SubscriberID must be a positive integer' })
+  @IsOptional()
+  @Transform(toId)
+  @IsInt({ message: 'ListID must be a positive integer' })
+  @Min(1, { message: 'ListID must be a positive integer' })
+  ListID?: number;
+  @IsOptional()
+  @Transform(toId)
+  @IsInt({ message: 'SubscriberID must be a positive integer' })
+  @Min(1, { message: 'SubscriberID must be a positive integer' })
   SubscriberID?: number;
   @IsOptional() @IsEmail({}, { message: 'EmailAddress must be an email address' }) EmailAddress?: string;
 }
 
 export class SubscriberJourneyParams extends SubscriberSelector {
-  @IsDefined(REQUIRED) @Transform(toId) @IsInt({ message: 'JourneyID must be a positive integer' }) @Min(1, { message: 'JourneyID must be a positive integer' })
+  @IsDefined(REQUIRED)
+  @Transform(toId)
+  @IsInt({ message: 'JourneyID must be a positive integer' })
+  @Min(1, { message: 'JourneyID must be a positive integer' })
   JourneyID: number;
 }
 
 export class SubscriberHistoryParams extends SubscriberSelector {
   /** Only this journey's entries. */
-  @IsOptional() @Transform(toId) @IsInt({ message: 'JourneyID must be a positive integer' }) @Min(1, { message: 'JourneyID must be a positive integer' })
+  @IsOptional()
+  @Transform(toId)
+  @IsInt({ message: 'JourneyID must be a positive integer' })
+  @Min(1, { message: 'JourneyID must be a positive integer' })
   JourneyID?: number;
 }

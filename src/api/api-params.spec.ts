@@ -15,7 +15,11 @@ async function refusal(promise: Promise<unknown>): Promise<string[]> {
 
 describe(parseParams.name, () => {
   it('converts form strings: numeric ids, JSON text for objects and arrays, booleans', async () => {
-    const p = await parseParams(UpdateActionsParams, { JourneyID: '7', Actions: '[{"type":"exit_this_journey"}]', ExpectedVersion: '3', PreviewOnly: 'true' }, 'journey.actions.update');
+    const p = await parseParams(
+      UpdateActionsParams,
+      { JourneyID: '7', Actions: '[{"type":"exit_this_journey"}]', ExpectedVersion: '3', PreviewOnly: 'true' },
+      'journey.actions.update',
+    );
     expect(p).toMatchObject({ JourneyID: 7, Actions: [{ type: 'exit_this_journey' }], ExpectedVersion: 3, PreviewOnly: true });
   });
 

@@ -16,7 +16,11 @@ export async function parseParams<T extends object>(dto: new () => T, params: Re
   const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: false });
   if (errors.length === 0) return instance;
   const violations: Violation[] = errors.flatMap((e) =>
-    messagesOf(e, command).map((message) => ({ code: e.constraints?.whitelistValidation ? 'unknown_parameter' : 'invalid_parameter', actionId: null, message })),
+    messagesOf(e, command).map((message) => ({
+      code: e.constraints?.whitelistValidation ? 'unknown_parameter' : 'invalid_parameter',
+      actionId: null,
+      message,
+    })),
   );
   throw JourneysException.invalid(violations.map((v) => v.message).join('; '), violations);
 }

@@ -3,7 +3,7 @@
  * the plug-in never calls sync().
  */
 import * as path from 'path';
-import { Sequelize } from 'sequelize';
+import { type Sequelize } from 'sequelize';
 import { SequelizeStorage, Umzug } from 'umzug';
 import type { MigrationContext } from './migration-context';
 import { pluginTables } from './tables';

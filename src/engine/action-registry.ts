@@ -138,7 +138,10 @@ export function actionDefinition<T extends ActionType>(type: T): ActionDefinitio
 }
 
 /** Start-up check: every action type has a registry entry of that type, and the registry names no other. */
-export function assertRegistryComplete(registry: Readonly<Record<string, { type: string } | undefined>> = ACTION_REGISTRY, types: readonly string[] = ACTION_TYPES): void {
+export function assertRegistryComplete(
+  registry: Readonly<Record<string, { type: string } | undefined>> = ACTION_REGISTRY,
+  types: readonly string[] = ACTION_TYPES,
+): void {
   const missing = types.filter((type) => registry[type]?.type !== type);
   const extra = Object.keys(registry).filter((type) => !types.includes(type));
   if (missing.length > 0 || extra.length > 0) {

@@ -146,7 +146,10 @@ function parseRule(raw: unknown, position: number, ctx: ValidationContext, repor
   const operator = RULE_OPERATORS.find((candidate) => candidate === operatorText);
   if (!operator) report('unknown_operator', `${label}: "${String(raw.operator ?? '')}" is not an operator`);
   else if (kind !== null && !operatorsFor(kind).includes(operator)) {
-    report('operator_not_allowed', `${label}: "${operator}" cannot be used with ${describeAttribute(attribute!)} (${kind}); use one of ${operatorsFor(kind).join(', ')}`);
+    report(
+      'operator_not_allowed',
+      `${label}: "${operator}" cannot be used with ${describeAttribute(attribute!)} (${kind}); use one of ${operatorsFor(kind).join(', ')}`,
+    );
   }
   const value = readText(raw.value) ?? undefined;
   if (kind !== null && operator && operatorsFor(kind).includes(operator)) {
@@ -284,7 +287,8 @@ function parseHeaders(raw: unknown, report: Report): Record<string, string> | un
   for (const [name, rawValue] of entries) {
     const value = readText(rawValue);
     if (!HEADER_NAME.test(name)) report('invalid_webhook_header', `Header name "${name}" is not valid`);
-    else if (RESERVED_HEADERS.includes(name.toLowerCase())) report('invalid_webhook_header', `Header "${name}" is set by the webhook sender and cannot be changed`);
+    else if (RESERVED_HEADERS.includes(name.toLowerCase()))
+      report('invalid_webhook_header', `Header "${name}" is set by the webhook sender and cannot be changed`);
     else if (value === null || /[\r\n\0]/.test(value)) report('invalid_webhook_header', `Header "${name}" needs a single-line text value`);
     else headers[name] = value;
   }
@@ -306,4 +310,3 @@ export function parseWebhookSettings(raw: Raw, ctx: ValidationContext, report: R
   }
   return settings;
 }
-

@@ -4,7 +4,12 @@ import { act } from './engine.fixtures';
 const rule = { attribute: 'EmailAddress' as const, operator: 'is_set' as const };
 const tree = [
   act.wait('w1'),
-  act.condition('c1', [rule], [act.setField('y1', 7, 'x'), act.condition('c2', [rule], [act.exitThis('yy1')], [act.webhook('yn1')])], [act.subscribe('n1', 2), act.wait('n2')]),
+  act.condition(
+    'c1',
+    [rule],
+    [act.setField('y1', 7, 'x'), act.condition('c2', [rule], [act.exitThis('yy1')], [act.webhook('yn1')])],
+    [act.subscribe('n1', 2), act.wait('n2')],
+  ),
 ];
 
 describe(allActions.name, () => {

@@ -193,13 +193,17 @@ describe(ruleValueProblem.name, () => {
 describe(requiredActivity.name, () => {
   it('names each distinct activity lookup of the tree, nested branches included', () => {
     const tree = [
-      act.condition('c1', [{ attribute: 'Opens', operator: 'at_least', value: '1' }], [
-        act.condition('c2', [
-          { attribute: 'Clicks', operator: 'at_least', value: '1', emailIds: [6, 5] },
-          { attribute: 'Opens', operator: 'at_most', value: '1', emailIds: [5, 6] },
-          { attribute: 'EmailAddress', operator: 'is_set' },
-        ]),
-      ]),
+      act.condition(
+        'c1',
+        [{ attribute: 'Opens', operator: 'at_least', value: '1' }],
+        [
+          act.condition('c2', [
+            { attribute: 'Clicks', operator: 'at_least', value: '1', emailIds: [6, 5] },
+            { attribute: 'Opens', operator: 'at_most', value: '1', emailIds: [5, 6] },
+            { attribute: 'EmailAddress', operator: 'is_set' },
+          ]),
+        ],
+      ),
     ];
     expect(requiredActivity(tree)).toEqual(['any', [5, 6]]);
   });

@@ -10,7 +10,7 @@ import type { ActivityCounts, HostCustomField, HostSubscriber } from '../host/ho
 import { allActions } from './action-tree';
 import { isDateText, parseDateText } from './dates';
 import type { Action, ConditionAction, ConditionRule, IdSelection, RuleAttribute, RuleOperator } from './journey.types';
-import { SUBSCRIBER_ATTRIBUTES, assertNever } from './journey.types';
+import { type SUBSCRIBER_ATTRIBUTES, assertNever } from './journey.types';
 import { activityKey, type StepFacts } from './step.types';
 
 export type AttributeKind = 'text' | 'number' | 'date' | 'activity' | 'enum';
@@ -241,9 +241,7 @@ export function evaluateRule(rule: ConditionRule, facts: ConditionFacts): boolea
 
 /** 'all': every rule holds; 'any': at least one does. An empty rule list is all-true / any-false (the validator refuses it). */
 export function evaluateCondition(settings: ConditionAction['settings'], facts: ConditionFacts): boolean {
-  return settings.match === 'all'
-    ? settings.rules.every((rule) => evaluateRule(rule, facts))
-    : settings.rules.some((rule) => evaluateRule(rule, facts));
+  return settings.match === 'all' ? settings.rules.every((rule) => evaluateRule(rule, facts)) : settings.rules.some((rule) => evaluateRule(rule, facts));
 }
 
 /** The activity lookups a tree's conditions need (one per distinct activityKey), for the runtime to load before advance(). */

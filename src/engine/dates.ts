@@ -6,13 +6,11 @@
  */
 import { firstInstantWithWall, zonedStartOfDay } from './time-zone';
 
-const ISO_DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
 
 export type ParsedDate =
   /** A whole local day: `start` is its first instant, `end` the first instant of the next day. */
-  | { kind: 'day'; start: number; end: number }
-  | { kind: 'instant'; at: number };
+  { kind: 'day'; start: number; end: number } | { kind: 'instant'; at: number };
 
 function validCalendarDate(year: number, month: number, day: number): boolean {
   const date = new Date(Date.UTC(year, month - 1, day));

@@ -34,11 +34,7 @@ export interface EditImpact {
   retypedActionIds: string[];
 }
 
-export function editImpact(
-  oldActions: readonly Action[],
-  newActions: readonly Action[],
-  positions: readonly ActionPositionCount[],
-): EditImpact {
+export function editImpact(oldActions: readonly Action[], newActions: readonly Action[], positions: readonly ActionPositionCount[]): EditImpact {
   const oldTypes = new Map(allActions(oldActions).map((action) => [action.id, action.type] as const));
   const newTypes = new Map(allActions(newActions).map((action) => [action.id, action.type] as const));
   const kept = actionIds(newActions);

@@ -70,10 +70,18 @@ export function idSequence(prefix = 'new'): () => string {
 }
 
 export const act = {
-  wait: (id: string, amount = 1, unit: WaitUnit = 'days', window?: SendWindow): Action =>
-    ({ id, type: 'wait', settings: window ? { amount, unit, window } : { amount, unit } }),
-  condition: (id: string, rules: ConditionRule[], yes: Action[] = [], no: Action[] = [], match: 'all' | 'any' = 'all'): ConditionAction =>
-    ({ id, type: 'condition', settings: { match, rules }, yes, no }),
+  wait: (id: string, amount = 1, unit: WaitUnit = 'days', window?: SendWindow): Action => ({
+    id,
+    type: 'wait',
+    settings: window ? { amount, unit, window } : { amount, unit },
+  }),
+  condition: (id: string, rules: ConditionRule[], yes: Action[] = [], no: Action[] = [], match: 'all' | 'any' = 'all'): ConditionAction => ({
+    id,
+    type: 'condition',
+    settings: { match, rules },
+    yes,
+    no,
+  }),
   startJourney: (id: string, journeyId: number): Action => ({ id, type: 'start_journey', settings: { journeyId } }),
   exitJourney: (id: string, journeyIds: number[]): Action => ({ id, type: 'exit_journey', settings: { journeyIds } }),
   exitThis: (id: string): Action => ({ id, type: 'exit_this_journey', settings: {} }),

@@ -28,14 +28,7 @@ export type { AttributeKind, ConditionFacts, FieldTypeInfo } from './conditions'
 export { resolveMergeTags, mergeTagsIn, MERGE_TAG_NAMES } from './merge-tags';
 export type { MergeTag } from './merge-tags';
 
-export {
-  parseActions,
-  validateTrigger,
-  findStartJourneyCycles,
-  startJourneyCycleViolations,
-  MAX_ACTIONS,
-  MAX_BRANCH_DEPTH,
-} from './validate-journey';
+export { parseActions, validateTrigger, findStartJourneyCycles, startJourneyCycleViolations, MAX_ACTIONS, MAX_BRANCH_DEPTH } from './validate-journey';
 export type { ParsedActions, ParsedTrigger, StartJourneyCycle } from './validate-journey';
 export { VIOLATION_CODES } from './validation.types';
 export type { ValidationContext, ViolationCode } from './validation.types';

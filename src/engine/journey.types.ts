@@ -28,8 +28,20 @@ export interface SendWindow {
 }
 
 export const RULE_OPERATORS = [
-  'equals', 'is_not', 'contains', 'does_not_contain', 'begins_with', 'ends_with',
-  'greater_than', 'smaller_than', 'before', 'after', 'is_set', 'is_not_set', 'at_least', 'at_most',
+  'equals',
+  'is_not',
+  'contains',
+  'does_not_contain',
+  'begins_with',
+  'ends_with',
+  'greater_than',
+  'smaller_than',
+  'before',
+  'after',
+  'is_set',
+  'is_not_set',
+  'at_least',
+  'at_most',
 ] as const;
 export type RuleOperator = (typeof RULE_OPERATORS)[number];
 
@@ -38,7 +50,13 @@ export type RuleOperator = (typeof RULE_OPERATORS)[number];
  * counter (`Opens` / `Clicks`, restricted to `emailIds` when given).
  */
 export const SUBSCRIBER_ATTRIBUTES = [
-  'SubscriberID', 'EmailAddress', 'BounceType', 'SubscriptionStatus', 'SubscriptionDate', 'SubscriptionIP', 'OptInDate',
+  'SubscriberID',
+  'EmailAddress',
+  'BounceType',
+  'SubscriptionStatus',
+  'SubscriptionDate',
+  'SubscriptionIP',
+  'OptInDate',
 ] as const;
 export type SubscriberAttribute = (typeof SUBSCRIBER_ATTRIBUTES)[number];
 export type RuleAttribute = SubscriberAttribute | `CustomField:${number}` | 'Opens' | 'Clicks';
@@ -72,10 +90,7 @@ export type ExitAllOtherJourneysAction = ActionOf<'exit_all_other_journeys', Rec
 export type SubscribeAction = ActionOf<'subscribe', { listId: number }>;
 export type UnsubscribeAction = ActionOf<'unsubscribe', { listId: number }>;
 export type UpdateCustomFieldAction = ActionOf<'update_custom_field', { fieldId: number; value: string }>;
-export type WebhookAction = ActionOf<
-  'webhook',
-  { url: string; method: WebhookMethod; headers?: Record<string, string>; includeCustomFields?: boolean }
->;
+export type WebhookAction = ActionOf<'webhook', { url: string; method: WebhookMethod; headers?: Record<string, string>; includeCustomFields?: boolean }>;
 
 export type Action =
   | WaitAction
@@ -92,8 +107,16 @@ export type Action =
 export type ActionType = Action['type'];
 
 export const ACTION_TYPES: readonly ActionType[] = [
-  'wait', 'condition', 'start_journey', 'exit_journey', 'exit_this_journey', 'exit_all_other_journeys',
-  'subscribe', 'unsubscribe', 'update_custom_field', 'webhook',
+  'wait',
+  'condition',
+  'start_journey',
+  'exit_journey',
+  'exit_this_journey',
+  'exit_all_other_journeys',
+  'subscribe',
+  'unsubscribe',
+  'update_custom_field',
+  'webhook',
 ];
 
 export type JourneyStatus = 'Enabled' | 'Disabled';

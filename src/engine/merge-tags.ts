@@ -29,12 +29,19 @@ const SUBSCRIBER_TAGS: Record<string, (subscriber: HostSubscriber) => string | n
   optindate: (s) => s.optInDate,
 };
 
-export const MERGE_TAG_NAMES = ['EmailAddress', 'SubscriberID', 'BounceType', 'SubscriptionStatus', 'SubscriptionDate', 'SubscriptionIP', 'OptInDate', 'CustomField<ID>'] as const;
+export const MERGE_TAG_NAMES = [
+  'EmailAddress',
+  'SubscriberID',
+  'BounceType',
+  'SubscriptionStatus',
+  'SubscriptionDate',
+  'SubscriptionIP',
+  'OptInDate',
+  'CustomField<ID>',
+] as const;
 
 export type MergeTag =
-  | { kind: 'subscriber'; text: string; name: string }
-  | { kind: 'custom_field'; text: string; fieldId: number }
-  | { kind: 'unknown'; text: string };
+  { kind: 'subscriber'; text: string; name: string } | { kind: 'custom_field'; text: string; fieldId: number } | { kind: 'unknown'; text: string };
 
 function classify(text: string, name: string, digits: string): MergeTag {
   const lower = name.toLowerCase();

@@ -80,5 +80,10 @@ export function readIdSelection(value: unknown): IdSelection | null {
 
 /** A value as a lower-case identifier: 'Is Not' → 'is_not'. */
 export function readKeyword(value: unknown): string | null {
-  return typeof value === 'string' ? value.trim().toLowerCase().replace(/[\s-]+/g, '_') : null;
+  return typeof value === 'string'
+    ? value
+        .trim()
+        .toLowerCase()
+        .replace(/[\s-]+/g, '_')
+    : null;
 }

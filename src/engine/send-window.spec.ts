@@ -182,7 +182,9 @@ function oracleAllows(ms: number, window: SendWindow, timeZone: string): boolean
   return opens <= closes ? minute >= opens && minute <= closes : minute >= opens || minute <= closes;
 }
 
-const clock = fc.tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })).map(([h, m]) => `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`);
+const clock = fc
+  .tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }))
+  .map(([h, m]) => `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`);
 const windowArb: fc.Arbitrary<SendWindow> = fc.record(
   { notBefore: clock, notAfter: clock, weekdays: fc.uniqueArray(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 7 }) },
   { requiredKeys: [] },
@@ -223,7 +225,8 @@ describe(`${computeWakeAt.name} (properties)`, () => {
         expect(oracleAllows(base, window, timeZone)).toBe(false);
         expect(wake % 60_000).toBe(0);
         for (let minute = Math.ceil(base / 60_000) * 60_000; minute < wake; minute += 60_000) {
-          if (oracleAllows(minute, window, timeZone)) throw new Error(`allowed earlier at ${new Date(minute).toISOString()}, woke ${new Date(wake).toISOString()}`);
+          if (oracleAllows(minute, window, timeZone))
+            throw new Error(`allowed earlier at ${new Date(minute).toISOString()}, woke ${new Date(wake).toISOString()}`);
         }
       }),
       { numRuns: 80 },

@@ -53,7 +53,13 @@ interface DailyRanges {
 function dailyRanges(window: SendWindow): DailyRanges {
   const opens = window.notBefore === undefined ? 0 : clockMinutes(window.notBefore, 'not before');
   const closes = window.notAfter === undefined ? MINUTES_PER_DAY : clockMinutes(window.notAfter, 'not after') + 1;
-  const ranges: [number, number][] = opens < closes ? [[opens, closes]] : [[0, closes], [opens, MINUTES_PER_DAY]];
+  const ranges: [number, number][] =
+    opens < closes
+      ? [[opens, closes]]
+      : [
+          [0, closes],
+          [opens, MINUTES_PER_DAY],
+        ];
   const weekdays = window.weekdays && window.weekdays.length > 0 ? new Set(window.weekdays) : null;
   return { ranges, weekdays };
 }

@@ -251,7 +251,10 @@ describe(`${advance.name} (properties)`, () => {
     fc.assert(
       fc.property(treeArb, (raw) => {
         const tree = withIds(raw);
-        const ids = JSON.stringify(tree).match(/"id":"a\d+"/g)?.map((m) => m.slice(6, -1)) ?? [];
+        const ids =
+          JSON.stringify(tree)
+            .match(/"id":"a\d+"/g)
+            ?.map((m) => m.slice(6, -1)) ?? [];
         for (const id of ids) {
           const result = step(tree, { from: 'after', actionId: id });
           expect(result.outcome.kind).not.toBe('failed');

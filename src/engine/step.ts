@@ -37,10 +37,7 @@ interface Cursor {
 }
 
 /** What running one action decides. */
-type Move =
-  | { kind: 'next' }
-  | { kind: 'enter'; list: readonly Action[] }
-  | { kind: 'stop'; outcome: StepOutcome };
+type Move = { kind: 'next' } | { kind: 'enter'; list: readonly Action[] } | { kind: 'stop'; outcome: StepOutcome };
 
 interface ActionRun {
   ran?: RanAction;
@@ -71,7 +68,8 @@ function withCustomField(facts: StepFacts, fieldId: number, value: string): Step
 }
 
 function runAction(action: Action, input: StepInput, facts: StepFacts): ActionRun {
-  const ran = (result?: string): RanAction => (result === undefined ? { actionId: action.id, type: action.type } : { actionId: action.id, type: action.type, result });
+  const ran = (result?: string): RanAction =>
+    result === undefined ? { actionId: action.id, type: action.type } : { actionId: action.id, type: action.type, result };
   switch (action.type) {
     case 'wait': {
       const { amount, unit, window } = action.settings;

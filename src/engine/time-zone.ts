@@ -77,11 +77,7 @@ const MAX_SEGMENTS = 8;
  * are handled: in a gap the answer is the transition itself, in a repeated
  * hour the second pass counts too.
  */
-export function firstInstantWithWall(
-  fromMs: number,
-  timeZone: string,
-  nextAcceptableWall: (wallMs: number) => number | null,
-): number | null {
+export function firstInstantWithWall(fromMs: number, timeZone: string, nextAcceptableWall: (wallMs: number) => number | null): number | null {
   let segmentStart = fromMs;
   for (let segment = 0; segment < MAX_SEGMENTS; segment++) {
     const offset = zoneOffsetMs(segmentStart, timeZone);

@@ -88,7 +88,13 @@ describe(`${linkPatternMatches.name} (properties)`, () => {
     const alphabet = fc.constantFrom('a', 'b', '/', '.', '*');
     fc.assert(
       fc.property(fc.string({ unit: alphabet, maxLength: 8 }), fc.string({ unit: fc.constantFrom('a', 'b', '/', '.'), maxLength: 12 }), (pattern, url) => {
-        const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
+        const regex = new RegExp(
+          `^${pattern
+            .split('*')
+            .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+            .join('.*')}$`,
+          's',
+        );
         expect(linkPatternMatches(pattern, url)).toBe(regex.test(url));
       }),
       { numRuns: 1000 },

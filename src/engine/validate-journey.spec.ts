@@ -27,7 +27,11 @@ describe(parseActions.name, () => {
           { type: 'update_custom_field', settings: { fieldId: 10, value: '%Subscriber:EmailAddress%' } },
           { type: 'webhook', settings: { url: 'https://hooks.example.com/x', method: 'put', headers: { 'X-Token': 'abc' }, includeCustomFields: 'false' } },
         ],
-        no: [{ type: 'start_journey', settings: { journeyId: 200 } }, { type: 'exit_journey', settings: { journeyIds: [300, '300'] } }, { type: 'exit_this_journey' }],
+        no: [
+          { type: 'start_journey', settings: { journeyId: 200 } },
+          { type: 'exit_journey', settings: { journeyIds: [300, '300'] } },
+          { type: 'exit_this_journey' },
+        ],
       },
     ];
 
@@ -37,7 +41,11 @@ describe(parseActions.name, () => {
 
     it('coerces form values and normalises them', () => {
       const [wait, condition] = parse(input).actions;
-      expect(wait).toEqual({ id: 'w1', type: 'wait', settings: { amount: 3, unit: 'days', window: { notBefore: '09:00', notAfter: '17:30', weekdays: [1, 2] } } });
+      expect(wait).toEqual({
+        id: 'w1',
+        type: 'wait',
+        settings: { amount: 3, unit: 'days', window: { notBefore: '09:00', notAfter: '17:30', weekdays: [1, 2] } },
+      });
       expect(condition).toMatchObject({
         settings: {
           match: 'any',
@@ -64,7 +72,9 @@ describe(parseActions.name, () => {
     it('reads the webhook settings', () => {
       const [, condition] = parse(input).actions;
       const webhook = condition.type === 'condition' ? condition.yes[2] : undefined;
-      expect(webhook).toMatchObject({ settings: { url: 'https://hooks.example.com/x', method: 'PUT', headers: { 'X-Token': 'abc' }, includeCustomFields: false } });
+      expect(webhook).toMatchObject({
+        settings: { url: 'https://hooks.example.com/x', method: 'PUT', headers: { 'X-Token': 'abc' }, includeCustomFields: false },
+      });
     });
   });
 
@@ -102,7 +112,9 @@ describe(parseActions.name, () => {
 
   describe('ids', () => {
     it('refuses a duplicate id, even across branches', () => {
-      const { violations } = parse([{ id: 'x', type: 'condition', settings: { rules: [{ attribute: 'EmailAddress', operator: 'is_set' }] }, yes: [{ id: 'x', type: 'exit_this_journey' }] }]);
+      const { violations } = parse([
+        { id: 'x', type: 'condition', settings: { rules: [{ attribute: 'EmailAddress', operator: 'is_set' }] }, yes: [{ id: 'x', type: 'exit_this_journey' }] },
+      ]);
       expect(violations).toEqual([{ code: 'duplicate_id', actionId: 'x', message: 'Action id "x" is used by more than one action' }]);
     });
 
@@ -132,7 +144,9 @@ describe(parseActions.name, () => {
     });
 
     it('refuses a branch that is not a list', () => {
-      expect(codes([{ id: 'c1', type: 'condition', settings: { rules: [{ attribute: 'EmailAddress', operator: 'is_set' }] }, yes: 'no' }])).toEqual(['not_a_list']);
+      expect(codes([{ id: 'c1', type: 'condition', settings: { rules: [{ attribute: 'EmailAddress', operator: 'is_set' }] }, yes: 'no' }])).toEqual([
+        'not_a_list',
+      ]);
     });
 
     it('refuses more than MAX_ACTIONS actions', () => {
@@ -144,7 +158,8 @@ describe(parseActions.name, () => {
 
     it('refuses branches nested too deep without overflowing the stack', () => {
       let nested: unknown[] = [];
-      for (let depth = 0; depth < 5000; depth++) nested = [{ type: 'condition', settings: { rules: [{ attribute: 'EmailAddress', operator: 'is_set' }] }, yes: nested }];
+      for (let depth = 0; depth < 5000; depth++)
+        nested = [{ type: 'condition', settings: { rules: [{ attribute: 'EmailAddress', operator: 'is_set' }] }, yes: nested }];
       expect(codes(nested)).toContain('too_deep');
     });
   });
@@ -158,7 +173,9 @@ describe(parseActions.name, () => {
     });
 
     it('refuses bad window times and weekdays, naming them', () => {
-      const { violations } = parse([{ id: 'w', type: 'wait', settings: { amount: 1, unit: 'days', window: { notBefore: '25:00', notAfter: '9pm', weekdays: [7] } } }]);
+      const { violations } = parse([
+        { id: 'w', type: 'wait', settings: { amount: 1, unit: 'days', window: { notBefore: '25:00', notAfter: '9pm', weekdays: [7] } } },
+      ]);
       expect(violations.map((v) => v.message)).toEqual([
         'Send window "not before" must be a time HH:MM between 00:00 and 23:59',
         'Send window "not after" must be a time HH:MM between 00:00 and 23:59',
@@ -168,7 +185,10 @@ describe(parseActions.name, () => {
 
     it('refuses an empty weekday list, and drops an empty window', () => {
       expect(codes([{ type: 'wait', settings: { amount: 1, unit: 'days', window: { weekdays: [] } } }])).toEqual(['invalid_send_window']);
-      expect(parse([{ id: 'w', type: 'wait', settings: { amount: 1, unit: 'days', window: { notBefore: '' } } }]).actions[0].settings).toEqual({ amount: 1, unit: 'days' });
+      expect(parse([{ id: 'w', type: 'wait', settings: { amount: 1, unit: 'days', window: { notBefore: '' } } }]).actions[0].settings).toEqual({
+        amount: 1,
+        unit: 'days',
+      });
     });
 
     it('accepts an overnight window', () => {
@@ -187,7 +207,11 @@ describe(parseActions.name, () => {
     it('refuses an operator the attribute kind does not accept, listing the ones it does', () => {
       const { violations } = parse(condition([{ attribute: 'SubscriptionDate', operator: 'contains', value: 'x' }]));
       expect(violations).toEqual([
-        { code: 'operator_not_allowed', actionId: 'c', message: 'Rule 1: "contains" cannot be used with SubscriptionDate (date); use one of before, after, is_set, is_not_set' },
+        {
+          code: 'operator_not_allowed',
+          actionId: 'c',
+          message: 'Rule 1: "contains" cannot be used with SubscriptionDate (date); use one of before, after, is_set, is_not_set',
+        },
       ]);
     });
 
@@ -286,7 +310,28 @@ describe(parseActions.name, () => {
       {
         id: fc.oneof(fc.string(), fc.integer(), fc.constant(undefined)),
         type: fc.oneof(fc.constantFrom(...ACTION_TYPES), fc.string()),
-        settings: fc.oneof(fc.jsonValue(), fc.dictionary(fc.constantFrom('amount', 'unit', 'window', 'rules', 'match', 'journeyId', 'journeyIds', 'listId', 'fieldId', 'value', 'url', 'method', 'headers', 'includeCustomFields'), fc.jsonValue())),
+        settings: fc.oneof(
+          fc.jsonValue(),
+          fc.dictionary(
+            fc.constantFrom(
+              'amount',
+              'unit',
+              'window',
+              'rules',
+              'match',
+              'journeyId',
+              'journeyIds',
+              'listId',
+              'fieldId',
+              'value',
+              'url',
+              'method',
+              'headers',
+              'includeCustomFields',
+            ),
+            fc.jsonValue(),
+          ),
+        ),
         yes: fc.jsonValue(),
         no: fc.jsonValue(),
       },
@@ -370,7 +415,10 @@ describe(findStartJourneyCycles.name, () => {
   });
 
   it('uses the actions being saved, not the stored ones of this journey', () => {
-    const others = [{ journeyId: 100, actions: [act.startJourney('old', 200)] }, { journeyId: 200, actions: [act.startJourney('z', 100)] }];
+    const others = [
+      { journeyId: 100, actions: [act.startJourney('old', 200)] },
+      { journeyId: 200, actions: [act.startJourney('z', 100)] },
+    ];
     expect(findStartJourneyCycles(100, [act.exitThis('e')], others)).toBeNull();
   });
 

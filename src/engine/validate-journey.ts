@@ -213,7 +213,8 @@ function readSelection(
     return [];
   }
   const unknown = unknownIds(selection);
-  if (unknown.length > 0) report(what === 'list' ? 'unknown_list' : 'unknown_email', `${what === 'list' ? 'List' : 'Email'} ${unknown.join(', ')} is not one of yours`);
+  if (unknown.length > 0)
+    report(what === 'list' ? 'unknown_list' : 'unknown_email', `${what === 'list' ? 'List' : 'Email'} ${unknown.join(', ')} is not one of yours`);
   return selection;
 }
 
@@ -235,7 +236,8 @@ function readLink(raw: unknown, report: (code: ViolationCode, message: string) =
 function readConversionExtras(raw: Record<string, unknown>, report: (code: ViolationCode, message: string) => void): { channel?: string; minValue?: number } {
   const extras: { channel?: string; minValue?: number } = {};
   const channel = readOptionalText(raw.channel);
-  if (channel === null || (channel && channel.length > MAX_CHANNEL_LENGTH)) report('invalid_trigger', `Channel must be text of at most ${MAX_CHANNEL_LENGTH} characters`);
+  if (channel === null || (channel && channel.length > MAX_CHANNEL_LENGTH))
+    report('invalid_trigger', `Channel must be text of at most ${MAX_CHANNEL_LENGTH} characters`);
   else if (channel !== undefined) extras.channel = channel;
   if (raw.minValue !== undefined && raw.minValue !== null && raw.minValue !== '') {
     const minValue = readNumber(raw.minValue);
@@ -245,7 +247,12 @@ function readConversionExtras(raw: Record<string, unknown>, report: (code: Viola
   return extras;
 }
 
-function buildTrigger(type: TriggerType, raw: Record<string, unknown>, ctx: ValidationContext, report: (code: ViolationCode, message: string) => void): Trigger {
+function buildTrigger(
+  type: TriggerType,
+  raw: Record<string, unknown>,
+  ctx: ValidationContext,
+  report: (code: ViolationCode, message: string) => void,
+): Trigger {
   const lists = (value: unknown) => readSelection(value, 'list', (selection) => unknownListIds(ctx, selection), report);
   const emails = (value: unknown) => readSelection(value, 'email', (selection) => unknownEmailIds(ctx, selection), report);
   switch (type) {
@@ -312,7 +319,11 @@ export function findStartJourneyCycles(
 ): StartJourneyCycle | null {
   const edges = new Map<number, number[]>();
   for (const other of otherJourneys) {
-    if (other.journeyId !== journeyId) edges.set(other.journeyId, startTargets(other.actions).map((target) => target.journeyId));
+    if (other.journeyId !== journeyId)
+      edges.set(
+        other.journeyId,
+        startTargets(other.actions).map((target) => target.journeyId),
+      );
   }
   let best: StartJourneyCycle | null = null;
   for (const start of startTargets(actions)) {

@@ -4,13 +4,7 @@
  */
 import type { CausationContext } from './host.ports';
 
-export const HOOK_NAMES = [
-  'Subscriber.Subscribed',
-  'Subscriber.Unsubscribed',
-  'Email.Opened',
-  'Link.Clicked',
-  'Conversion.Postback',
-] as const;
+export const HOOK_NAMES = ['Subscriber.Subscribed', 'Subscriber.Unsubscribed', 'Email.Opened', 'Link.Clicked', 'Conversion.Postback'] as const;
 export type HookName = (typeof HOOK_NAMES)[number];
 
 interface SubscriberHookBase {

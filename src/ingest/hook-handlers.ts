@@ -14,5 +14,7 @@ export const CODE_ROOT = path.resolve(__dirname, '..', '..');
 
 export function loadHookHandlers(codeRoot: string = CODE_ROOT): Map<string, HookHandlerFn> {
   const manifest = loadManifest(findManifestDir(codeRoot));
-  return new Map(Object.entries(manifest.hooks).map(([hookName, modulePath]) => [hookName, requireFromCodeRoot<HookHandlerFn>(codeRoot, modulePath, 'default')]));
+  return new Map(
+    Object.entries(manifest.hooks).map(([hookName, modulePath]) => [hookName, requireFromCodeRoot<HookHandlerFn>(codeRoot, modulePath, 'default')]),
+  );
 }

@@ -130,7 +130,11 @@ export class HookIngest {
       const value = headers[name];
       return Array.isArray(value) ? value[0] : value;
     };
-    const signed = { 'webhook-id': header('webhook-id') ?? '', 'webhook-timestamp': header('webhook-timestamp') ?? '', 'webhook-signature': header('webhook-signature') ?? '' };
+    const signed = {
+      'webhook-id': header('webhook-id') ?? '',
+      'webhook-timestamp': header('webhook-timestamp') ?? '',
+      'webhook-signature': header('webhook-signature') ?? '',
+    };
     try {
       this.webhook.verify(rawBody, signed, { jsonParse: false });
     } catch (error) {

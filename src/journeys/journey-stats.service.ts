@@ -15,16 +15,7 @@ import type { Action, ConditionAction } from '../engine/journey.types';
 import type { EntryState } from '../engine/step.types';
 import { EntryScheduler } from '../runtime/entry-scheduler';
 import { decodeActions } from './journey.codec';
-import type {
-  ActionCount,
-  EntriesSummary,
-  FailedEntry,
-  Funnel,
-  FunnelStep,
-  HistoryEntry,
-  HistoryLogRow,
-  SubscriberHistory,
-} from './journey.dto';
+import type { ActionCount, EntriesSummary, FailedEntry, Funnel, FunnelStep, HistoryEntry, HistoryLogRow, SubscriberHistory } from './journey.dto';
 import { actionLabel, actionTypeLabel } from './journey-labels';
 import { JourneyRepository } from './journey.repository';
 
@@ -152,10 +143,7 @@ export class JourneyStatsService {
   async history(userId: number, emailAddress: string): Promise<SubscriberHistory[]> {
     const email = typeof emailAddress === 'string' ? emailAddress.trim() : '';
     if (email === '') return [];
-    const [subscribers, lists] = await Promise.all([
-      this.host.audience.findSubscribersByEmail(userId, email),
-      this.host.audience.listLists(userId),
-    ]);
+    const [subscribers, lists] = await Promise.all([this.host.audience.findSubscribersByEmail(userId, email), this.host.audience.listLists(userId)]);
     const ownLists = new Map(lists.map((l) => [l.listId, l.name]));
     const mine = subscribers.filter((s) => ownLists.has(s.listId));
     if (mine.length === 0) return [];
@@ -274,14 +262,15 @@ export class JourneyStatsService {
 
   /** The owner's entry (NotFound otherwise), which must be parked failed (Conflict otherwise). */
   private async failedEntryOf(userId: number, entryId: number): Promise<void> {
-    const [row] = Number.isSafeInteger(entryId) && entryId > 0
-      ? await this.sequelize.query<{ State: EntryState }>(
-          `SELECT e.State FROM \`${this.tables.entries}\` e
+    const [row] =
+      Number.isSafeInteger(entryId) && entryId > 0
+        ? await this.sequelize.query<{ State: EntryState }>(
+            `SELECT e.State FROM \`${this.tables.entries}\` e
              JOIN \`${this.tables.journeys}\` j ON j.JourneyID = e.JourneyID AND j.RelOwnerUserID = :userId
             WHERE e.EntryID = :entryId AND e.RelOwnerUserID = :userId`,
-          { replacements: { userId, entryId }, type: QueryTypes.SELECT },
-        )
-      : [];
+            { replacements: { userId, entryId }, type: QueryTypes.SELECT },
+          )
+        : [];
     if (!row) throw JourneysException.notFound(`Entry ${entryId}`);
     if (row.State !== 'failed') {
       throw new JourneysException(JourneysErrorCode.Conflict, `Entry ${entryId} is ${row.State}, not failed: only a failed entry can be retried or skipped`);
@@ -292,9 +281,7 @@ export class JourneyStatsService {
   private async emailsOf(userId: number, rows: Pick<EntryRow, 'ListID' | 'SubscriberID'>[]): Promise<Map<string, string>> {
     const byList = groupBy(rows, (r) => Number(r.ListID));
     const found = await Promise.all(
-      [...byList].map(([listId, rs]) =>
-        this.host.audience.getSubscribers(userId, listId, [...new Set(rs.map((r) => Number(r.SubscriberID)))]),
-      ),
+      [...byList].map(([listId, rs]) => this.host.audience.getSubscribers(userId, listId, [...new Set(rs.map((r) => Number(r.SubscriberID)))])),
     );
     return new Map(found.flat().map((s: HostSubscriber) => [`${s.listId}:${s.subscriberId}`, s.emailAddress]));
   }

@@ -5,15 +5,7 @@
  * run several instances (tests use a random prefix each). Never sync(): the
  * tables come from migrations/ only.
  */
-import {
-  DataTypes,
-  Model,
-  type CreationOptional,
-  type InferAttributes,
-  type InferCreationAttributes,
-  type ModelStatic,
-  type Sequelize,
-} from 'sequelize';
+import { DataTypes, Model, type CreationOptional, type InferAttributes, type InferCreationAttributes, type ModelStatic, type Sequelize } from 'sequelize';
 import type { PluginTables } from '../database/tables';
 import type { JourneyStatus, ReEntryRule } from '../engine/journey.types';
 

@@ -19,13 +19,14 @@ export class JourneyRepository {
 
   /** The owner's journey, or NotFound. `lock` takes a row lock for the transaction. */
   async findOwned(userId: number, journeyId: number, options: { transaction?: Transaction; lock?: boolean } = {}): Promise<JourneyModel> {
-    const row = Number.isSafeInteger(journeyId) && journeyId > 0
-      ? await this.models.Journey.findOne({
-          where: { JourneyID: journeyId, RelOwnerUserID: userId },
-          transaction: options.transaction,
-          lock: options.lock && options.transaction ? options.transaction.LOCK.UPDATE : undefined,
-        })
-      : null;
+    const row =
+      Number.isSafeInteger(journeyId) && journeyId > 0
+        ? await this.models.Journey.findOne({
+            where: { JourneyID: journeyId, RelOwnerUserID: userId },
+            transaction: options.transaction,
+            lock: options.lock && options.transaction ? options.transaction.LOCK.UPDATE : undefined,
+          })
+        : null;
     if (!row) throw JourneysException.notFound(`Journey ${journeyId}`);
     return row;
   }

@@ -156,11 +156,7 @@ export class JourneysService {
     await this.repo.findOwned(userId, journeyId);
     const parsed = await this.validation.parseActions(userId, journeyId, actions);
     if (parsed.violations.length > 0) {
-      throw new JourneysException(
-        JourneysErrorCode.InvalidActions,
-        summarise('The journey actions were not saved', parsed.violations),
-        parsed.violations,
-      );
+      throw new JourneysException(JourneysErrorCode.InvalidActions, summarise('The journey actions were not saved', parsed.violations), parsed.violations);
     }
     return transactionWithRetry(this.sequelize, async (transaction) => {
       const row = await this.repo.findOwned(userId, journeyId, { transaction, lock: true });
@@ -174,7 +170,11 @@ export class JourneysService {
       const impact = editImpact(decodeActions(row.Actions), parsed.actions, positions);
       const version = row.Version + 1;
       await row.update({ Actions: encodeActions(parsed.actions), Version: version }, { transaction });
-      const exitedEntries = await this.scheduler.exitEntries({ journeyId: row.JourneyID, actionIds: impact.removedActionIds }, ACTION_REMOVED_REASON, transaction);
+      const exitedEntries = await this.scheduler.exitEntries(
+        { journeyId: row.JourneyID, actionIds: impact.removedActionIds },
+        ACTION_REMOVED_REASON,
+        transaction,
+      );
       return { version, actions: parsed.actions, removedActionIds: impact.removedActionIds, exitedEntries };
     });
   }
@@ -271,10 +271,10 @@ export class JourneysService {
       }
       const replacements = { journeyId: locked.JourneyID };
       // Deliveries through their entries (indexed on EntryID), before the entries go.
-      await this.sequelize.query(
-        `DELETE d FROM \`${t.webhookDeliveries}\` d JOIN \`${t.entries}\` e ON e.EntryID = d.EntryID WHERE e.JourneyID = :journeyId`,
-        { replacements, transaction },
-      );
+      await this.sequelize.query(`DELETE d FROM \`${t.webhookDeliveries}\` d JOIN \`${t.entries}\` e ON e.EntryID = d.EntryID WHERE e.JourneyID = :journeyId`, {
+        replacements,
+        transaction,
+      });
       await this.sequelize.query(`DELETE FROM \`${t.log}\` WHERE JourneyID = :journeyId`, { replacements, transaction });
       await this.sequelize.query(`DELETE FROM \`${t.entries}\` WHERE JourneyID = :journeyId`, { replacements, transaction });
       await this.sequelize.query(`DELETE FROM \`${t.triggers}\` WHERE JourneyID = :journeyId`, { replacements, transaction });
@@ -377,16 +377,4 @@ function summarise(prefix: string, violations: Violation[]): string {
 /** Standard Webhooks secret: `whsec_` + base64 of 24 random bytes. */
 function newWebhookSecret(): string {
   return `whsec_${randomBytes(24).toString('base64')}`;
-}
-
-/** DATETIME(3) literal in UTC, keeping the milliseconds that Sequelize's Date escaping drops. */
-function sqlDateTime(date: Date): string {
-  return date.toISOString().slice(0, 23).replace('T', ' ');
-}
-
-/** mysql2 reports an UPDATE's result as a ResultSetHeader (or its affectedRows directly, depending on the path). */
-function affectedRows(meta: unknown): number {
-  if (typeof meta === 'number') return meta;
-  const m = meta as { affectedRows?: number } | undefined;
-  return Number(m?.affectedRows ?? 0);
 }

@@ -16,7 +16,15 @@ describe(JsonLogger.name, () => {
   it('writes one JSON object per line with level, time, context and message', () => {
     const { logger, lines } = capture('info');
     logger.log('Journey 7 enabled', 'JourneysApi');
-    expect(lines).toEqual([expect.objectContaining({ level: 'info', context: 'JourneysApi', msg: 'Journey 7 enabled', service: 'journeys', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) })]);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'info',
+        context: 'JourneysApi',
+        msg: 'Journey 7 enabled',
+        service: 'journeys',
+        time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      }),
+    ]);
   });
 
   it('keeps the stack of an error apart from its context', () => {

@@ -139,7 +139,12 @@ export class JourneyPages {
     ]);
     const tree = state.draft ?? (journey.actions as unknown as DraftAction[]);
     const known = new Set<string>();
-    const collect = (list: DraftAction[]) => list.forEach((a) => { known.add(a.id); collect(a.yes ?? []); collect(a.no ?? []); });
+    const collect = (list: DraftAction[]) =>
+      list.forEach((a) => {
+        known.add(a.id);
+        collect(a.yes ?? []);
+        collect(a.no ?? []);
+      });
     collect(tree);
     const byAction = new Map<string, string[]>();
     const general: string[] = [];
@@ -148,7 +153,11 @@ export class JourneyPages {
       else general.push(v.message);
     }
     const ctx = {
-      lists, fields, emails, counts, violations: byAction,
+      lists,
+      fields,
+      emails,
+      counts,
+      violations: byAction,
       journeys: all.filter((j) => j.journeyId !== journeyId).map((j) => ({ journeyId: j.journeyId, name: j.name })),
     };
     const total = (state.violations ?? []).length;
@@ -164,10 +173,12 @@ export class JourneyPages {
       rootSlot: 'root',
       palette: paletteGroups(),
       operatorsJson: JSON.stringify(operatorsByKind()),
-      templates: paletteGroups().flatMap((g) => g.types).map((t) => ({
-        type: t.type,
-        node: plannerNodes([blank(t.type)], { ...ctx, violations: new Map() })[0],
-      })),
+      templates: paletteGroups()
+        .flatMap((g) => g.types)
+        .map((t) => ({
+          type: t.type,
+          node: plannerNodes([blank(t.type)], { ...ctx, violations: new Map() })[0],
+        })),
       unsaved: state.draft !== undefined && !state.preview,
       error: state.error,
       violationCount: total,

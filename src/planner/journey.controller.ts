@@ -21,7 +21,12 @@ import { PlannerForm } from './planner-form.service';
 import { PLANNER_BASE, plannerPaths } from './planner.paths';
 
 function infoValues(body: FormBody) {
-  return { name: text(body, 'name'), notes: text(body, 'notes'), reEntry: text(body, 'reEntry') === 'once' ? 'once' : 'allow', trigger: triggerFormFromBody(body) };
+  return {
+    name: text(body, 'name'),
+    notes: text(body, 'notes'),
+    reEntry: text(body, 'reEntry') === 'once' ? 'once' : 'allow',
+    trigger: triggerFormFromBody(body),
+  };
 }
 
 /** Where a command returns to: a fixed choice, never a URL from the request. */
@@ -105,7 +110,9 @@ export class JourneyController {
   }
 
   @Post('enable')
-  @RerenderOnInvalid('journeys/planner', (pages, { user, params, error }) => pages.planner(user, Number(params.journeyId), { violations: error.violations, error: error.message }))
+  @RerenderOnInvalid('journeys/planner', (pages, { user, params, error }) =>
+    pages.planner(user, Number(params.journeyId), { violations: error.violations, error: error.message }),
+  )
   async enable(@CurrentUser() user: HostUser, @Param('journeyId', IdPipe) id: number, @Body() body: FormBody) {
     await this.journeys.enable(user.userId, id);
     return redirectTo(backTo(body, id, 'enabled'));

@@ -30,8 +30,7 @@ export interface InvalidForm {
 }
 
 /** When the service refuses the form (validation), render `view` again with the values and every message. */
-export const RerenderOnInvalid = (view: string, model: InvalidForm['model']) =>
-  SetMetadata(INVALID_FORM, { view, model } satisfies InvalidForm);
+export const RerenderOnInvalid = (view: string, model: InvalidForm['model']) => SetMetadata(INVALID_FORM, { view, model } satisfies InvalidForm);
 
 export const ADMIN_USER = Symbol('journeys:admin-user');
 export const INVALID_FORM_ON_REQUEST = Symbol('journeys:invalid-form');

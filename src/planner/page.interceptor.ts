@@ -27,9 +27,7 @@ export class PageInterceptor implements NestInterceptor {
     const view = this.reflector.get<string | undefined>(PAGE_VIEW, context.getHandler());
     const invalidForm = this.reflector.get<InvalidForm | undefined>(INVALID_FORM, context.getHandler());
     if (invalidForm) req[INVALID_FORM_ON_REQUEST] = invalidForm;
-    return next.handle().pipe(
-      mergeMap((result: unknown) => from(this.respond(req, res, view, result))),
-    );
+    return next.handle().pipe(mergeMap((result: unknown) => from(this.respond(req, res, view, result))));
   }
 
   private async respond(req: AdminRequest, res: Response, view: string | undefined, result: unknown): Promise<unknown> {

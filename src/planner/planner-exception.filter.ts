@@ -53,7 +53,7 @@ export class PlannerExceptionFilter implements ExceptionFilter {
         return;
       }
       const status = statusOf(exception);
-      if (status >= 500) this.logger.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
+      if (status >= 500) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
       const known = ERROR_PAGES[status] ?? ERROR_PAGES[status >= 500 ? 500 : 400];
       const message = exception instanceof JourneysException && status < 500 && status !== 404 ? exception.message : known.message;
       await this.send(req, res, 'journeys/error', { title: known.title, status, message });

@@ -23,12 +23,21 @@ export class PlannerForm {
   ) {}
 
   /** For planner.js: what saving this draft would do, without saving, so it can ask before a live save. */
-  async preview(user: HostUser, journeyId: number, body: FormBody): Promise<{ live: boolean; affected: number; removedActionIds: string[]; violations: number }> {
+  async preview(
+    user: HostUser,
+    journeyId: number,
+    body: FormBody,
+  ): Promise<{ live: boolean; affected: number; removedActionIds: string[]; violations: number }> {
     const [journey, preview] = await Promise.all([
       this.journeys.get(user.userId, journeyId),
       this.journeys.previewActions(user.userId, journeyId, draftFromForm(body)),
     ]);
-    return { live: journey.status === 'Enabled', affected: preview.affected, removedActionIds: preview.removedActionIds, violations: preview.violations.length };
+    return {
+      live: journey.status === 'Enabled',
+      affected: preview.affected,
+      removedActionIds: preview.removedActionIds,
+      violations: preview.violations.length,
+    };
   }
 
   async submit(user: HostUser, journeyId: number, body: FormBody): Promise<PageModel | PageRedirect> {
@@ -38,10 +47,7 @@ export class PlannerForm {
     if (op.kind !== 'save') {
       return this.pages.planner(user, journeyId, { draft: applyOp(draft, op), version });
     }
-    const [journey, preview] = await Promise.all([
-      this.journeys.get(user.userId, journeyId),
-      this.journeys.previewActions(user.userId, journeyId, draft),
-    ]);
+    const [journey, preview] = await Promise.all([this.journeys.get(user.userId, journeyId), this.journeys.previewActions(user.userId, journeyId, draft)]);
     if (preview.violations.length > 0) {
       throw new JourneysException(JourneysErrorCode.InvalidActions, 'The journey actions have problems', preview.violations);
     }

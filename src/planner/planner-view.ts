@@ -29,14 +29,32 @@ export interface Option {
 }
 
 export const OPERATOR_LABELS: Record<RuleOperator, string> = {
-  equals: 'equals', is_not: 'is not', contains: 'contains', does_not_contain: 'does not contain',
-  begins_with: 'begins with', ends_with: 'ends with', greater_than: 'is greater than', smaller_than: 'is smaller than',
-  before: 'is before', after: 'is after', is_set: 'is set', is_not_set: 'is not set', at_least: 'at least', at_most: 'at most',
+  equals: 'equals',
+  is_not: 'is not',
+  contains: 'contains',
+  does_not_contain: 'does not contain',
+  begins_with: 'begins with',
+  ends_with: 'ends with',
+  greater_than: 'is greater than',
+  smaller_than: 'is smaller than',
+  before: 'is before',
+  after: 'is after',
+  is_set: 'is set',
+  is_not_set: 'is not set',
+  at_least: 'at least',
+  at_most: 'at most',
 };
 
 const ATTRIBUTE_LABELS: Record<string, string> = {
-  SubscriberID: 'Subscriber ID', EmailAddress: 'Email address', BounceType: 'Bounce type', SubscriptionStatus: 'Subscription status',
-  SubscriptionDate: 'Subscription date', SubscriptionIP: 'Subscription IP', OptInDate: 'Opt-in date', Opens: 'Opens', Clicks: 'Clicks',
+  SubscriberID: 'Subscriber ID',
+  EmailAddress: 'Email address',
+  BounceType: 'Bounce type',
+  SubscriptionStatus: 'Subscription status',
+  SubscriptionDate: 'Subscription date',
+  SubscriptionIP: 'Subscription IP',
+  OptInDate: 'Opt-in date',
+  Opens: 'Opens',
+  Clicks: 'Clicks',
 };
 
 const SETTINGS_PARTIALS = new Set(['wait', 'condition', 'start_journey', 'exit_journey', 'subscribe', 'unsubscribe', 'update_custom_field', 'webhook']);
@@ -130,7 +148,10 @@ function fieldsOf(action: DraftAction, s: Record<string, unknown>, ctx: PlannerC
       const days = Array.isArray(window.weekdays) ? window.weekdays.map(String) : null;
       return {
         amount: str(s.amount),
-        units: options(WAIT_UNITS.map((u) => ({ value: u, label: u })), s.unit || 'days'),
+        units: options(
+          WAIT_UNITS.map((u) => ({ value: u, label: u })),
+          s.unit || 'days',
+        ),
         notBefore: str(window.notBefore),
         notAfter: str(window.notAfter),
         weekdays: WEEKDAYS.map((label, value) => ({ value: String(value), label, checked: days === null || days.includes(String(value)) })),
@@ -139,12 +160,24 @@ function fieldsOf(action: DraftAction, s: Record<string, unknown>, ctx: PlannerC
     case 'condition': {
       const rules = Array.isArray(s.rules) ? (s.rules as DraftRule[]) : [];
       return {
-        matches: options([{ value: 'all', label: 'all rules match' }, { value: 'any', label: 'any rule matches' }], s.match || 'all'),
+        matches: options(
+          [
+            { value: 'all', label: 'all rules match' },
+            { value: 'any', label: 'any rule matches' },
+          ],
+          s.match || 'all',
+        ),
         rules: rules.map((rule, n) => ruleFields(rule, n, rules.length, ctx)),
       };
     }
     case 'start_journey':
-      return { journeys: options(ctx.journeys.map((j) => ({ value: String(j.journeyId), label: j.name })), s.journeyId, 'Choose a journey…') };
+      return {
+        journeys: options(
+          ctx.journeys.map((j) => ({ value: String(j.journeyId), label: j.name })),
+          s.journeyId,
+          'Choose a journey…',
+        ),
+      };
     case 'exit_journey': {
       const picked = Array.isArray(s.journeyIds) ? s.journeyIds.map(String) : [];
       return { journeys: ctx.journeys.map((j) => ({ value: String(j.journeyId), label: j.name, checked: picked.includes(String(j.journeyId)) })) };
@@ -154,13 +187,20 @@ function fieldsOf(action: DraftAction, s: Record<string, unknown>, ctx: PlannerC
       return { lists: options(listValues, s.listId, 'Choose a list…') };
     case 'update_custom_field':
       return {
-        fields: options(ctx.fields.map((f) => ({ value: String(f.customFieldId), label: f.name })), s.fieldId, 'Choose a field…'),
+        fields: options(
+          ctx.fields.map((f) => ({ value: String(f.customFieldId), label: f.name })),
+          s.fieldId,
+          'Choose a field…',
+        ),
         value: str(s.value),
       };
     case 'webhook':
       return {
         url: str(s.url),
-        methods: options(WEBHOOK_METHODS.map((m) => ({ value: m, label: m })), s.method || 'POST'),
+        methods: options(
+          WEBHOOK_METHODS.map((m) => ({ value: m, label: m })),
+          s.method || 'POST',
+        ),
         headers: headersToText(s.headers),
         includeCustomFields: s.includeCustomFields === true || s.includeCustomFields === '1' || s.includeCustomFields === 'true',
       };
@@ -188,7 +228,10 @@ function ruleFields(rule: DraftRule, n: number, total: number, ctx: PlannerConte
   return {
     n,
     attributes: options(attributeValues(ctx), attribute),
-    operators: options(operatorsFor(kind).map((op) => ({ value: op, label: OPERATOR_LABELS[op] })), rule.operator),
+    operators: options(
+      operatorsFor(kind).map((op) => ({ value: op, label: OPERATOR_LABELS[op] })),
+      rule.operator,
+    ),
     value: str(rule.value),
     valueless: (VALUELESS_OPERATORS as readonly string[]).includes(str(rule.operator)),
     isActivity: isActivityAttribute(attribute),
@@ -220,7 +263,8 @@ function summaryOf(action: DraftAction, ctx: PlannerContext): string {
       const rules = Array.isArray(s.rules) ? (s.rules as DraftRule[]) : [];
       const described = rules.map((r) => {
         const fieldId = customFieldIdOf(str(r.attribute));
-        const attribute = fieldId !== null ? nameOf(ctx.fields, fieldId, 'customFieldId', 'name', 'field') : ATTRIBUTE_LABELS[str(r.attribute)] ?? str(r.attribute);
+        const attribute =
+          fieldId !== null ? nameOf(ctx.fields, fieldId, 'customFieldId', 'name', 'field') : (ATTRIBUTE_LABELS[str(r.attribute)] ?? str(r.attribute));
         const operator = OPERATOR_LABELS[r.operator as RuleOperator] ?? str(r.operator);
         return [attribute, operator, r.value === undefined ? '' : `“${str(r.value)}”`].filter(Boolean).join(' ');
       });

@@ -14,8 +14,7 @@ export const plannerPaths = {
   planner: (id: number) => `${PLANNER_BASE}/${id}/planner`,
   funnel: (id: number) => `${PLANNER_BASE}/${id}/funnel`,
   failed: (id: number) => `${PLANNER_BASE}/${id}/failed`,
-  journeyHistory: (id: number, email?: string) =>
-    `${PLANNER_BASE}/${id}/history${email ? `?email=${encodeURIComponent(email)}` : ''}`,
+  journeyHistory: (id: number, email?: string) => `${PLANNER_BASE}/${id}/history${email ? `?email=${encodeURIComponent(email)}` : ''}`,
   command: (id: number, command: 'enable' | 'disable' | 'copy' | 'delete') => `${PLANNER_BASE}/${id}/${command}`,
   entryCommand: (id: number, entryId: number, command: 'retry' | 'skip') => `${PLANNER_BASE}/${id}/entries/${entryId}/${command}`,
 };

@@ -1,8 +1,15 @@
 import { describeTrigger } from './trigger-words';
 
 const names = {
-  lists: new Map([[1, 'Newsletter'], [2, 'Customers'], [3, 'VIP']]),
-  emails: new Map([[5, 'Welcome'], [6, 'Offer']]),
+  lists: new Map([
+    [1, 'Newsletter'],
+    [2, 'Customers'],
+    [3, 'VIP'],
+  ]),
+  emails: new Map([
+    [5, 'Welcome'],
+    [6, 'Offer'],
+  ]),
 };
 
 describe(describeTrigger.name, () => {

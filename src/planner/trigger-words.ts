@@ -18,9 +18,7 @@ export function describeTrigger(trigger: Trigger, names: TriggerNames): string {
     case 'email_opened':
       return `When someone opens ${selection(trigger.emailIds, names.emails, 'any email', 'email')}`;
     case 'link_clicked': {
-      const link = trigger.link?.value
-        ? trigger.link.match === 'pattern' ? `a link matching ${trigger.link.value}` : trigger.link.value
-        : 'a link';
+      const link = trigger.link?.value ? (trigger.link.match === 'pattern' ? `a link matching ${trigger.link.value}` : trigger.link.value) : 'a link';
       return `When someone clicks ${link} in ${selection(trigger.emailIds, names.emails, 'any email', 'email')}`;
     }
     case 'conversion': {

@@ -6,10 +6,13 @@ import { HOOK_NAMES } from '../host/hook-payloads';
 import { loadManifest, ManifestError, validateManifest, type PluginManifest } from './manifest';
 
 const ROOT = path.resolve(__dirname, '../..');
+/** A manifest as plain JSON, to break on purpose. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests reach into arbitrary paths of a JSON document to break it
+type ManifestDraft = Record<string, any>;
 const good = (): PluginManifest => JSON.parse(fs.readFileSync(path.join(ROOT, 'plugin.json'), 'utf8'));
 
-function problemsOf(mutate: (m: Record<string, any>) => void): string[] {
-  const manifest = good() as unknown as Record<string, any>;
+function problemsOf(mutate: (m: ManifestDraft) => void): string[] {
+  const manifest = good() as unknown as ManifestDraft;
   mutate(manifest);
   try {
     validateManifest(manifest, ROOT);
@@ -49,9 +52,20 @@ describe('plugin.json', () => {
 
   it('declares the API commands of DESIGN §7 and the failed-entry commands of §5.10', () => {
     expect(loadManifest(ROOT).api.map((c) => c.command)).toEqual([
-      'journey.create', 'journey.get', 'journey.list', 'journey.update', 'journey.delete', 'journey.enable', 'journey.disable',
-      'journey.actions.update', 'journey.stats', 'journey.entry.retry', 'journey.entry.skip',
-      'subscriber.journey.trigger', 'subscriber.journey.exit', 'subscriber.journey.list',
+      'journey.create',
+      'journey.get',
+      'journey.list',
+      'journey.update',
+      'journey.delete',
+      'journey.enable',
+      'journey.disable',
+      'journey.actions.update',
+      'journey.stats',
+      'journey.entry.retry',
+      'journey.entry.skip',
+      'subscriber.journey.trigger',
+      'subscriber.journey.exit',
+      'subscriber.journey.list',
     ]);
   });
 
@@ -64,7 +78,7 @@ describe('plugin.json', () => {
 });
 
 describe(validateManifest.name, () => {
-  it.each<[string, (m: Record<string, any>) => void, RegExp]>([
+  it.each<[string, (m: ManifestDraft) => void, RegExp]>([
     ['a menu entry outside Campaigns', (m) => (m.menu[0].location = 'Settings'), /^\/menu\/0\/location must be equal to one of the allowed values/],
     ['a missing version', (m) => delete m.version, /^\/version is required$/],
     ['a version that is not semver', (m) => (m.version = 'one'), /^\/version must match pattern/],
@@ -78,7 +92,11 @@ describe(validateManifest.name, () => {
     ['a menu route that is not a path', (m) => (m.menu[0].route = 'journeys'), /^\/menu\/0\/route must match pattern/],
     ['an API command in the wrong style', (m) => (m.api[0].command = 'CreateJourney'), /^\/api\/0\/command must match pattern/],
     ['a setting without a default', (m) => delete m.settings.WORKER_CONCURRENCY.default, /^\/settings\/WORKER_CONCURRENCY\/default is required$/],
-    ['a setting default of the wrong type', (m) => (m.settings.WORKER_CONCURRENCY.default = 'four'), /^\/settings\/WORKER_CONCURRENCY\/default must be of type integer$/],
+    [
+      'a setting default of the wrong type',
+      (m) => (m.settings.WORKER_CONCURRENCY.default = 'four'),
+      /^\/settings\/WORKER_CONCURRENCY\/default must be of type integer$/,
+    ],
     ['a setting default outside its enum', (m) => (m.settings.ROLE.default = 'both'), /^\/settings\/ROLE\/default must be one of its enum values$/],
     ['an empty menu', (m) => (m.menu = []), /^\/menu must NOT have fewer than 1 items$/],
   ])('refuses %s, naming the field', (_label, mutate, expected) => {
@@ -87,7 +105,7 @@ describe(validateManifest.name, () => {
   });
 
   it('reports every bad field at once, each prefixed with plugin.json', () => {
-    const manifest = good() as unknown as Record<string, any>;
+    const manifest = good() as unknown as ManifestDraft;
     manifest.menu[0].location = 'Nowhere';
     delete manifest.hostVersions;
     expect(() => validateManifest(manifest, ROOT)).toThrow(

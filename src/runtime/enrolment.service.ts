@@ -277,12 +277,24 @@ export class EnrolmentService implements TriggerIntake {
     const outcome = await this.sequelize.transaction({ isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED }, async (tx) => {
       let fresh = events;
       if (preselect) {
-        const seen = await select<{ EventID: string }>(this.sequelize, `SELECT EventID FROM \`${this.tables.events}\` WHERE EventID IN (?)`, [events.map((e) => e.eventId)], tx);
+        const seen = await select<{ EventID: string }>(
+          this.sequelize,
+          `SELECT EventID FROM \`${this.tables.events}\` WHERE EventID IN (?)`,
+          [events.map((e) => e.eventId)],
+          tx,
+        );
         const seenIds = new Set(seen.map((r) => r.EventID));
         fresh = events.filter((e) => !seenIds.has(e.eventId));
         duplicates = events.length - fresh.length;
       }
-      if (fresh.length === 0) return { enrolled: 0, refused: 0, entries: [] as EntryStep[], byEvent: new Map<string, number>(), followUps: { wakes: [] as TimedEntryStep[], runNow: [] as EntryStep[] } };
+      if (fresh.length === 0)
+        return {
+          enrolled: 0,
+          refused: 0,
+          entries: [] as EntryStep[],
+          byEvent: new Map<string, number>(),
+          followUps: { wakes: [] as TimedEntryStep[], runNow: [] as EntryStep[] },
+        };
       const { affectedRows } = await execute(
         this.sequelize,
         `INSERT IGNORE INTO \`${this.tables.events}\` (EventID, ReceivedAt) VALUES ?`,
@@ -291,7 +303,13 @@ export class EnrolmentService implements TriggerIntake {
       );
       if (affectedRows === 0) {
         duplicates = events.length; // every id was seen before
-        return { enrolled: 0, refused: 0, entries: [] as EntryStep[], byEvent: new Map<string, number>(), followUps: { wakes: [] as TimedEntryStep[], runNow: [] as EntryStep[] } };
+        return {
+          enrolled: 0,
+          refused: 0,
+          entries: [] as EntryStep[],
+          byEvent: new Map<string, number>(),
+          followUps: { wakes: [] as TimedEntryStep[], runNow: [] as EntryStep[] },
+        };
       }
       if (affectedRows !== fresh.length) throw new EventRace();
       const requests = await this.match(fresh, tx);
@@ -303,7 +321,8 @@ export class EnrolmentService implements TriggerIntake {
           return await this.sequelize.transaction({ transaction: tx }, (savepoint) => this.firstStep!.enrolFresh(requests, savepoint));
         } catch (error) {
           if (isTransientDbError(error)) throw error;
-          if (!(error instanceof FreshEnrolmentRace)) this.logger.warn(`fresh enrolment of ${requests.length} requests fell back to insert-then-step: ${(error as Error).message}`);
+          if (!(error instanceof FreshEnrolmentRace))
+            this.logger.warn(`fresh enrolment of ${requests.length} requests fell back to insert-then-step: ${(error as Error).message}`);
         }
       }
       const enrolled = await this.enrol(requests, tx);
@@ -360,7 +379,10 @@ export class EnrolmentService implements TriggerIntake {
         tx,
       );
       if (rows.length === 0) continue;
-      const journeys = await this.journeys.load(rows.map((r) => Number(r.JourneyID)), tx);
+      const journeys = await this.journeys.load(
+        rows.map((r) => Number(r.JourneyID)),
+        tx,
+      );
       for (const journey of journeys.values()) {
         if (!journey.enabled || journey.definition.ownerUserId !== group.userId) continue;
         for (const event of group.events) {
@@ -480,7 +502,9 @@ export class EnrolmentService implements TriggerIntake {
           if (before?.live) continue;
           if (before && journey.reEntry === 'once') continue;
           const refusedReason =
-            request.chainDepth > MAX_CHAIN_DEPTH ? `Loop stopped: causation chain ${request.chainId} reached depth ${request.chainDepth} (limit ${MAX_CHAIN_DEPTH})` : null;
+            request.chainDepth > MAX_CHAIN_DEPTH
+              ? `Loop stopped: causation chain ${request.chainId} reached depth ${request.chainDepth} (limit ${MAX_CHAIN_DEPTH})`
+              : null;
           entries.push({ request, entryNumber: Number(before?.n ?? 0) + 1, refusedReason });
         }
         if (entries.length > 0) out.push({ journey: group[0].journey, listId, entries });

@@ -49,7 +49,10 @@ export class EntryExits {
     }
     const nowSql = sqlDate(this.clock.now());
     let ended = 0;
-    for (const part of chunk(ids.sort((a, b) => a - b), 1000)) {
+    for (const part of chunk(
+      ids.sort((a, b) => a - b),
+      1000,
+    )) {
       const { affectedRows } = await execute(
         this.sequelize,
         `UPDATE \`${this.tables.entries}\`

@@ -260,7 +260,11 @@ export class EntryRunner {
     await this.insertLogs(decision.logs, nowSql, tx);
     await this.writeFinals(finals, nowSql, tx);
     const enrolled = await this.enrolment.enrol(decision.enrolRequests, tx);
-    await this.touchJourneys(current.map((p) => p.journey.definition.journeyId), nowSql, tx);
+    await this.touchJourneys(
+      current.map((p) => p.journey.definition.journeyId),
+      nowSql,
+      tx,
+    );
     this.countActions(decision);
 
     const wakes: TimedEntryStep[] = [];
@@ -312,9 +316,18 @@ export class EntryRunner {
   async enrolFresh(requests: readonly EnrolRequest[], tx: Transaction): Promise<EnrolResult & { followUps: FirstStepFollowUps }> {
     const now = this.clock.now();
     const nowSql = sqlDate(now);
-    const result: EnrolResult & { followUps: FirstStepFollowUps } = { enrolled: 0, refused: 0, entries: [], byEvent: new Map(), followUps: { wakes: [], runNow: [] } };
+    const result: EnrolResult & { followUps: FirstStepFollowUps } = {
+      enrolled: 0,
+      refused: 0,
+      entries: [],
+      byEvent: new Map(),
+      followUps: { wakes: [], runNow: [] },
+    };
     // One read of every entry these subscribers have in their lists: admission's history, and the live entries to lock.
-    const known = await this.entriesOfSubscribers(requests.map((r) => r.ref), tx);
+    const known = await this.entriesOfSubscribers(
+      requests.map((r) => r.ref),
+      tx,
+    );
     const history: EntryHistory = new Map();
     for (const row of known) {
       const key = historyKey(row.JourneyID, row.ListID, row.SubscriberID);
@@ -336,8 +349,19 @@ export class EntryRunner {
           group,
           admitted,
           entry: {
-            EntryID: -(fresh.length + 1), JourneyID: journey.journeyId, RelOwnerUserID: journey.ownerUserId, ListID: group.listId, SubscriberID: ref.subscriberId,
-            State: 'active', CurrentActionID: null, WakeAt: null, StepSeq: 0, ChainID: chainId, ChainDepth: chainDepth, TriggerEvent: triggerEvent, Attempts: 0,
+            EntryID: -(fresh.length + 1),
+            JourneyID: journey.journeyId,
+            RelOwnerUserID: journey.ownerUserId,
+            ListID: group.listId,
+            SubscriberID: ref.subscriberId,
+            State: 'active',
+            CurrentActionID: null,
+            WakeAt: null,
+            StepSeq: 0,
+            ChainID: chainId,
+            ChainDepth: chainDepth,
+            TriggerEvent: triggerEvent,
+            Attempts: 0,
           },
         });
       }
@@ -378,8 +402,16 @@ export class EntryRunner {
         const isEnded = ended(final.state);
         // Live at insert even when it ends in this step: the live-entry key must see every row.
         return [
-          ...head, final.state, final.currentActionId, final.wakeAt ? wakeSql(final.wakeAt) : null, final.newStepSeq, 1,
-          final.exitReason, final.lastError, ...tail, isEnded ? nowSql : null,
+          ...head,
+          final.state,
+          final.currentActionId,
+          final.wakeAt ? wakeSql(final.wakeAt) : null,
+          final.newStepSeq,
+          1,
+          final.exitReason,
+          final.lastError,
+          ...tail,
+          isEnded ? nowSql : null,
         ];
       });
       const { affectedRows, insertId } = await execute(
@@ -419,7 +451,11 @@ export class EntryRunner {
     const others = new Map([...finals].filter(([id]) => id > 0)); // live entries of other journeys ended by an exit effect
     await this.writeFinals(others, nowSql, tx);
     const started = await this.enrolment.enrol(decision.enrolRequests, tx);
-    await this.touchJourneys(groups.map((g) => g.journey.definition.journeyId), nowSql, tx);
+    await this.touchJourneys(
+      groups.map((g) => g.journey.definition.journeyId),
+      nowSql,
+      tx,
+    );
 
     this.countActions(decision);
     for (const [journeyId, n] of refusedBy) this.enrolment.noteRefused(journeyId, n);
@@ -454,7 +490,10 @@ export class EntryRunner {
         tx,
       )
     ).map(normaliseEntry);
-    const journeys = await this.journeys.load(rows.map((r) => r.JourneyID), tx);
+    const journeys = await this.journeys.load(
+      rows.map((r) => r.JourneyID),
+      tx,
+    );
     const result = await this.stepLocked(rows, journeys, this.clock.now(), tx, true);
     return { wakes: result.wakes, runNow: [...result.enrolled, ...result.requeue] };
   }
@@ -524,7 +563,14 @@ export class EntryRunner {
           tx,
         );
         for (const row of rows) {
-          out.push({ EntryID: Number(row.EntryID), JourneyID: Number(row.JourneyID), ListID: listId, SubscriberID: Number(row.SubscriberID), State: row.State, ActiveLock: row.ActiveLock === null ? null : Number(row.ActiveLock) });
+          out.push({
+            EntryID: Number(row.EntryID),
+            JourneyID: Number(row.JourneyID),
+            ListID: listId,
+            SubscriberID: Number(row.SubscriberID),
+            State: row.State,
+            ActiveLock: row.ActiveLock === null ? null : Number(row.ActiveLock),
+          });
         }
       }
     }
@@ -597,7 +643,11 @@ export class EntryRunner {
     const activity = await this.facts.activity(
       runnable
         .filter((entry) => journeys.has(entry.JourneyID))
-        .map((entry) => ({ ownerUserId: entry.RelOwnerUserID, ref: refOf(entry), selections: requiredActivity(journeys.get(entry.JourneyID)!.definition.actions) }))
+        .map((entry) => ({
+          ownerUserId: entry.RelOwnerUserID,
+          ref: refOf(entry),
+          selections: requiredActivity(journeys.get(entry.JourneyID)!.definition.actions),
+        }))
         .filter((w) => w.selections.length > 0),
     );
 
@@ -638,7 +688,15 @@ export class EntryRunner {
           facts: { subscriber, activity: activity.get(subscriberKey(refOf(entry))) ?? {}, timeZone: owner.timeZone, customFieldNames: owner.customFieldNames },
         });
       } catch (error) {
-        result = { ran: [], effects: [], outcome: { kind: 'failed', actionId: entry.CurrentActionID ?? journey.definition.actions[0]?.id ?? '-', error: `Engine error: ${(error as Error).message}` } };
+        result = {
+          ran: [],
+          effects: [],
+          outcome: {
+            kind: 'failed',
+            actionId: entry.CurrentActionID ?? journey.definition.actions[0]?.id ?? '-',
+            error: `Engine error: ${(error as Error).message}`,
+          },
+        };
       }
       result = await this.checkEffects(entry, result, owner, targets, tx);
       // Later entries of this subscriber in the batch see these writes (a merge tag reading the field gets the new value).
@@ -692,12 +750,30 @@ export class EntryRunner {
         } catch (error) {
           if (isTransientDbError(error)) throw error;
           failure = { actionId: ran.actionId, error: `${ran.type}: ${(error as Error).message}` };
-          logs.push({ entryId: entry.EntryID, journeyId, actionId: ran.actionId, type: ran.type, status: 'failed', result: null, detail: failure.error, leaseUntil: null });
+          logs.push({
+            entryId: entry.EntryID,
+            journeyId,
+            actionId: ran.actionId,
+            type: ran.type,
+            status: 'failed',
+            result: null,
+            detail: failure.error,
+            leaseUntil: null,
+          });
           failCounts.set(ran.type, (failCounts.get(ran.type) ?? 0) + 1);
           break;
         }
         claimed.add(`${entry.EntryID}:${ran.actionId}`);
-        logs.push({ entryId: entry.EntryID, journeyId, actionId: ran.actionId, type: ran.type, status: 'done', result: effectResult, detail: null, leaseUntil: null });
+        logs.push({
+          entryId: entry.EntryID,
+          journeyId,
+          actionId: ran.actionId,
+          type: ran.type,
+          status: 'done',
+          result: effectResult,
+          detail: null,
+          leaseUntil: null,
+        });
         runCounts.set(ran.type, (runCounts.get(ran.type) ?? 0) + 1);
       }
       const newStepSeq = entry.StepSeq + 1;
@@ -709,29 +785,70 @@ export class EntryRunner {
         switch (outcome.kind) {
           case 'wait':
             if (!claimed.has(`${entry.EntryID}:${outcome.actionId}`)) {
-              logs.push({ entryId: entry.EntryID, journeyId, actionId: outcome.actionId, type: 'wait', status: 'done', result: outcome.wakeAt.toISOString(), detail: null, leaseUntil: null });
+              logs.push({
+                entryId: entry.EntryID,
+                journeyId,
+                actionId: outcome.actionId,
+                type: 'wait',
+                status: 'done',
+                result: outcome.wakeAt.toISOString(),
+                detail: null,
+                leaseUntil: null,
+              });
               claimed.add(`${entry.EntryID}:${outcome.actionId}`);
             }
             final = { state: 'waiting', currentActionId: outcome.actionId, wakeAt: outcome.wakeAt, exitReason: null, lastError: null, newStepSeq };
             break;
           case 'external':
             if (!claimed.has(`${entry.EntryID}:${outcome.action.id}`)) {
-              logs.push({ entryId: entry.EntryID, journeyId, actionId: outcome.action.id, type: outcome.action.type, status: 'pending', result: null, detail: null, leaseUntil });
+              logs.push({
+                entryId: entry.EntryID,
+                journeyId,
+                actionId: outcome.action.id,
+                type: outcome.action.type,
+                status: 'pending',
+                result: null,
+                detail: null,
+                leaseUntil,
+              });
               claimed.add(`${entry.EntryID}:${outcome.action.id}`);
               externalOf.set(entry.EntryID, { ...plan, action: outcome.action });
             }
             final = { state: 'active', currentActionId: outcome.action.id, wakeAt: null, exitReason: null, lastError: null, newStepSeq };
             break;
           case 'completed':
-            final = { state: 'completed', currentActionId: result.ran.at(-1)?.actionId ?? entry.CurrentActionID, wakeAt: null, exitReason: null, lastError: null, newStepSeq };
+            final = {
+              state: 'completed',
+              currentActionId: result.ran.at(-1)?.actionId ?? entry.CurrentActionID,
+              wakeAt: null,
+              exitReason: null,
+              lastError: null,
+              newStepSeq,
+            };
             break;
           case 'exited':
-            final = { state: 'exited', currentActionId: outcome.actionId ?? entry.CurrentActionID, wakeAt: null, exitReason: outcome.reason.slice(0, 255), lastError: null, newStepSeq };
+            final = {
+              state: 'exited',
+              currentActionId: outcome.actionId ?? entry.CurrentActionID,
+              wakeAt: null,
+              exitReason: outcome.reason.slice(0, 255),
+              lastError: null,
+              newStepSeq,
+            };
             break;
           case 'failed': {
             const type = findAction(journey.definition.actions, outcome.actionId)?.type ?? 'unknown';
             if (!claimed.has(`${entry.EntryID}:${outcome.actionId}`)) {
-              logs.push({ entryId: entry.EntryID, journeyId, actionId: outcome.actionId, type, status: 'failed', result: null, detail: outcome.error, leaseUntil: null });
+              logs.push({
+                entryId: entry.EntryID,
+                journeyId,
+                actionId: outcome.actionId,
+                type,
+                status: 'failed',
+                result: null,
+                detail: outcome.error,
+                leaseUntil: null,
+              });
             }
             final = { state: 'failed', currentActionId: outcome.actionId, wakeAt: null, exitReason: null, lastError: outcome.error, newStepSeq };
             failCounts.set(type, (failCounts.get(type) ?? 0) + 1);
@@ -746,7 +863,9 @@ export class EntryRunner {
     for (const entryId of exitedByEffect) {
       if (!externalOf.has(entryId)) continue;
       externalOf.delete(entryId);
-      for (const log of logs) if (log.entryId === entryId && log.status === 'pending') Object.assign(log, { status: 'skipped', leaseUntil: null, detail: 'Entry exited before the action was carried out' });
+      for (const log of logs)
+        if (log.entryId === entryId && log.status === 'pending')
+          Object.assign(log, { status: 'skipped', leaseUntil: null, detail: 'Entry exited before the action was carried out' });
     }
 
     return { finals, exitedByEffect, logs, enrolRequests, fieldWrites, externalOf, runCounts, failCounts };
@@ -759,8 +878,17 @@ export class EntryRunner {
       `INSERT INTO \`${this.tables.log}\` (EntryID, JourneyID, ActionID, Visit, ActionType, Status, Result, Detail, LeaseUntil, CreatedAt, CompletedAt) VALUES ?`,
       [
         logs.map((l) => [
-          l.entryId, l.journeyId, l.actionId, 1, l.type, l.status, l.result?.slice(0, 64) ?? null, l.detail,
-          l.leaseUntil ? sqlDate(l.leaseUntil) : null, nowSql, l.status === 'pending' ? null : nowSql,
+          l.entryId,
+          l.journeyId,
+          l.actionId,
+          1,
+          l.type,
+          l.status,
+          l.result?.slice(0, 64) ?? null,
+          l.detail,
+          l.leaseUntil ? sqlDate(l.leaseUntil) : null,
+          nowSql,
+          l.status === 'pending' ? null : nowSql,
         ]),
       ],
       tx,
@@ -769,7 +897,8 @@ export class EntryRunner {
 
   private async touchJourneys(journeyIds: Iterable<number>, nowSql: string, tx: Transaction): Promise<void> {
     const touch = this.journeys.activityToTouch(journeyIds);
-    if (touch.length > 0) await execute(this.sequelize, `UPDATE \`${this.tables.journeys}\` SET LastActivityAt = ? WHERE JourneyID IN (?)`, [nowSql, touch], tx);
+    if (touch.length > 0)
+      await execute(this.sequelize, `UPDATE \`${this.tables.journeys}\` SET LastActivityAt = ? WHERE JourneyID IN (?)`, [nowSql, touch], tx);
   }
 
   private countActions(decision: Decision): void {
@@ -807,7 +936,13 @@ export class EntryRunner {
     const ref = refOf(entry);
     switch (effect.kind) {
       case 'set_custom_field':
-        fieldWrites.push({ ownerUserId: entry.RelOwnerUserID, listId: ref.listId, subscriberId: ref.subscriberId, fieldId: effect.fieldId, value: effect.value });
+        fieldWrites.push({
+          ownerUserId: entry.RelOwnerUserID,
+          listId: ref.listId,
+          subscriberId: ref.subscriberId,
+          fieldId: effect.fieldId,
+          value: effect.value,
+        });
         return null;
       case 'start_journey': {
         const target = targets.get(effect.journeyId);
@@ -843,7 +978,13 @@ export class EntryRunner {
    * Start Journey target that does not exist (or is another user's). The step
    * is cut at that action, which fails with the reason; the actions before it stand.
    */
-  private async checkEffects(entry: EntryRow, result: StepResult, owner: OwnerFacts, targets: Map<number, RuntimeJourney | undefined>, tx: Transaction): Promise<StepResult> {
+  private async checkEffects(
+    entry: EntryRow,
+    result: StepResult,
+    owner: OwnerFacts,
+    targets: Map<number, RuntimeJourney | undefined>,
+    tx: Transaction,
+  ): Promise<StepResult> {
     for (const effect of result.effects) {
       let problem: string | null = null;
       if (effect.kind === 'set_custom_field') {
@@ -875,7 +1016,8 @@ export class EntryRunner {
     if (writes.length === 0) return;
     const batch = batchFieldWriter(this.host.subscriptions);
     if (!batch) {
-      for (const w of writes) await this.host.subscriptions.setCustomField(w.ownerUserId, { listId: w.listId, subscriberId: w.subscriberId }, w.fieldId, w.value, tx);
+      for (const w of writes)
+        await this.host.subscriptions.setCustomField(w.ownerUserId, { listId: w.listId, subscriberId: w.subscriberId }, w.fieldId, w.value, tx);
       return;
     }
     const groups = new Map<string, PendingFieldWrite[]>();
@@ -906,8 +1048,14 @@ export class EntryRunner {
                 ActiveLock = ${isEnded ? 'NULL' : '1'}, EndedAt = ${isEnded ? '?' : 'NULL'}, Attempts = 0, StepSeq = StepSeq + 1, UpdatedAt = ?
           WHERE EntryID IN (?)`,
         [
-          final.state, final.currentActionId, final.wakeAt ? sqlDate(final.wakeAt) : null, final.exitReason, final.lastError,
-          ...(isEnded ? [nowSql] : []), nowSql, ids,
+          final.state,
+          final.currentActionId,
+          final.wakeAt ? sqlDate(final.wakeAt) : null,
+          final.exitReason,
+          final.lastError,
+          ...(isEnded ? [nowSql] : []),
+          nowSql,
+          ids,
         ],
         tx,
       );
@@ -942,6 +1090,15 @@ function placeholderJourney(entry: EntryRow): RuntimeJourney {
   return {
     enabled: true,
     webhookSecret: '',
-    definition: { journeyId: entry.JourneyID, ownerUserId: entry.RelOwnerUserID, name: '', status: 'Enabled', reEntry: 'allow', trigger: { type: 'manual' }, actions: [], version: 0 },
+    definition: {
+      journeyId: entry.JourneyID,
+      ownerUserId: entry.RelOwnerUserID,
+      name: '',
+      status: 'Enabled',
+      reEntry: 'allow',
+      trigger: { type: 'manual' },
+      actions: [],
+      version: 0,
+    },
   };
 }

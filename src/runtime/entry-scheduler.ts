@@ -115,7 +115,14 @@ export class EntryScheduler {
   private async unpark(entryId: number, userId: number | undefined, how: 'retry' | 'skip'): Promise<void> {
     const nowSql = sqlDate(this.clock.now());
     const step = await this.sequelize.transaction({ isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED }, async (tx) => {
-      const [entry] = await select<{ EntryID: number; JourneyID: number; RelOwnerUserID: number; CurrentActionID: string | null; StepSeq: number; State: string }>(
+      const [entry] = await select<{
+        EntryID: number;
+        JourneyID: number;
+        RelOwnerUserID: number;
+        CurrentActionID: string | null;
+        StepSeq: number;
+        State: string;
+      }>(
         this.sequelize,
         `SELECT EntryID, JourneyID, RelOwnerUserID, CurrentActionID, StepSeq, State FROM \`${this.tables.entries}\` WHERE EntryID = ? FOR UPDATE`,
         [entryId],
@@ -128,12 +135,27 @@ export class EntryScheduler {
       const action = journey && actionId ? findAction(journey.definition.actions, actionId) : undefined;
       if (actionId) {
         if (how === 'skip') {
-          await execute(this.sequelize, `UPDATE \`${this.tables.log}\` SET Status = 'skipped', LeaseUntil = NULL, CompletedAt = ? WHERE EntryID = ? AND ActionID = ? AND Visit = 1`, [nowSql, entryId, actionId], tx);
+          await execute(
+            this.sequelize,
+            `UPDATE \`${this.tables.log}\` SET Status = 'skipped', LeaseUntil = NULL, CompletedAt = ? WHERE EntryID = ? AND ActionID = ? AND Visit = 1`,
+            [nowSql, entryId, actionId],
+            tx,
+          );
         } else if (isExternal(action)) {
-          await execute(this.sequelize, `UPDATE \`${this.tables.log}\` SET Status = 'pending', LeaseUntil = NULL, CompletedAt = NULL WHERE EntryID = ? AND ActionID = ? AND Visit = 1`, [entryId, actionId], tx);
+          await execute(
+            this.sequelize,
+            `UPDATE \`${this.tables.log}\` SET Status = 'pending', LeaseUntil = NULL, CompletedAt = NULL WHERE EntryID = ? AND ActionID = ? AND Visit = 1`,
+            [entryId, actionId],
+            tx,
+          );
         } else {
           // An instant action runs again when the entry resumes before it: drop its failed claim.
-          await execute(this.sequelize, `DELETE FROM \`${this.tables.log}\` WHERE EntryID = ? AND ActionID = ? AND Visit = 1 AND Status = 'failed'`, [entryId, actionId], tx);
+          await execute(
+            this.sequelize,
+            `DELETE FROM \`${this.tables.log}\` WHERE EntryID = ? AND ActionID = ? AND Visit = 1 AND Status = 'failed'`,
+            [entryId, actionId],
+            tx,
+          );
         }
       }
       const resumeAt = how === 'retry' && actionId && !isExternal(action) ? this.positionBefore(journey?.definition.actions, actionId) : actionId;

@@ -31,9 +31,7 @@ import { retryDelayMs, WebhookSender } from './webhook-sender';
 export const WEBHOOK_SENDER = Symbol('WEBHOOK_SENDER');
 
 type Outcome =
-  | { kind: 'done'; result: string }
-  | { kind: 'retry'; error: string; retryAfterMs?: number; lockConflict?: boolean }
-  | { kind: 'permanent'; error: string };
+  { kind: 'done'; result: string } | { kind: 'retry'; error: string; retryAfterMs?: number; lockConflict?: boolean } | { kind: 'permanent'; error: string };
 
 const WEBHOOK_CONCURRENCY = 32;
 const HOST_PATH_CONCURRENCY = 4;
@@ -112,7 +110,9 @@ export class ExternalActions {
           const targets =
             listId === entry.ListID
               ? [refOf(entry)]
-              : (await this.host.audience.findSubscribersByEmail(owner, subscriber.emailAddress)).filter((s) => s.listId === listId).map((s) => ({ listId: s.listId, subscriberId: s.subscriberId }));
+              : (await this.host.audience.findSubscribersByEmail(owner, subscriber.emailAddress))
+                  .filter((s) => s.listId === listId)
+                  .map((s) => ({ listId: s.listId, subscriberId: s.subscriberId }));
           if (targets.length === 0) return { kind: 'done', result: 'not in list' };
           let was = false;
           for (const ref of targets) was = (await this.host.subscriptions.unsubscribe(owner, ref, causation)).wasSubscribed || was;

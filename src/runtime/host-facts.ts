@@ -63,9 +63,7 @@ export class HostFacts {
   }
 
   /** Activity counts per subscriber for the given selections (only journeys whose conditions use activity need this). */
-  async activity(
-    wanted: readonly { ownerUserId: number; ref: SubscriberRef; selections: IdSelection[] }[],
-  ): Promise<Map<string, StepFacts['activity']>> {
+  async activity(wanted: readonly { ownerUserId: number; ref: SubscriberRef; selections: IdSelection[] }[]): Promise<Map<string, StepFacts['activity']>> {
     const out = new Map<string, StepFacts['activity']>();
     const tasks: (() => Promise<void>)[] = [];
     for (const w of wanted) {

@@ -8,9 +8,22 @@ describe(runJobId.name, () => {
   });
 
   it('names a batch by its entries and steps, whatever their order', () => {
-    const a = runJobId([{ entryId: 1, stepSeq: 0 }, { entryId: 2, stepSeq: 0 }]);
-    expect(runJobId([{ entryId: 2, stepSeq: 0 }, { entryId: 1, stepSeq: 0 }])).toBe(a);
-    expect(runJobId([{ entryId: 1, stepSeq: 1 }, { entryId: 2, stepSeq: 0 }])).not.toBe(a);
+    const a = runJobId([
+      { entryId: 1, stepSeq: 0 },
+      { entryId: 2, stepSeq: 0 },
+    ]);
+    expect(
+      runJobId([
+        { entryId: 2, stepSeq: 0 },
+        { entryId: 1, stepSeq: 0 },
+      ]),
+    ).toBe(a);
+    expect(
+      runJobId([
+        { entryId: 1, stepSeq: 1 },
+        { entryId: 2, stepSeq: 0 },
+      ]),
+    ).not.toBe(a);
   });
 });
 

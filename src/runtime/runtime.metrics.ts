@@ -15,11 +15,25 @@ import { select } from './sql';
 export class RuntimeMetrics {
   readonly registry = new Registry();
 
-  readonly eventsIn = new Counter({ name: 'journeys_events_in_total', help: 'Trigger events received, by outcome (new, duplicate)', labelNames: ['outcome'], registers: [this.registry] });
+  readonly eventsIn = new Counter({
+    name: 'journeys_events_in_total',
+    help: 'Trigger events received, by outcome (new, duplicate)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
   readonly enrolled = new Counter({ name: 'journeys_entries_enrolled_total', help: 'Entries created by enrolment', registers: [this.registry] });
-  readonly loopsRefused = new Counter({ name: 'journeys_loops_refused_total', help: 'Enrolments refused by the causation depth bound', registers: [this.registry] });
+  readonly loopsRefused = new Counter({
+    name: 'journeys_loops_refused_total',
+    help: 'Enrolments refused by the causation depth bound',
+    registers: [this.registry],
+  });
   readonly actionsRun = new Counter({ name: 'journeys_actions_run_total', help: 'Actions run, by type', labelNames: ['type'], registers: [this.registry] });
-  readonly actionsFailed = new Counter({ name: 'journeys_actions_failed_total', help: 'Actions failed for good, by type', labelNames: ['type'], registers: [this.registry] });
+  readonly actionsFailed = new Counter({
+    name: 'journeys_actions_failed_total',
+    help: 'Actions failed for good, by type',
+    labelNames: ['type'],
+    registers: [this.registry],
+  });
   readonly wakeLateness = new Histogram({
     name: 'journeys_wake_lateness_seconds',
     help: 'How late a waiting entry resumed after its wake-at time',
@@ -27,11 +41,7 @@ export class RuntimeMetrics {
     registers: [this.registry],
   });
 
-  constructor(
-    @Inject(SEQUELIZE) sequelize: Sequelize,
-    @Inject(TABLES) tables: PluginTables,
-    @Optional() entryQueue?: EntryQueue,
-  ) {
+  constructor(@Inject(SEQUELIZE) sequelize: Sequelize, @Inject(TABLES) tables: PluginTables, @Optional() entryQueue?: EntryQueue) {
     new Gauge({
       name: 'journeys_entries',
       help: 'Entries by state',

@@ -84,7 +84,9 @@ export function isTransientDbError(error: unknown): boolean {
   const e = error as { parent?: { code?: string; errno?: number }; original?: { code?: string }; name?: string } | undefined;
   const code = e?.parent?.code ?? e?.original?.code;
   if (code && ['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'PROTOCOL_CONNECTION_LOST', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(code)) return true;
-  return ['SequelizeConnectionError', 'SequelizeConnectionRefusedError', 'SequelizeConnectionAcquireTimeoutError', 'SequelizeTimeoutError'].includes(e?.name ?? '');
+  return ['SequelizeConnectionError', 'SequelizeConnectionRefusedError', 'SequelizeConnectionAcquireTimeoutError', 'SequelizeTimeoutError'].includes(
+    e?.name ?? '',
+  );
 }
 
 /** Runs `work` again (a fresh transaction) after a deadlock or lost connection, a few times with a short jittered pause. */

@@ -104,7 +104,9 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
       if (rows.length < PAGE) break;
     }
 
-    const pruned = await execute(this.sequelize, `DELETE FROM \`${this.tables.events}\` WHERE ReceivedAt < ? LIMIT 10000`, [sqlDate(new Date(now.getTime() - EVENT_RETENTION_MS))]);
+    const pruned = await execute(this.sequelize, `DELETE FROM \`${this.tables.events}\` WHERE ReceivedAt < ? LIMIT 10000`, [
+      sqlDate(new Date(now.getTime() - EVENT_RETENTION_MS)),
+    ]);
     report.prunedEvents = pruned.affectedRows;
     return report;
   }

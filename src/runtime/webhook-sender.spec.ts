@@ -104,7 +104,14 @@ describe(WebhookSender.name, () => {
   });
 
   it('checks every address a name resolves to', async () => {
-    const sender = new WebhookSender({ timeoutMs: 1000, allowPrivate: false, resolve: async () => [{ address: '93.184.216.34', family: 4 }, { address: '10.0.0.5', family: 4 }] });
+    const sender = new WebhookSender({
+      timeoutMs: 1000,
+      allowPrivate: false,
+      resolve: async () => [
+        { address: '93.184.216.34', family: 4 },
+        { address: '10.0.0.5', family: 4 },
+      ],
+    });
     expect(await sender.send(request('https://mixed.example/'))).toMatchObject({ kind: 'permanent', error: expect.stringContaining('10.0.0.5') });
   });
 
@@ -117,7 +124,11 @@ describe(WebhookSender.name, () => {
   it('does not follow a redirect', async () => {
     answer = { status: 307, headers: { Location: 'http://169.254.169.254/' } };
     const sender = new WebhookSender({ timeoutMs: 1000, allowPrivate: true });
-    expect(await sender.send(request(`http://127.0.0.1:${port}/`))).toMatchObject({ kind: 'permanent', status: 307, error: expect.stringContaining('not followed') });
+    expect(await sender.send(request(`http://127.0.0.1:${port}/`))).toMatchObject({
+      kind: 'permanent',
+      status: 307,
+      error: expect.stringContaining('not followed'),
+    });
   });
 
   it('passes Retry-After of a 429 on', async () => {

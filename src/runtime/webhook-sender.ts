@@ -102,13 +102,19 @@ export class WebhookSender {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       // A name that does not exist will not exist on retry either; a resolver hiccup might pass.
-      return code === 'ENOTFOUND' ? { kind: 'permanent', error: `cannot resolve ${hostname}` } : { kind: 'retry', error: `DNS lookup of ${hostname} failed: ${code ?? (error as Error).message}` };
+      return code === 'ENOTFOUND'
+        ? { kind: 'permanent', error: `cannot resolve ${hostname}` }
+        : { kind: 'retry', error: `DNS lookup of ${hostname} failed: ${code ?? (error as Error).message}` };
     }
     if (addresses.length === 0) return { kind: 'permanent', error: `cannot resolve ${hostname}` };
     if (!this.options.allowPrivate) {
       for (const { address } of addresses) {
         const reason = refusedAddressReason(address);
-        if (reason) return { kind: 'permanent', error: `Refused webhook to ${hostname}: ${reason} (private, loopback, link-local and metadata addresses are not allowed)` };
+        if (reason)
+          return {
+            kind: 'permanent',
+            error: `Refused webhook to ${hostname}: ${reason} (private, loopback, link-local and metadata addresses are not allowed)`,
+          };
       }
     }
 
@@ -126,7 +132,8 @@ export class WebhookSender {
 
     const pinned = addresses[0];
     const lookup: LookupFunction = (_host, opts, callback) => {
-      if ((opts as dns.LookupAllOptions).all) (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, [{ address: pinned.address, family: pinned.family }]);
+      if ((opts as dns.LookupAllOptions).all)
+        (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, [{ address: pinned.address, family: pinned.family }]);
       else callback(null, pinned.address, pinned.family);
     };
     const transport = url.protocol === 'https:' ? https : http;
@@ -157,7 +164,12 @@ export class WebhookSender {
             if (verdict === 'delivered') return finish({ kind: 'delivered', status });
             if (verdict === 'retry') {
               const retryAfter = res.headers['retry-after'];
-              return finish({ kind: 'retry', status, error: `HTTP ${status}`, retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, request.timestamp) });
+              return finish({
+                kind: 'retry',
+                status,
+                error: `HTTP ${status}`,
+                retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, request.timestamp),
+              });
             }
             const redirect = status >= 300 && status < 400 ? ` (redirect to ${res.headers.location ?? '?'} not followed)` : '';
             finish({ kind: 'permanent', status, error: `HTTP ${status}${redirect}` });

@@ -47,7 +47,18 @@ export async function insertJourney(host: RefHost, fixture: JourneyFixture): Pro
      VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
     {
       type: QueryTypes.INSERT,
-      replacements: [owner, fixture.name ?? 'Test journey', TriggerType, TriggerSettings, status, fixture.reEntry ?? 'allow', encodeActions(fixture.actions), newWebhookSecret(), now, now],
+      replacements: [
+        owner,
+        fixture.name ?? 'Test journey',
+        TriggerType,
+        TriggerSettings,
+        status,
+        fixture.reEntry ?? 'allow',
+        encodeActions(fixture.actions),
+        newWebhookSecret(),
+        now,
+        now,
+      ],
     },
   );
   const journeyId = Number(id);
@@ -71,7 +82,9 @@ export async function setJourneyStatus(host: RefHost, journeyId: number, status:
 /** A live edit: new action tree, version + 1. */
 export async function saveActions(host: RefHost, journeyId: number, actions: Action[]): Promise<void> {
   const t = journeyTables(host);
-  await host.sequelize.query(`UPDATE \`${t.journeys}\` SET Actions = ?, Version = Version + 1 WHERE JourneyID = ?`, { replacements: [encodeActions(actions), journeyId] });
+  await host.sequelize.query(`UPDATE \`${t.journeys}\` SET Actions = ?, Version = Version + 1 WHERE JourneyID = ?`, {
+    replacements: [encodeActions(actions), journeyId],
+  });
 }
 
 export async function webhookSecretOf(host: RefHost, journeyId: number): Promise<string> {

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'net';
 import type { INestApplication } from '@nestjs/common';
 import type TestAgent from 'supertest/lib/agent';
 import Redis from 'ioredis';
+import type { RowDataPacket } from 'mysql2';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { loadConfig, type AppConfig } from '../../src/config/env';
 import type { Clock } from '../../src/core/tokens';
@@ -112,7 +113,10 @@ export async function startReferenceHost(opts: StartOptions = {}): Promise<RefHo
     demo: DEMO,
     cookieFor: (userId) => host.services.session.cookie(userId),
     async login(agent, userId) {
-      const res = await agent.post('/login').type('form').send({ UserID: String(userId), next: '/' });
+      const res = await agent
+        .post('/login')
+        .type('form')
+        .send({ UserID: String(userId), next: '/' });
       if (res.status !== 303) throw new Error(`login of user ${userId} answered ${res.status}`);
     },
     captureHook<T>(hookName: string) {
@@ -144,11 +148,17 @@ export async function startReferenceHost(opts: StartOptions = {}): Promise<RefHo
 /** Drops the tables of this prefix only (LIKE with `_` escaped) and deletes the Redis keys of this queue prefix only. */
 export async function dropSandbox(config: AppConfig): Promise<void> {
   const { createConnection } = await import('mysql2/promise');
-  const db = await createConnection({ host: config.DB_HOST, port: config.DB_PORT, user: config.DB_USER, password: config.DB_PASSWORD, database: config.DB_NAME });
+  const db = await createConnection({
+    host: config.DB_HOST,
+    port: config.DB_PORT,
+    user: config.DB_USER,
+    password: config.DB_PASSWORD,
+    database: config.DB_NAME,
+  });
   try {
     if (config.DB_TABLE_PREFIX.length >= 4) {
       const pattern = `${config.DB_TABLE_PREFIX.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      const [rows] = await db.query<import('mysql2').RowDataPacket[]>('SHOW TABLES LIKE ?', [pattern]);
+      const [rows] = await db.query<RowDataPacket[]>('SHOW TABLES LIKE ?', [pattern]);
       const names = rows.map((r) => String(Object.values(r)[0])).filter((n) => n.startsWith(config.DB_TABLE_PREFIX));
       if (names.length > 0) await db.query(`DROP TABLE IF EXISTS ${names.map((n) => `\`${n}\``).join(', ')}`);
     }

@@ -20,7 +20,8 @@ import { assertId, hostTables, type HostTables } from './host-tables';
 type Row = Record<string, unknown>;
 
 function isMissingTable(error: unknown): boolean {
-  const code = (error as { original?: { code?: string }; parent?: { code?: string } })?.original?.code ?? (error as { parent?: { code?: string } })?.parent?.code;
+  const code =
+    (error as { original?: { code?: string }; parent?: { code?: string } })?.original?.code ?? (error as { parent?: { code?: string } })?.parent?.code;
   return code === 'ER_NO_SUCH_TABLE';
 }
 
@@ -45,14 +46,24 @@ export class MySqlAudience implements AudiencePort {
   }
 
   async getUser(userId: number): Promise<HostUser | null> {
-    const [row] = await this.select(`SELECT UserID, EmailAddress, FirstName, LastName, TimeZone FROM \`${this.tables.users}\` WHERE UserID = ?`, [assertId(userId, 'UserID')]);
+    const [row] = await this.select(`SELECT UserID, EmailAddress, FirstName, LastName, TimeZone FROM \`${this.tables.users}\` WHERE UserID = ?`, [
+      assertId(userId, 'UserID'),
+    ]);
     return row
-      ? { userId: Number(row.UserID), emailAddress: String(row.EmailAddress), firstName: String(row.FirstName ?? ''), lastName: String(row.LastName ?? ''), timeZone: String(row.TimeZone || 'UTC') }
+      ? {
+          userId: Number(row.UserID),
+          emailAddress: String(row.EmailAddress),
+          firstName: String(row.FirstName ?? ''),
+          lastName: String(row.LastName ?? ''),
+          timeZone: String(row.TimeZone || 'UTC'),
+        }
       : null;
   }
 
   async listLists(userId: number): Promise<HostList[]> {
-    const rows = await this.select(`SELECT ListID, Name, RelOwnerUserID FROM \`${this.tables.lists}\` WHERE RelOwnerUserID = ? ORDER BY Name, ListID`, [assertId(userId, 'UserID')]);
+    const rows = await this.select(`SELECT ListID, Name, RelOwnerUserID FROM \`${this.tables.lists}\` WHERE RelOwnerUserID = ? ORDER BY Name, ListID`, [
+      assertId(userId, 'UserID'),
+    ]);
     return rows.map((r) => ({ listId: Number(r.ListID), name: String(r.Name), ownerUserId: Number(r.RelOwnerUserID) }));
   }
 
@@ -106,8 +117,13 @@ export class MySqlAudience implements AudiencePort {
     );
     const lists = owned.filter((l) => existing.has(this.tables.subscribers(l.listId)));
     if (lists.length === 0) return [];
-    const union = lists.map((l) => `SELECT ${l.listId} AS ListID, SubscriberID FROM \`${this.tables.subscribers(l.listId)}\` WHERE EmailAddress = ?`).join(' UNION ALL ');
-    const hits = await this.select(union, lists.map(() => emailAddress));
+    const union = lists
+      .map((l) => `SELECT ${l.listId} AS ListID, SubscriberID FROM \`${this.tables.subscribers(l.listId)}\` WHERE EmailAddress = ?`)
+      .join(' UNION ALL ');
+    const hits = await this.select(
+      union,
+      lists.map(() => emailAddress),
+    );
     const byList = new Map<number, number[]>();
     for (const hit of hits) byList.set(Number(hit.ListID), [...(byList.get(Number(hit.ListID)) ?? []), Number(hit.SubscriberID)]);
     const found = await Promise.all([...byList].map(([listId, ids]) => this.getSubscribers(userId, listId, ids)));
@@ -168,7 +184,8 @@ export class MySqlAudience implements AudiencePort {
     assertId(ref.subscriberId, 'SubscriberID');
     if (emailIds !== 'any' && emailIds.length === 0) return { opens: 0, clicks: 0 };
     const filter = emailIds === 'any' ? '' : ' AND RelEmailID IN (?)';
-    const params = emailIds === 'any' ? [userId, ref.listId, ref.subscriberId] : [userId, ref.listId, ref.subscriberId, emailIds.map((id) => assertId(id, 'EmailID'))];
+    const params =
+      emailIds === 'any' ? [userId, ref.listId, ref.subscriberId] : [userId, ref.listId, ref.subscriberId, emailIds.map((id) => assertId(id, 'EmailID'))];
     const where = `WHERE RelOwnerUserID = ? AND RelListID = ? AND RelSubscriberID = ?${filter}`;
     const [row] = await this.select(
       `SELECT (SELECT COUNT(*) FROM \`${this.tables.opens}\` ${where}) AS Opens, (SELECT COUNT(*) FROM \`${this.tables.clicks}\` ${where}) AS Clicks`,

@@ -97,9 +97,12 @@ export class MySqlCustomFieldWriter {
   /** One probe per writer, outside any transaction; a server without JSON_TABLE answers with a syntax error. */
   private hasJsonTable(): Promise<boolean> {
     this.jsonTable ??= this.sequelize
-      .query(`SELECT COUNT(*) AS n FROM JSON_TABLE('[[1,"a"],[2]]', '$[*]' COLUMNS (id INT PATH '$[0]', v LONGTEXT CHARACTER SET utf8mb4 PATH '$[1]')) t WHERE t.v IS NULL`, {
-        type: QueryTypes.SELECT,
-      })
+      .query(
+        `SELECT COUNT(*) AS n FROM JSON_TABLE('[[1,"a"],[2]]', '$[*]' COLUMNS (id INT PATH '$[0]', v LONGTEXT CHARACTER SET utf8mb4 PATH '$[1]')) t WHERE t.v IS NULL`,
+        {
+          type: QueryTypes.SELECT,
+        },
+      )
       .then(
         (rows) => Number((rows[0] as { n?: number } | undefined)?.n) === 1,
         (error: { parent?: { errno?: number } }) => {

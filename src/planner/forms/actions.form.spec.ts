@@ -4,21 +4,44 @@ describe('draftFromForm', () => {
   it('builds the tree from the shape field and each action from its own fields', () => {
     const draft = draftFromForm({
       tree: JSON.stringify([{ id: 'w1' }, { id: 'c1', yes: [{ id: 'h1' }], no: [] }]),
-      'a.w1.type': 'wait', 'a.w1.amount': '2', 'a.w1.unit': 'hours', 'a.w1.notBefore': '09:00', 'a.w1.weekdays': ['1', '2'],
-      'a.c1.type': 'condition', 'a.c1.match': 'any',
-      'a.c1.rule.0.attribute': 'EmailAddress', 'a.c1.rule.0.operator': 'ends_with', 'a.c1.rule.0.value': '@x.com',
-      'a.c1.rule.3.attribute': 'Opens', 'a.c1.rule.3.operator': 'at_least', 'a.c1.rule.3.value': '2', 'a.c1.rule.3.emails': '7',
-      'a.h1.type': 'webhook', 'a.h1.url': 'https://h.example/in', 'a.h1.method': 'PUT', 'a.h1.headers': 'X-Key: 1\nbad line\nX-Other:  two ',
+      'a.w1.type': 'wait',
+      'a.w1.amount': '2',
+      'a.w1.unit': 'hours',
+      'a.w1.notBefore': '09:00',
+      'a.w1.weekdays': ['1', '2'],
+      'a.c1.type': 'condition',
+      'a.c1.match': 'any',
+      'a.c1.rule.0.attribute': 'EmailAddress',
+      'a.c1.rule.0.operator': 'ends_with',
+      'a.c1.rule.0.value': '@x.com',
+      'a.c1.rule.3.attribute': 'Opens',
+      'a.c1.rule.3.operator': 'at_least',
+      'a.c1.rule.3.value': '2',
+      'a.c1.rule.3.emails': '7',
+      'a.h1.type': 'webhook',
+      'a.h1.url': 'https://h.example/in',
+      'a.h1.method': 'PUT',
+      'a.h1.headers': 'X-Key: 1\nbad line\nX-Other:  two ',
     });
     expect(draft).toEqual([
       { id: 'w1', type: 'wait', settings: { amount: 2, unit: 'hours', window: { notBefore: '09:00', weekdays: [1, 2] } } },
       {
-        id: 'c1', type: 'condition',
-        settings: { match: 'any', rules: [
-          { attribute: 'EmailAddress', operator: 'ends_with', value: '@x.com' },
-          { attribute: 'Opens', operator: 'at_least', value: '2', emailIds: [7] },
-        ] },
-        yes: [{ id: 'h1', type: 'webhook', settings: { url: 'https://h.example/in', method: 'PUT', headers: { 'X-Key': '1', 'X-Other': 'two' }, includeCustomFields: false } }],
+        id: 'c1',
+        type: 'condition',
+        settings: {
+          match: 'any',
+          rules: [
+            { attribute: 'EmailAddress', operator: 'ends_with', value: '@x.com' },
+            { attribute: 'Opens', operator: 'at_least', value: '2', emailIds: [7] },
+          ],
+        },
+        yes: [
+          {
+            id: 'h1',
+            type: 'webhook',
+            settings: { url: 'https://h.example/in', method: 'PUT', headers: { 'X-Key': '1', 'X-Other': 'two' }, includeCustomFields: false },
+          },
+        ],
         no: [],
       },
     ]);
@@ -50,14 +73,26 @@ describe('opFromForm', () => {
 describe('applyOp', () => {
   const tree: DraftAction[] = [
     { id: 'w1', type: 'wait', settings: { amount: 1, unit: 'days' } },
-    { id: 'c1', type: 'condition', settings: { match: 'all', rules: [{ attribute: 'EmailAddress', operator: 'contains', value: 'a' }] }, yes: [{ id: 'h1', type: 'webhook', settings: {} }], no: [] },
+    {
+      id: 'c1',
+      type: 'condition',
+      settings: { match: 'all', rules: [{ attribute: 'EmailAddress', operator: 'contains', value: 'a' }] },
+      yes: [{ id: 'h1', type: 'webhook', settings: {} }],
+      no: [],
+    },
   ];
   const ids = (t: DraftAction[]) => JSON.stringify(treeShape(t));
 
   it('adds at the start, after an action and at the start of a branch', () => {
-    expect(ids(applyOp(tree, { kind: 'add', slot: { at: 'root' }, type: 'subscribe' }, () => 'n1'))).toBe('[{"id":"n1"},{"id":"w1"},{"id":"c1","yes":[{"id":"h1"}],"no":[]}]');
-    expect(ids(applyOp(tree, { kind: 'add', slot: { at: 'after', id: 'h1' }, type: 'wait' }, () => 'n1'))).toBe('[{"id":"w1"},{"id":"c1","yes":[{"id":"h1"},{"id":"n1"}],"no":[]}]');
-    expect(ids(applyOp(tree, { kind: 'add', slot: { at: 'no', id: 'c1' }, type: 'condition' }, () => 'n1'))).toBe('[{"id":"w1"},{"id":"c1","yes":[{"id":"h1"}],"no":[{"id":"n1","yes":[],"no":[]}]}]');
+    expect(ids(applyOp(tree, { kind: 'add', slot: { at: 'root' }, type: 'subscribe' }, () => 'n1'))).toBe(
+      '[{"id":"n1"},{"id":"w1"},{"id":"c1","yes":[{"id":"h1"}],"no":[]}]',
+    );
+    expect(ids(applyOp(tree, { kind: 'add', slot: { at: 'after', id: 'h1' }, type: 'wait' }, () => 'n1'))).toBe(
+      '[{"id":"w1"},{"id":"c1","yes":[{"id":"h1"},{"id":"n1"}],"no":[]}]',
+    );
+    expect(ids(applyOp(tree, { kind: 'add', slot: { at: 'no', id: 'c1' }, type: 'condition' }, () => 'n1'))).toBe(
+      '[{"id":"w1"},{"id":"c1","yes":[{"id":"h1"}],"no":[{"id":"n1","yes":[],"no":[]}]}]',
+    );
   });
 
   it('moves within its own list, and not past its ends', () => {

@@ -122,16 +122,18 @@ function rulesFromForm(body: FormBody, id: string): DraftRule[] {
     const n = Number(key.slice(prefix.length).split('.')[0]);
     if (Number.isInteger(n) && n >= 0 && n < 100) indexes.add(n);
   }
-  return [...indexes].sort((a, b) => a - b).map((n) => {
-    const field = (name: string) => text(body, `${prefix}${n}.${name}`);
-    const rule: DraftRule = { attribute: field('attribute'), operator: field('operator') };
-    if (field('value') !== '' && rule.operator !== 'is_set' && rule.operator !== 'is_not_set') rule.value = field('value');
-    if (rule.attribute === 'Opens' || rule.attribute === 'Clicks') {
-      const emails = field('emails');
-      rule.emailIds = emails === '' || emails === 'any' ? 'any' : [numeric(emails)];
-    }
-    return rule;
-  });
+  return [...indexes]
+    .sort((a, b) => a - b)
+    .map((n) => {
+      const field = (name: string) => text(body, `${prefix}${n}.${name}`);
+      const rule: DraftRule = { attribute: field('attribute'), operator: field('operator') };
+      if (field('value') !== '' && rule.operator !== 'is_set' && rule.operator !== 'is_not_set') rule.value = field('value');
+      if (rule.attribute === 'Opens' || rule.attribute === 'Clicks') {
+        const emails = field('emails');
+        rule.emailIds = emails === '' || emails === 'any' ? 'any' : [numeric(emails)];
+      }
+      return rule;
+    });
 }
 
 /** "Name: value" per line. */
@@ -148,7 +150,9 @@ export function headersFromText(value: string): Record<string, string> {
 
 export function headersToText(headers: unknown): string {
   if (!headers || typeof headers !== 'object') return '';
-  return Object.entries(headers as Record<string, unknown>).map(([name, value]) => `${name}: ${String(value)}`).join('\n');
+  return Object.entries(headers as Record<string, unknown>)
+    .map(([name, value]) => `${name}: ${String(value)}`)
+    .join('\n');
 }
 
 /** Settings a freshly added action starts with. */

@@ -10,7 +10,10 @@ export function text(body: FormBody, name: string): string {
 export function many(body: FormBody, name: string): string[] {
   const value = body[name];
   const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
-  return values.filter((v): v is string => typeof v === 'string').map((v) => v.trim()).filter((v) => v !== '');
+  return values
+    .filter((v): v is string => typeof v === 'string')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }
 
 /**

@@ -19,7 +19,13 @@ export interface TriggerFormValues {
 }
 
 export const EMPTY_TRIGGER_FORM: TriggerFormValues = {
-  triggerType: 'subscription', listIds: [], emailIds: [], linkMatch: 'exact', link: '', channel: '', minValue: '',
+  triggerType: 'subscription',
+  listIds: [],
+  emailIds: [],
+  linkMatch: 'exact',
+  link: '',
+  channel: '',
+  minValue: '',
 };
 
 export function triggerFormFromBody(body: FormBody): TriggerFormValues {
@@ -47,7 +53,12 @@ export function triggerFormFromTrigger(trigger: Trigger): TriggerFormValues {
     case 'link_clicked':
       return { ...values, emailIds: ids(trigger.emailIds), linkMatch: trigger.link?.match ?? 'exact', link: trigger.link?.value ?? '' };
     case 'conversion':
-      return { ...values, emailIds: ids(trigger.emailIds), channel: trigger.channel ?? '', minValue: trigger.minValue === undefined ? '' : String(trigger.minValue) };
+      return {
+        ...values,
+        emailIds: ids(trigger.emailIds),
+        channel: trigger.channel ?? '',
+        minValue: trigger.minValue === undefined ? '' : String(trigger.minValue),
+      };
     default:
       return values;
   }
