@@ -3,6 +3,10 @@
  * error shape `{"Errors":[{"Code":n,"Message":"…"}]}` in JourneysExceptionFilter,
  * and to a friendly page in the admin.
  */
+import type { Violation } from '../engine/validation.types';
+
+export type { Violation };
+
 export enum JourneysErrorCode {
   NotFound = 1,
   ValidationFailed = 2,
@@ -28,13 +32,6 @@ export const HTTP_STATUS_OF: Record<JourneysErrorCode, number> = {
   [JourneysErrorCode.UnknownHook]: 404,
   [JourneysErrorCode.Internal]: 500,
 };
-
-/** A violation of the journey's constraints, shown next to the action it concerns. */
-export interface Violation {
-  code: string;
-  actionId: string | null;
-  message: string;
-}
 
 export class JourneysException extends Error {
   constructor(

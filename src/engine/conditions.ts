@@ -6,7 +6,7 @@
  * spaces; numbers compare as numbers; a missing value (null or blank) is
  * "not set", never equal to anything and never greater or smaller.
  */
-import type { ActivityCounts, HostCustomField, HostSubscriber } from '../host/host.ports';
+import type { ActivityCounts, HostCustomField, HostSubscriber } from './host-facts.types';
 import { allActions } from './action-tree';
 import { isDateText, parseDateText } from './dates';
 import type { Action, ConditionAction, ConditionRule, IdSelection, RuleAttribute, RuleOperator } from './journey.types';

@@ -1,5 +1,5 @@
 /** Builders for the engine's specs: small, valid defaults that a test overrides where it matters. */
-import type { HostSubscriber } from '../host/host.ports';
+import type { HostSubscriber } from './host-facts.types';
 import type { Action, ConditionAction, ConditionRule, JourneyDefinition, SendWindow, WaitUnit } from './journey.types';
 import type { StepFacts } from './step.types';
 import type { ValidationContext } from './validation.types';

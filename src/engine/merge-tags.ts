@@ -13,7 +13,7 @@
  *   The validator flags unknown `%Subscriber:…%` tags at save.
  * - Dates become ISO 8601 (UTC).
  */
-import type { HostSubscriber } from '../host/host.ports';
+import type { HostSubscriber } from './host-facts.types';
 import { assertNever } from './journey.types';
 
 const TAG = /%Subscriber:([A-Za-z]+)(\d*)%/gi;

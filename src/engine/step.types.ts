@@ -3,7 +3,7 @@
  * the subscriber's facts, what happens next. No I/O, no clock read inside:
  * `now` and the owner's time zone come in, effects go out for services to carry out.
  */
-import type { ActivityCounts, HostSubscriber } from '../host/host.ports';
+import type { ActivityCounts, HostSubscriber } from './host-facts.types';
 import type { Action, IdSelection, JourneyDefinition, SubscribeAction, UnsubscribeAction, WebhookAction } from './journey.types';
 
 export type EntryState = 'active' | 'waiting' | 'completed' | 'exited' | 'failed';

@@ -1,4 +1,4 @@
-import type { CausationContext } from '../host/host.ports';
+import type { CausationContext } from './host-facts.types';
 import type { TriggerType } from './journey.types';
 
 /** A host event turned into the engine's terms. */

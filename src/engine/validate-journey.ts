@@ -3,7 +3,7 @@
  * Returns every violation at once (the planner shows them all next to their
  * actions), never throws, and never trusts a key it does not know.
  */
-import type { Violation } from '../common/journeys.exception';
+import type { Violation } from './validation.types';
 import { ACTION_REGISTRY, isActionType } from './action-registry';
 import { unknownEmailIds, unknownListIds } from './action-settings';
 import { allActions } from './action-tree';

@@ -3,7 +3,7 @@
  * reports. Every check of ownership happens against this context, which the
  * caller builds from the authenticated owner's data, never from the request.
  */
-import type { HostCustomField, HostEmail, HostList } from '../host/host.ports';
+import type { HostCustomField, HostEmail, HostList } from './host-facts.types';
 import type { TriggerType } from './journey.types';
 
 export interface ValidationContext {
@@ -19,6 +19,13 @@ export interface ValidationContext {
   journeys: readonly { journeyId: number; triggerType: TriggerType }[];
   /** Allow http:// webhook URLs (a setting for local receivers); https only otherwise. */
   allowHttp?: boolean;
+}
+
+/** A violation of the journey's constraints, shown next to the action it concerns. */
+export interface Violation {
+  code: string;
+  actionId: string | null;
+  message: string;
 }
 
 export const VIOLATION_CODES = [

@@ -5,67 +5,30 @@
  * answers only for that user's objects.
  */
 import type { Request } from 'express';
+import type {
+  CausationContext,
+  HostCustomField,
+  HostEmail,
+  HostList,
+  HostSubscriber,
+  HostUser,
+  SubscriberRef,
+  ActivityCounts,
+} from '../engine/host-facts.types';
+
+export type {
+  ActivityCounts,
+  CausationContext,
+  HostCustomField,
+  HostEmail,
+  HostList,
+  HostSubscriber,
+  HostUser,
+  SubscriberRef,
+  SubscriptionStatus,
+} from '../engine/host-facts.types';
 
 export const HOST_PORTS = Symbol('HOST_PORTS');
-
-export type SubscriptionStatus = 'Opt-In Pending' | 'Subscribed' | 'Opt-Out Pending' | 'Unsubscribed';
-
-export interface HostUser {
-  userId: number;
-  emailAddress: string;
-  firstName: string;
-  lastName: string;
-  /** IANA time zone, e.g. 'Europe/Istanbul'. */
-  timeZone: string;
-}
-
-export interface HostList {
-  listId: number;
-  name: string;
-  ownerUserId: number;
-}
-
-export interface HostCustomField {
-  customFieldId: number;
-  ownerUserId: number;
-  /** 0 = global field (every list of the user). */
-  listId: number;
-  name: string;
-  /** Host field types: 'Single line', 'Paragraph text', 'Multiple choice', 'Drop down', 'Checkboxes', 'Hidden field', 'Date field', 'Time field', 'Number'. */
-  fieldType: string;
-}
-
-export interface HostEmail {
-  emailId: number;
-  ownerUserId: number;
-  name: string;
-  subject: string;
-  /** Where the email is used: a campaign's or an autoresponder's email. */
-  usedBy: { kind: 'campaign' | 'autoresponder'; id: number; name: string } | null;
-}
-
-export interface SubscriberRef {
-  listId: number;
-  subscriberId: number;
-}
-
-export interface HostSubscriber extends SubscriberRef {
-  emailAddress: string;
-  bounceType: string;
-  subscriptionStatus: SubscriptionStatus;
-  subscriptionDate: Date | null;
-  subscriptionIp: string;
-  unsubscriptionDate: Date | null;
-  optInDate: Date | null;
-  /** CustomFieldID → value (null when not set). */
-  customFields: Record<number, string | null>;
-}
-
-/** Opens / clicks of a subscriber, optionally restricted to some emails. */
-export interface ActivityCounts {
-  opens: number;
-  clicks: number;
-}
 
 export interface AudiencePort {
   getUser(userId: number): Promise<HostUser | null>;
@@ -82,16 +45,25 @@ export interface AudiencePort {
 }
 
 /**
- * Causation travels through the host with subscribe / unsubscribe so that a
- * journey → Subscribe → list → journey cycle can be bounded.
+ * What a host port throws to say "trying again will not help" (an unknown or
+ * deleted list, an address the host refuses): the entry stops at that action
+ * as failed, with this message shown in the admin and the API, where a user
+ * can retry or skip it. Any other error is taken as transient (host database
+ * away, timeout) and retried with backoff.
  */
-export interface CausationContext {
-  /** Id of the chain this write belongs to (first event id of the chain). */
-  chainId: string;
-  /** How many journey-caused hops led here. */
-  depth: number;
+export class PermanentHostError extends Error {
+  override readonly name = 'PermanentHostError';
 }
 
+/**
+ * Subscription writes made on a journey's behalf. Each carries an
+ * idempotency key (the id of the step's claim, stable across retries and
+ * crashes): a host that has already done the work for a key answers the
+ * first call's result again without repeating it. The guarantee the plug-in
+ * states is "effects inside MySQL exactly once; host calls idempotent by key;
+ * webhooks at least once with a stable webhook-id", so a host that ignores
+ * the key may see a call again after a worker crash.
+ */
 export interface SubscriptionCommandsPort {
   /** The host's own subscription path: fires Subscriber.Subscribed, autoresponders. Idempotent for an already subscribed address. */
   subscribe(
@@ -99,9 +71,10 @@ export interface SubscriptionCommandsPort {
     listId: number,
     input: { emailAddress: string; customFields?: Record<number, string> },
     causation?: CausationContext,
+    idempotencyKey?: string,
   ): Promise<{ subscriberId: number; alreadySubscribed: boolean }>;
   /** The host's own unsubscription path: fires Subscriber.Unsubscribed. Idempotent. */
-  unsubscribe(userId: number, ref: SubscriberRef, causation?: CausationContext): Promise<{ wasSubscribed: boolean }>;
+  unsubscribe(userId: number, ref: SubscriberRef, causation?: CausationContext, idempotencyKey?: string): Promise<{ wasSubscribed: boolean }>;
   /**
    * Sets one custom field value. `transaction` lets the plug-in write in the
    * same MySQL transaction as its step claim when host and plug-in share a database.
