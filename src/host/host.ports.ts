@@ -87,6 +87,63 @@ export interface SubscriptionCommandsPort {
    * field) pair wins. The runtime falls back to setCustomField without it.
    */
   setCustomFields?(userId: number, listId: number, writes: CustomFieldWrite[], transaction?: unknown): Promise<void>;
+  /**
+   * Optional batch forms of subscribe / unsubscribe for one owner: many
+   * journeys' Subscribe actions carried out in one call. One outcome per
+   * request, in request order; a request that fails does not fail the others.
+   * The runtime falls back to one subscribe / unsubscribe call per request
+   * without them.
+   */
+  subscribeMany?(userId: number, requests: SubscribeRequest[]): Promise<HostCallOutcome<{ subscriberId: number; alreadySubscribed: boolean }>[]>;
+  unsubscribeMany?(userId: number, requests: UnsubscribeRequest[]): Promise<HostCallOutcome<{ wasSubscribed: boolean }>[]>;
+}
+
+export interface SubscribeRequest {
+  listId: number;
+  emailAddress: string;
+  customFields?: Record<number, string>;
+  causation?: CausationContext;
+  idempotencyKey: string;
+}
+
+export interface UnsubscribeRequest {
+  ref: SubscriberRef;
+  causation?: CausationContext;
+  idempotencyKey: string;
+}
+
+/** The outcome of one request of a batch call: its result, or why it failed (permanent: retrying will not help). */
+export type HostCallOutcome<T> = ({ ok: true } & T) | { ok: false; permanent: boolean; error: string };
+
+/**
+ * Sending one email of the user to one subscriber, on a journey's behalf (the
+ * Send Email action). The plug-in never sends mail itself: the host renders,
+ * sends and tracks it (its open and click tracking then fire Email.Opened and
+ * Link.Clicked as for any email). Idempotent by key like the subscription writes.
+ */
+export interface SendEmailRequest {
+  userId: number;
+  listId: number;
+  subscriberId: number;
+  emailId: number;
+  journeyId: number;
+  entryId: number;
+  idempotencyKey: string;
+}
+
+/**
+ * `sent`: the host accepted it for delivery. `undeliverable`: the subscriber
+ * cannot receive it (not subscribed, bounced, suppressed); the journey then
+ * skips the action or exits, as the action says. Errors are thrown:
+ * PermanentHostError for a request that can never succeed, anything else is retried.
+ */
+export type SendEmailResult =
+  { status: 'sent'; messageId: string } | { status: 'undeliverable'; reason: 'not_subscribed' | 'bounced' | 'suppressed'; message: string };
+
+export interface EmailSenderPort {
+  send(request: SendEmailRequest): Promise<SendEmailResult>;
+  /** Optional batch form: one outcome per request, in order. */
+  sendMany?(requests: SendEmailRequest[]): Promise<HostCallOutcome<SendEmailResult>[]>;
 }
 
 export interface CustomFieldWrite {
@@ -122,4 +179,6 @@ export interface HostPorts {
   subscriptions: SubscriptionCommandsPort;
   admin: AdminContextPort;
   hooks: HookBusPort;
+  /** Needed by the Send Email action only; a host without it cannot run journeys that send email. */
+  email?: EmailSenderPort;
 }
