@@ -27,7 +27,7 @@ import { fork, type ChildProcess } from 'child_process';
 import * as path from 'path';
 import type { TriggerEvent } from '../src/engine/trigger-event';
 import type { SubscribedHookPayload } from '../src/host/hook-payloads';
-import { EnrolmentService } from '../src/runtime/enrolment.service';
+import { TriggerIntakeService } from '../src/runtime/intake/trigger-intake.service';
 import { chunk } from '../src/runtime/queues';
 import { customFieldColumn } from '../src/host/mysql/host-tables';
 import {
@@ -115,7 +115,7 @@ function eventsFor(host: BenchHost, listId: number, subscriberIds: number[], tag
 async function startWorkers(host: BenchHost, n: number, opts: EnrolmentBenchOptions): Promise<ChildProcess[]> {
   const fromSource = __filename.endsWith('.ts');
   const root = path.resolve(__dirname, '..');
-  const main = fromSource ? path.join(root, 'src/runtime/worker.main.ts') : path.join(root, 'src/runtime/worker.main.js');
+  const main = fromSource ? path.join(root, 'src/worker.main.ts') : path.join(root, 'src/worker.main.js');
   const ports = fromSource ? path.join(root, 'bench/worker-ports.ts') : path.join(root, 'bench/worker-ports.js');
   const children: ChildProcess[] = [];
   for (let i = 0; i < n; i++) {
@@ -181,7 +181,7 @@ async function feedHooks(host: BenchHost, payloads: SubscribedHookPayload[], win
 }
 
 async function feedAcceptMany(host: BenchHost, events: TriggerEvent[], size: number, parallel: number): Promise<void> {
-  const intake = host.app.get(EnrolmentService);
+  const intake = host.app.get(TriggerIntakeService);
   const parts = chunk(events, size);
   let next = 0;
   await Promise.all(

@@ -7,7 +7,7 @@
 import type { Sequelize } from 'sequelize';
 import type { AppConfig } from '../src/config/env';
 import type { HostPorts } from '../src/host/host.ports';
-import { mysqlWorkerPorts } from '../src/runtime/worker.main';
+import { mysqlWorkerPorts } from '../src/host/mysql/mysql-worker-ports';
 
 export function createHostPorts(config: AppConfig, sequelize: Sequelize): HostPorts {
   const ports = mysqlWorkerPorts(config, sequelize);

@@ -9,9 +9,10 @@ import { BullModule } from '@nestjs/bull';
 import type { Sequelize } from 'sequelize';
 import type { AppConfig } from './config/env';
 import { createSequelize } from './database/database';
+import { Db } from './database/db';
 import { pluginTables } from './database/tables';
 import { HOST_PORTS, type HostPorts } from './host/host.ports';
-import { CLOCK, PLUGIN_CONFIG, SEQUELIZE, TABLES, systemClock, type Clock } from './core/tokens';
+import { CLOCK, DB, PLUGIN_CONFIG, SEQUELIZE, TABLES, systemClock, type Clock } from './core/tokens';
 import { JourneyDefinitionsModule } from './journeys/journey-definitions.module';
 import { RuntimeModule } from './runtime/runtime.module';
 import { PlannerModule } from './planner/planner.module';
@@ -64,8 +65,9 @@ export const JOURNEYS_MODULE_OPTIONS = MODULE_OPTIONS_TOKEN;
     { provide: CLOCK, useFactory: (o: JourneysModuleOptions) => o.clock ?? systemClock, inject: [MODULE_OPTIONS_TOKEN] },
     { provide: TABLES, useFactory: (o: JourneysModuleOptions) => pluginTables(o.config.DB_TABLE_PREFIX), inject: [MODULE_OPTIONS_TOKEN] },
     { provide: SEQUELIZE, useFactory: (o: JourneysModuleOptions) => createSequelize(o.config), inject: [MODULE_OPTIONS_TOKEN] },
+    { provide: DB, useFactory: (o: JourneysModuleOptions) => new Db(o.config), inject: [MODULE_OPTIONS_TOKEN] },
   ],
-  exports: [PLUGIN_CONFIG, HOST_PORTS, CLOCK, TABLES, SEQUELIZE, MODULE_OPTIONS_TOKEN],
+  exports: [PLUGIN_CONFIG, HOST_PORTS, CLOCK, TABLES, SEQUELIZE, DB, MODULE_OPTIONS_TOKEN],
 })
 export class JourneysModule extends ConfigurableModuleClass implements OnApplicationShutdown {
   static override forRoot(options: typeof builder.OPTIONS_TYPE): DynamicModule {
@@ -76,11 +78,14 @@ export class JourneysModule extends ConfigurableModuleClass implements OnApplica
     return withFeatures(super.forRootAsync(options));
   }
 
-  constructor(@Inject(SEQUELIZE) private readonly sequelize: Sequelize) {
+  constructor(
+    @Inject(SEQUELIZE) private readonly sequelize: Sequelize,
+    @Inject(DB) private readonly db: Db,
+  ) {
     super();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.sequelize.close();
+    await Promise.all([this.sequelize.close(), this.db.close()]);
   }
 }

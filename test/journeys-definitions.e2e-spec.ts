@@ -23,7 +23,8 @@ import { JourneyValidation } from '../src/journeys/journey-validation';
 import { defineJourneyModels, JOURNEY_MODELS } from '../src/journeys/journey.model';
 import { JourneyRepository } from '../src/journeys/journey.repository';
 import { EXIT_ON_REQUEST_REASON, JourneysService } from '../src/journeys/journeys.service';
-import { EntryExits } from '../src/runtime/entry-exits';
+import { sequelizeSession, type SqlSession } from '../src/database/db';
+import { EntryStore, type ExitFilter } from '../src/runtime/entry-store';
 import { EntryScheduler } from '../src/runtime/entry-scheduler';
 import { installHostSchema } from '../reference-host/schema';
 import { DEMO, seedDemo } from '../reference-host/seed';
@@ -59,6 +60,8 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
   let moduleRef: TestingModule;
   let journeys: JourneysService;
   let stats: JourneyStatsService;
+  /** The real entry store on this test's Sequelize pool (it takes any SqlSession; its own pool is not used by these methods). */
+  const store = () => new EntryStore(sequelizeSession(sequelize) as never, tables);
   const scheduler = {
     schedule: jest.fn(async () => undefined),
     resumeJourney: jest.fn(async () => undefined),
@@ -66,7 +69,9 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
     retryEntry: jest.fn(async () => undefined),
     skipEntry: jest.fn(async () => undefined),
     // The real exits: these tests assert the entry rows they change.
-    exitEntries: (...args: Parameters<EntryExits['exit']>) => new EntryExits(sequelize, tables, clock).exit(...args),
+    exitEntries: (filter: ExitFilter, reason: string, session?: SqlSession) => store().exit(filter, reason, clock.now(), session),
+    deleteJourneyEntries: (session: SqlSession, journeyId: number) => store().deleteJourneyEntries(session, journeyId),
+    livePositions: (session: SqlSession, journeyId: number) => store().livePositions(session, journeyId),
   };
 
   beforeAll(async () => {
@@ -160,8 +165,8 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
     detail: string | null = null,
   ) {
     await sequelize.query(
-      `INSERT INTO \`${tables.log}\` (EntryID, JourneyID, ActionID, Visit, ActionType, Status, Result, Detail, CreatedAt, CompletedAt)
-       VALUES (:entryId, :journeyId, :actionId, 1, :type, :status, :result, :detail, '2026-11-26 09:00:01.000', :completedAt)`,
+      `INSERT INTO \`${tables.log}\` (EntryID, JourneyID, ActionID, ActionType, Status, Result, Detail, CreatedAt, CompletedAt)
+       VALUES (:entryId, :journeyId, :actionId, :type, :status, :result, :detail, '2026-11-26 09:00:01.000', :completedAt)`,
       {
         replacements: { entryId, journeyId, actionId, type, status, result, detail, completedAt: status === 'done' ? '2026-11-26 09:00:02.000' : null },
         type: QueryTypes.INSERT,
@@ -434,7 +439,7 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
       await journeys.saveActions(A, starter.journeyId, [{ id: 'bye', type: 'exit_this_journey', settings: {} }]);
 
       const entry = await insertEntry(j.journeyId, S.alice, 'waiting', 'wait1');
-      await insertLog(entry, j.journeyId, 'wait1', 'wait', 'running');
+      await insertLog(entry, j.journeyId, 'wait1', 'wait', 'done');
       await sequelize.query(
         `INSERT INTO \`${tables.webhookDeliveries}\` (DeliveryID, EntryID, JourneyID, ActionID, URL, CreatedAt, UpdatedAt)
          VALUES (:d, :entry, :j, 'hook', 'https://example.com', NOW(3), NOW(3))`,

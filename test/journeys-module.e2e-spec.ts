@@ -12,7 +12,7 @@ import { createSequelize } from '../src/database/database';
 import { JourneysModule } from '../src/journeys.module';
 import { JourneysService } from '../src/journeys/journeys.service';
 import { RuntimeHealth } from '../src/runtime/runtime.health';
-import { mysqlWorkerPorts } from '../src/runtime/worker.main';
+import { mysqlWorkerPorts } from '../src/host/mysql/mysql-worker-ports';
 
 @Injectable()
 class HostSettings {

@@ -608,8 +608,8 @@ describe('Planner pages (reference host)', () => {
       );
       [{ EntryID: failedEntry }] = await host.query<{ EntryID: number }>(`SELECT EntryID FROM \`${entriesTable}\` WHERE JourneyID = ?`, [id]);
       await host.sequelize.query(
-        `INSERT INTO \`${host.prefix}journeys_log\` (EntryID, JourneyID, ActionID, Visit, ActionType, Status, Result, CreatedAt, CompletedAt) VALUES
-         (?, ?, 'w1', 1, 'wait', 'done', NULL, ?, ?), (?, ?, 'h1', 1, 'webhook', 'failed', NULL, ?, NULL)`,
+        `INSERT INTO \`${host.prefix}journeys_log\` (EntryID, JourneyID, ActionID, ActionType, Status, Result, CreatedAt, CompletedAt) VALUES
+         (?, ?, 'w1', 'wait', 'done', NULL, ?, ?), (?, ?, 'h1', 'webhook', 'failed', NULL, ?, NULL)`,
         { replacements: [failedEntry, id, now, now, failedEntry, id, now] },
       );
     });

@@ -1,5 +1,5 @@
 /**
- * A list import's fresh path (EnrolmentService.acceptMany → EntryRunner.enrolFresh):
+ * A list import's fresh path (TriggerIntakeService.acceptMany → ListImport.enrolFresh):
  * new entries are inserted where their first step leaves them, with that
  * step's log rows and field writes, in the enrolment transaction. These tests
  * hold it to the guarantees of the insert-then-step path it replaces:
@@ -14,9 +14,9 @@ import { Transaction } from 'sequelize';
 import { startReferenceHost, type RefHost } from './support/reference-host';
 import { eventually, insertJourney, journeyTables, logOf, MINUTE, MovableClock, runtimeOf, setJourneyStatus, settle } from './support/journey-fixtures';
 import type { TriggerEvent } from '../src/engine/trigger-event';
-import { EntryRunner } from '../src/runtime/entry-runner';
-import { INLINE_FIRST_STEP_MIN_EVENTS } from '../src/runtime/enrolment.service';
-import { execute, isTransientDbError, select } from '../src/runtime/sql';
+import { EntryStore } from '../src/runtime/entry-store';
+import { INLINE_FIRST_STEP_MIN_EVENTS } from '../src/runtime/intake/trigger-intake.service';
+import { ListImport } from '../src/runtime/step/list-import';
 
 describe('List import: entries inserted at their first step', () => {
   let host: RefHost;
@@ -160,8 +160,7 @@ describe('List import: entries inserted at their first step', () => {
       trigger: { type: 'subscription', listIds: [host.demo.lists.vip] },
       actions: [{ id: 'append', type: 'update_custom_field', settings: { fieldId: host.demo.fields.city, value: `${cityTag()}x` } }],
     });
-    const runner = host.app.get(EntryRunner);
-    const stepFresh = jest.spyOn(runner, 'stepFresh');
+    const stepFresh = jest.spyOn(host.app.get(ListImport), 'stepFresh');
     try {
       // Another transaction inserts a live entry for the last subscriber and holds it uncommitted.
       const other = await otherTransaction();
@@ -318,9 +317,8 @@ describe('List import: entries inserted at their first step', () => {
     ['ids read back by the live-entry key', true],
   ])('entries that end in their first step, exits and Start Journey (%s)', (_label, readBack) => {
     it('are inserted ended, release the live-entry key, exit other journeys and start the target journey', async () => {
-      const runner = host.app.get(EntryRunner);
-      const saved = runner.idStep;
-      if (readBack) runner.idStep = Promise.resolve(null);
+      const store = host.app.get(EntryStore);
+      store.assumeInterleavedIds(readBack);
       const prefix = readBack ? 'endb' : 'enda';
       const ids = await newSubscribers(prefix, 24);
       const { userA, lists, fields } = host.demo;
@@ -378,7 +376,7 @@ describe('List import: entries inserted at their first step', () => {
         expect(rows).toHaveLength(48);
         expect([...(await citiesOf(ids)).values()]).toEqual(Array(24).fill('cxx'));
       } finally {
-        runner.idStep = saved;
+        store.assumeInterleavedIds(false);
         await setJourneyStatus(host, journeyId, 'Disabled');
       }
     });
@@ -450,42 +448,5 @@ describe('List import: entries inserted at their first step', () => {
     } finally {
       await setJourneyStatus(host, journeyId, 'Disabled');
     }
-  });
-  it('statements of a transaction go to its connection directly; a deadlock ends the transaction like Sequelize would', async () => {
-    const table = `${host.prefix}deadlock_probe`;
-    await host.sequelize.query(`CREATE TABLE \`${table}\` (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB`);
-    await host.sequelize.query(`INSERT INTO \`${table}\` VALUES (1, 0), (2, 0)`);
-    const a = await host.sequelize.transaction({ isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED });
-    const b = await host.sequelize.transaction({ isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED });
-    // The raw path formats like Sequelize: lists, multi-row VALUES, nulls, quotes.
-    expect(
-      await select<{ id: number }>(
-        host.sequelize,
-        `SELECT id FROM \`${table}\` WHERE id IN (?) AND ? IS NULL AND ? = 'it''s' ORDER BY id`,
-        [[1, 2], null, "it's"],
-        a,
-      ),
-    ).toEqual([{ id: 1 }, { id: 2 }]);
-    await execute(host.sequelize, `UPDATE \`${table}\` SET v = 1 WHERE id = ?`, [1], a);
-    await execute(host.sequelize, `UPDATE \`${table}\` SET v = 2 WHERE id = ?`, [2], b);
-    const first = execute(host.sequelize, `UPDATE \`${table}\` SET v = 1 WHERE id = ?`, [2], a).then(
-      () => null,
-      (e: unknown) => e,
-    );
-    await someoneWaitsOnALock();
-    const second = await execute(host.sequelize, `UPDATE \`${table}\` SET v = 2 WHERE id = ?`, [1], b).then(
-      () => null,
-      (e: unknown) => e,
-    );
-    const errors = [await first, second].filter((e) => e !== null);
-    expect(errors).toHaveLength(1);
-    expect(isTransientDbError(errors[0])).toBe(true);
-    const [victim, survivor] = errors[0] === second ? [b, a] : [a, b];
-    expect((victim as unknown as { finished?: string }).finished).toBe('rollback');
-    // The victim cannot run another statement outside a transaction by mistake.
-    await expect(execute(host.sequelize, `UPDATE \`${table}\` SET v = 9 WHERE id = 1`, [], victim)).rejects.toThrow(/no longer use it|finished/);
-    await survivor.commit();
-    const rows = await host.query<{ id: number; v: number }>(`SELECT id, v FROM \`${table}\` ORDER BY id`);
-    expect(rows.map((r) => r.v)).not.toContain(9);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Two worker PROCESSES (src/runtime/worker.main.ts) consume the same queue
+ * Two worker PROCESSES (src/worker.main.ts) consume the same queue
  * over 1,000 entries, with the same entries queued several times in different
  * batches so both processes race for them: every effect happens once (custom
  * field appends, log rows, webhook deliveries).
@@ -17,7 +17,7 @@ const N = 1000;
 const ROOT = path.resolve(__dirname, '..');
 
 function startWorkerProcess(host: RefHost): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/runtime/worker.main.ts'], {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/worker.main.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -1,7 +1,10 @@
 /**
- * One place per action type: what the planner shows (label, description,
- * default settings), whether the runtime carries it out outside MySQL
- * (external), and how its settings are read from raw input.
+ * The one answer per action type: what the planner shows (label, description,
+ * menu group and hint, the settings partial that edits it, default settings),
+ * how its settings are read from raw input, whether it holds branches, and
+ * whether the runtime carries it out outside MySQL (external: the step stops
+ * before it and a runtime executor performs it after commit; the runtime
+ * checks at start that every external type has an executor).
  * The mapped type makes a missing entry a compile error; assertRegistryComplete()
  * repeats the check at start-up for anything built around the types.
  */
@@ -29,6 +32,10 @@ export interface ActionDefinition<T extends ActionType = ActionType> {
   external: boolean;
   /** Holds Yes and No branches. */
   branches: boolean;
+  /** Where the planner's "Add action" menu lists it, with a one-line hint. */
+  menu: { group: 'Flow' | 'Subscriber' | 'Journeys' | 'Integrations'; hint: string };
+  /** The partial (views/partials/…) that edits its settings in the planner. */
+  settingsPartial: string;
   /** Settings of a freshly added action in the planner (not necessarily valid: e.g. no list chosen yet). */
   defaultSettings(): SettingsOf<T>;
   parseSettings(raw: Record<string, unknown>, ctx: ValidationContext, report: Report): SettingsOf<T>;
@@ -36,13 +43,15 @@ export interface ActionDefinition<T extends ActionType = ActionType> {
 
 export type ActionRegistry = { readonly [T in ActionType]: ActionDefinition<T> };
 
-export const ACTION_REGISTRY: ActionRegistry = {
+export const ACTION_REGISTRY = {
   wait: {
     type: 'wait',
     label: 'Wait',
     description: 'Waits for a time, optionally until the send window opens in your time zone.',
-    external: false,
+    external: false as const,
     branches: false,
+    menu: { group: 'Flow', hint: 'Pause for a while, optionally until a send window' },
+    settingsPartial: 'settings/wait',
     defaultSettings: () => ({ amount: 1, unit: 'days' }),
     parseSettings: parseWaitSettings,
   },
@@ -50,8 +59,10 @@ export const ACTION_REGISTRY: ActionRegistry = {
     type: 'condition',
     label: 'Yes/No condition',
     description: 'Checks the subscriber against one or more rules and continues on the Yes or the No branch.',
-    external: false,
+    external: false as const,
     branches: true,
+    menu: { group: 'Flow', hint: 'Split the flow on subscriber data or activity' },
+    settingsPartial: 'settings/condition',
     defaultSettings: () => ({ match: 'all', rules: [] }),
     parseSettings: parseConditionSettings,
   },
@@ -59,8 +70,10 @@ export const ACTION_REGISTRY: ActionRegistry = {
     type: 'start_journey',
     label: 'Start Journey',
     description: 'Enrols the subscriber in another journey.',
-    external: false,
+    external: false as const,
     branches: false,
+    menu: { group: 'Journeys', hint: 'Enrol the subscriber in another journey' },
+    settingsPartial: 'settings/start_journey',
     defaultSettings: () => ({ journeyId: 0 }),
     parseSettings: parseStartJourneySettings,
   },
@@ -68,8 +81,10 @@ export const ACTION_REGISTRY: ActionRegistry = {
     type: 'exit_journey',
     label: 'Exit Journey',
     description: 'Removes the subscriber from the chosen journeys.',
-    external: false,
+    external: false as const,
     branches: false,
+    menu: { group: 'Journeys', hint: 'Remove the subscriber from other journeys' },
+    settingsPartial: 'settings/exit_journey',
     defaultSettings: () => ({ journeyIds: [] }),
     parseSettings: parseExitJourneySettings,
   },
@@ -77,8 +92,10 @@ export const ACTION_REGISTRY: ActionRegistry = {
     type: 'exit_this_journey',
     label: 'Exit This Journey',
     description: 'Ends this journey for the subscriber.',
-    external: false,
+    external: false as const,
     branches: false,
+    menu: { group: 'Journeys', hint: 'End this journey here' },
+    settingsPartial: 'settings/none',
     defaultSettings: parseNoSettings,
     parseSettings: parseNoSettings,
   },
@@ -86,8 +103,10 @@ export const ACTION_REGISTRY: ActionRegistry = {
     type: 'exit_all_other_journeys',
     label: 'Exit All Other Journeys',
     description: 'Removes the subscriber from every other journey they are in.',
-    external: false,
+    external: false as const,
     branches: false,
+    menu: { group: 'Journeys', hint: 'Leave every other active journey' },
+    settingsPartial: 'settings/none',
     defaultSettings: parseNoSettings,
     parseSettings: parseNoSettings,
   },
@@ -95,8 +114,10 @@ export const ACTION_REGISTRY: ActionRegistry = {
     type: 'subscribe',
     label: 'Subscribe to list',
     description: "Subscribes the subscriber's email address to another list, firing that list's autoresponders and journeys.",
-    external: true,
+    external: true as const,
     branches: false,
+    menu: { group: 'Subscriber', hint: "Through the list's own subscription" },
+    settingsPartial: 'settings/subscribe',
     defaultSettings: () => ({ listId: 0 }),
     parseSettings: parseListSettings,
   },
@@ -104,8 +125,10 @@ export const ACTION_REGISTRY: ActionRegistry = {
     type: 'unsubscribe',
     label: 'Unsubscribe from list',
     description: "Unsubscribes the subscriber's email address from a list through the normal unsubscription path.",
-    external: true,
+    external: true as const,
     branches: false,
+    menu: { group: 'Subscriber', hint: "Through the list's own unsubscription" },
+    settingsPartial: 'settings/unsubscribe',
     defaultSettings: () => ({ listId: 0 }),
     parseSettings: parseListSettings,
   },
@@ -113,8 +136,10 @@ export const ACTION_REGISTRY: ActionRegistry = {
     type: 'update_custom_field',
     label: 'Update Custom Field Value',
     description: 'Sets a custom field of the subscriber; merge tags such as %Subscriber:EmailAddress% are allowed.',
-    external: false,
+    external: false as const,
     branches: false,
+    menu: { group: 'Subscriber', hint: 'Set a field, merge tags allowed' },
+    settingsPartial: 'settings/update_custom_field',
     defaultSettings: () => ({ fieldId: 0, value: '' }),
     parseSettings: parseUpdateCustomFieldSettings,
   },
@@ -122,19 +147,32 @@ export const ACTION_REGISTRY: ActionRegistry = {
     type: 'webhook',
     label: 'Webhook',
     description: "Sends the subscriber's data to a URL, signed with the journey's secret.",
-    external: true,
+    external: true as const,
     branches: false,
+    menu: { group: 'Integrations', hint: 'Send the subscriber to a URL, signed' },
+    settingsPartial: 'settings/webhook',
     defaultSettings: () => ({ url: '', method: 'POST', includeCustomFields: true }),
     parseSettings: parseWebhookSettings,
   },
-};
+} satisfies ActionRegistry;
+
+/** The action types the runtime carries out outside MySQL, read off the registry. */
+export type ExternalActionType = { [T in ActionType]: (typeof ACTION_REGISTRY)[T]['external'] extends true ? T : never }[ActionType];
+export type ExternalAction = Extract<Action, { type: ExternalActionType }>;
+export type InstantAction = Exclude<Action, ExternalAction>;
+
+export const EXTERNAL_ACTION_TYPES: readonly ExternalActionType[] = ACTION_TYPES.filter((type): type is ExternalActionType => ACTION_REGISTRY[type].external);
+
+export function isExternalAction(action: Action | undefined): action is ExternalAction {
+  return !!action && ACTION_REGISTRY[action.type].external;
+}
 
 export function isActionType(value: unknown): value is ActionType {
   return typeof value === 'string' && (ACTION_TYPES as readonly string[]).includes(value);
 }
 
 export function actionDefinition<T extends ActionType>(type: T): ActionDefinition<T> {
-  return ACTION_REGISTRY[type] as unknown as ActionDefinition<T>;
+  return (ACTION_REGISTRY as ActionRegistry)[type] as unknown as ActionDefinition<T>;
 }
 
 /** Start-up check: every action type has a registry entry of that type, and the registry names no other. */

@@ -208,7 +208,8 @@ export function parseExitJourneySettings(raw: Raw, ctx: ValidationContext, repor
   return { journeyIds };
 }
 
-export function parseNoSettings(): Record<string, never> {
+/** Actions without settings: whatever came in, their settings are empty. */
+export function parseNoSettings(_raw?: Record<string, unknown>, _ctx?: ValidationContext, _report?: Report): Record<string, never> {
   return {};
 }
 

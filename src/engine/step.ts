@@ -18,6 +18,7 @@
  * - An action that cannot be judged (activity not loaded, bad time zone) fails
  *   the entry at that action with the message, ready for retry or skip.
  */
+import { isExternalAction, type InstantAction } from './action-registry';
 import { actionPath } from './action-tree';
 import { evaluateCondition } from './conditions';
 import type { Action } from './journey.types';
@@ -68,6 +69,12 @@ function withCustomField(facts: StepFacts, fieldId: number, value: string): Step
 }
 
 function runAction(action: Action, input: StepInput, facts: StepFacts): ActionRun {
+  // External actions stop the walk before they run: the runtime claims and carries them out.
+  if (isExternalAction(action)) return { move: { kind: 'stop', outcome: { kind: 'external', action } } };
+  return runInstant(action, input, facts);
+}
+
+function runInstant(action: InstantAction, input: StepInput, facts: StepFacts): ActionRun {
   const ran = (result?: string): RanAction =>
     result === undefined ? { actionId: action.id, type: action.type } : { actionId: action.id, type: action.type, result };
   switch (action.type) {
@@ -98,10 +105,6 @@ function runAction(action: Action, input: StepInput, facts: StepFacts): ActionRu
       return { ran: ran(), effect: { kind: 'exit_all_other_journeys', actionId: action.id }, move: { kind: 'next' } };
     case 'exit_this_journey':
       return { ran: ran(), move: { kind: 'stop', outcome: { kind: 'exited', actionId: action.id, reason: EXIT_THIS_JOURNEY_REASON } } };
-    case 'subscribe':
-    case 'unsubscribe':
-    case 'webhook':
-      return { move: { kind: 'stop', outcome: { kind: 'external', action } } };
     default:
       return assertNever(action, 'action');
   }

@@ -4,7 +4,8 @@
  * `now` and the owner's time zone come in, effects go out for services to carry out.
  */
 import type { ActivityCounts, HostSubscriber } from './host-facts.types';
-import type { Action, IdSelection, JourneyDefinition, SubscribeAction, UnsubscribeAction, WebhookAction } from './journey.types';
+import type { ExternalAction } from './action-registry';
+import type { Action, IdSelection, JourneyDefinition } from './journey.types';
 
 export type EntryState = 'active' | 'waiting' | 'completed' | 'exited' | 'failed';
 
@@ -56,7 +57,7 @@ export type StepOutcome =
    * HTTP). The runtime claims it, carries it out after commit, then resumes
    * with `{ from: 'after', actionId }`.
    */
-  | { kind: 'external'; action: SubscribeAction | UnsubscribeAction | WebhookAction }
+  | { kind: 'external'; action: ExternalAction }
   | { kind: 'completed' }
   | { kind: 'exited'; actionId: string | null; reason: string }
   | { kind: 'failed'; actionId: string; error: string };

@@ -18,16 +18,14 @@
  * URL is not part of the signature).
  */
 import { Inject, Injectable } from '@nestjs/common';
-import type { Sequelize } from 'sequelize';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { Counter } from 'prom-client';
 import type { AppConfig } from '../config/env';
 import { JourneysErrorCode, JourneysException } from '../common/journeys.exception';
-import { CLOCK, PLUGIN_CONFIG, SEQUELIZE, TABLES, type Clock } from '../core/tokens';
-import type { PluginTables } from '../database/tables';
+import { CLOCK, PLUGIN_CONFIG, type Clock } from '../core/tokens';
 import type { PluginHandle } from '../plugin/plugin-handle';
 import { RuntimeMetrics } from '../runtime/runtime.metrics';
-import { execute, select, sqlDate } from '../runtime/sql';
+import { ProcessedEvents } from '../runtime/intake/processed-events';
 import { TRIGGER_INTAKE, type TriggerIntake } from '../runtime/trigger-intake';
 import { loadHookHandlers, type HookHandlerFn } from './hook-handlers';
 import { INGEST_MAX_BYTES } from './raw-body.middleware';
@@ -53,8 +51,7 @@ export class HookIngest {
 
   constructor(
     @Inject(PLUGIN_CONFIG) config: AppConfig,
-    @Inject(SEQUELIZE) private readonly sequelize: Sequelize,
-    @Inject(TABLES) private readonly tables: PluginTables,
+    private readonly processed: ProcessedEvents,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(TRIGGER_INTAKE) intake: TriggerIntake,
     metrics: RuntimeMetrics,
@@ -110,8 +107,7 @@ export class HookIngest {
     if (!handler) throw new JourneysException(JourneysErrorCode.UnknownHook, `Unknown hook ${hookName}; the hooks are ${this.hookNames.join(', ')}`);
 
     const eventId = `${INGEST_ID_PREFIX}${webhookId}`;
-    const [seen] = await select(this.sequelize, `SELECT 1 FROM \`${this.tables.events}\` WHERE EventID = ?`, [eventId]);
-    if (seen) return { Hook: hookName, Duplicate: true };
+    if ((await this.processed.seen([eventId])).size > 0) return { Hook: hookName, Duplicate: true };
 
     let payload: unknown;
     try {
@@ -120,7 +116,7 @@ export class HookIngest {
       throw JourneysException.invalid(`The ${hookName} payload is not valid JSON`);
     }
     const result = await handler(payload, this.handle);
-    await execute(this.sequelize, `INSERT IGNORE INTO \`${this.tables.events}\` (EventID, ReceivedAt) VALUES (?, ?)`, [eventId, sqlDate(this.clock.now())]);
+    await this.processed.record([eventId], this.clock.now());
     return { Hook: hookName, Duplicate: false, Result: result };
   }
 

@@ -3,7 +3,7 @@
  * funnel, entry totals, a subscriber's journey history, failed entries with
  * retry / skip. Grouped SQL on the existing indexes:
  *   entries (JourneyID, State, CurrentActionID), entries (ListID, SubscriberID, State),
- *   log (JourneyID, ActionID, Status), log (EntryID, ActionID, Visit).
+ *   log (JourneyID, ActionID, Status), log (EntryID, ActionID).
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { QueryTypes, type Sequelize } from 'sequelize';
@@ -44,7 +44,6 @@ interface EntryRow {
 interface LogRow {
   EntryID: number;
   ActionID: string;
-  Visit: number;
   ActionType: string;
   Status: HistoryLogRow['status'];
   Result: string | null;
@@ -162,7 +161,7 @@ export class JourneyStatsService {
     );
     const logs = entries.length
       ? await this.sequelize.query<LogRow>(
-          `SELECT EntryID, ActionID, Visit, ActionType, Status, Result, Detail, CreatedAt, CompletedAt
+          `SELECT EntryID, ActionID, ActionType, Status, Result, Detail, CreatedAt, CompletedAt
              FROM \`${this.tables.log}\` WHERE EntryID IN (:entryIds) ORDER BY EntryID, CreatedAt, LogID`,
           { replacements: { entryIds: entries.map((e) => e.EntryID) }, type: QueryTypes.SELECT },
         )
@@ -206,7 +205,6 @@ export class JourneyStatsService {
               actionId: l.ActionID,
               actionType: l.ActionType,
               label: action ? actionLabel(action) : actionTypeLabel(l.ActionType),
-              visit: Number(l.Visit),
               status: l.Status,
               result: l.Result,
               detail: l.Detail,

@@ -112,8 +112,7 @@ export interface HistoryLogRow {
   actionId: string;
   actionType: string;
   label: string;
-  visit: number;
-  status: 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+  status: 'pending' | 'done' | 'failed' | 'skipped';
   result: string | null;
   detail: string | null;
   /** When it finished, or when it started if it has not. */

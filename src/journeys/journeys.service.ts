@@ -8,6 +8,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { JourneysErrorCode, JourneysException, type Violation } from '../common/journeys.exception';
 import { CLOCK, SEQUELIZE, TABLES, type Clock } from '../core/tokens';
+import { sequelizeSession } from '../database/db';
 import type { PluginTables } from '../database/tables';
 import { allActions } from '../engine/action-tree';
 import { editImpact, type ActionPositionCount } from '../engine/edit-impact';
@@ -173,7 +174,7 @@ export class JourneysService {
       const exitedEntries = await this.scheduler.exitEntries(
         { journeyId: row.JourneyID, actionIds: impact.removedActionIds },
         ACTION_REMOVED_REASON,
-        transaction,
+        sequelizeSession(this.sequelize, transaction),
       );
       return { version, actions: parsed.actions, removedActionIds: impact.removedActionIds, exitedEntries };
     });
@@ -263,21 +264,13 @@ export class JourneysService {
         `The journey "${row.Name}" cannot be deleted: ${referencing.map((j) => `"${j.Name}"`).join(', ')} ${referencing.length === 1 ? 'refers' : 'refer'} to it in a Start Journey or Exit Journey action`,
       );
     }
-    const t = this.tables;
     await transactionWithRetry(this.sequelize, async (transaction) => {
       const locked = await this.repo.findOwned(userId, journeyId, { transaction, lock: true });
       if (locked.Status === 'Enabled') {
         throw new JourneysException(JourneysErrorCode.Conflict, `Disable the journey "${locked.Name}" before deleting it`);
       }
-      const replacements = { journeyId: locked.JourneyID };
-      // Deliveries through their entries (indexed on EntryID), before the entries go.
-      await this.sequelize.query(`DELETE d FROM \`${t.webhookDeliveries}\` d JOIN \`${t.entries}\` e ON e.EntryID = d.EntryID WHERE e.JourneyID = :journeyId`, {
-        replacements,
-        transaction,
-      });
-      await this.sequelize.query(`DELETE FROM \`${t.log}\` WHERE JourneyID = :journeyId`, { replacements, transaction });
-      await this.sequelize.query(`DELETE FROM \`${t.entries}\` WHERE JourneyID = :journeyId`, { replacements, transaction });
-      await this.sequelize.query(`DELETE FROM \`${t.triggers}\` WHERE JourneyID = :journeyId`, { replacements, transaction });
+      await this.scheduler.deleteJourneyEntries(sequelizeSession(this.sequelize, transaction), locked.JourneyID);
+      await this.sequelize.query(`DELETE FROM \`${this.tables.triggers}\` WHERE JourneyID = ?`, { replacements: [locked.JourneyID], transaction });
       await locked.destroy({ transaction });
     });
   }
@@ -313,14 +306,9 @@ export class JourneysService {
     });
   }
 
-  /** Live entries per current ActionID (index idx_journey_position). */
+  /** Live entries per current ActionID. */
   private async livePositions(journeyId: number, transaction?: Transaction): Promise<ActionPositionCount[]> {
-    const rows = await this.sequelize.query<{ ActionID: string; n: number }>(
-      `SELECT CurrentActionID AS ActionID, COUNT(*) AS n FROM \`${this.tables.entries}\`
-        WHERE JourneyID = :journeyId AND State IN ${LIVE_STATES} AND CurrentActionID IS NOT NULL
-        GROUP BY CurrentActionID`,
-      { replacements: { journeyId }, type: QueryTypes.SELECT, transaction },
-    );
+    const rows = await this.scheduler.livePositions(sequelizeSession(this.sequelize, transaction), journeyId);
     return rows.map((r) => ({ actionId: r.ActionID, count: Number(r.n) }));
   }
 }

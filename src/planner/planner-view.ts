@@ -7,6 +7,7 @@ import { attributeKind, customFieldIdOf, isActivityAttribute, operatorsFor, VALU
 import { SUBSCRIBER_ATTRIBUTES, WAIT_UNITS, WEBHOOK_METHODS, type RuleOperator } from '../engine/journey.types';
 import type { HostCustomField, HostEmail, HostList } from '../host/host.ports';
 import type { ActionCount } from '../journeys/journey.dto';
+import { ACTION_REGISTRY, isActionType } from '../engine/action-registry';
 import { ACTION_CATALOG, actionTypeInfo } from './action-catalog';
 import { headersToText, type DraftAction, type DraftRule } from './forms/actions.form';
 
@@ -57,7 +58,6 @@ const ATTRIBUTE_LABELS: Record<string, string> = {
   Clicks: 'Clicks',
 };
 
-const SETTINGS_PARTIALS = new Set(['wait', 'condition', 'start_journey', 'exit_journey', 'subscribe', 'unsubscribe', 'update_custom_field', 'webhook']);
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const ALL_KINDS: AttributeKind[] = ['text', 'number', 'date', 'enum', 'activity'];
 
@@ -125,7 +125,7 @@ function node(action: DraftAction, ctx: PlannerContext, first: boolean, last: bo
     no: isCondition ? { slot: `no.${action.id}`, label: 'No', nodes: plannerNodes(action.no ?? [], ctx) } : null,
     f: fieldsOf(action, s, ctx),
     afterSlot: isCondition ? null : `after.${action.id}`,
-    settingsPartial: info && SETTINGS_PARTIALS.has(action.type) ? `settings/${action.type}` : 'settings/none',
+    settingsPartial: info && isActionType(action.type) ? ACTION_REGISTRY[action.type].settingsPartial : 'settings/none',
   };
 }
 

@@ -5,7 +5,7 @@
  * waits cost Redis nothing.
  */
 import { InjectQueue } from '@nestjs/bull';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
 import type { AppConfig } from '../config/env';
 import { CLOCK, PLUGIN_CONFIG, type Clock } from '../core/tokens';
@@ -17,6 +17,7 @@ export interface TimedEntryStep extends EntryStep {
 
 @Injectable()
 export class EntryQueue {
+  private readonly logger = new Logger('JourneysQueue');
   constructor(
     @InjectQueue(ENTRY_QUEUE) readonly queue: Queue<RunEntriesJobData>,
     @Inject(PLUGIN_CONFIG) private readonly config: AppConfig,
@@ -62,5 +63,19 @@ export class EntryQueue {
     if (jobs.length > 0) await this.queue.addBulk(jobs);
     await this.runNow(due);
     return due.length + jobs.reduce((n, j) => n + j.data.entryIds.length, 0);
+  }
+
+  /**
+   * Queues work for entries already committed. Redis only wakes work: if it is
+   * away, the entries are in MySQL and the sweeper queues them later, so the
+   * caller is not told that its (committed) work failed.
+   */
+  async afterCommit(wakes: readonly TimedEntryStep[], runNow: readonly EntryStep[]): Promise<void> {
+    try {
+      await this.runAt(wakes);
+      await this.runNow(runNow);
+    } catch (error) {
+      this.logger.warn(`queueing ${wakes.length + runNow.length} entries failed (the sweeper will pick them up): ${(error as Error).message}`);
+    }
   }
 }

@@ -5,20 +5,20 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'crypto';
-import { Transaction, type Sequelize } from 'sequelize';
 import { JourneysErrorCode, JourneysException } from '../common/journeys.exception';
 import type { AppConfig } from '../config/env';
-import { CLOCK, PLUGIN_CONFIG, SEQUELIZE, TABLES, type Clock } from '../core/tokens';
-import type { PluginTables } from '../database/tables';
+import { CLOCK, DB, PLUGIN_CONFIG, type Clock } from '../core/tokens';
+import type { Db, SqlSession } from '../database/db';
+import { isExternalAction } from '../engine/action-registry';
 import { actionPath as actionPathOf, findAction } from '../engine/action-tree';
-import type { CausationContext, SubscriberRef } from '../host/host.ports';
-import { EnrolmentService } from './enrolment.service';
+import type { CausationContext, SubscriberRef } from '../engine/host-facts.types';
 import { EntryQueue, type TimedEntryStep } from './entry-queue.service';
-import { isExternal } from './entry-runner';
-import { EntryExits, type ExitFilter } from './entry-exits';
+import { EntryStore, type ExitFilter, type Position } from './entry-store';
+import { Enrolment } from './intake/enrolment';
 import { JourneyStore } from './journey-store';
 import { chunk, type EntryStep } from './queues';
-import { execute, select, sqlDate } from './sql';
+
+export type { ExitFilter };
 
 export interface ManualEnrolResult {
   enrolled: number;
@@ -27,35 +27,22 @@ export interface ManualEnrolResult {
   entryIds: number[];
 }
 
-interface Position {
-  EntryID: number;
-  StepSeq: number;
-  State: string;
-  WakeAt: Date | null;
-}
-
 @Injectable()
 export class EntryScheduler {
   constructor(
-    @Inject(SEQUELIZE) private readonly sequelize: Sequelize,
-    @Inject(TABLES) private readonly tables: PluginTables,
+    @Inject(DB) private readonly db: Db,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PLUGIN_CONFIG) private readonly config: AppConfig,
     private readonly queue: EntryQueue,
-    private readonly enrolment: EnrolmentService,
+    private readonly enrolment: Enrolment,
     private readonly journeys: JourneyStore,
-    private readonly exits: EntryExits,
+    private readonly store: EntryStore,
   ) {}
 
   /** Queue these entries: active ones now, waiting ones for their wake time. Ended or unknown ids are ignored. */
   async schedule(entryIds: number[]): Promise<void> {
     for (const ids of chunk([...new Set(entryIds)], 5000)) {
-      const rows = await select<Position>(
-        this.sequelize,
-        `SELECT EntryID, StepSeq, State, WakeAt FROM \`${this.tables.entries}\` WHERE EntryID IN (?) AND ActiveLock = 1 AND State IN ('active','waiting')`,
-        [ids],
-      );
-      await this.queuePositions(rows);
+      await this.queuePositions(await this.store.positions(ids));
     }
   }
 
@@ -64,13 +51,7 @@ export class EntryScheduler {
     const horizon = new Date(this.clock.now().getTime() + this.config.WAKE_HORIZON_SECONDS * 1000);
     let after = 0;
     for (;;) {
-      const rows = await select<Position>(
-        this.sequelize,
-        `SELECT EntryID, StepSeq, State, WakeAt FROM \`${this.tables.entries}\`
-          WHERE JourneyID = ? AND EntryID > ? AND ActiveLock = 1 AND (State = 'active' OR (State = 'waiting' AND WakeAt <= ?))
-          ORDER BY EntryID LIMIT 5000`,
-        [journeyId, after, sqlDate(horizon)],
-      );
+      const rows = await this.store.resumable(journeyId, after, horizon, 5000);
       if (rows.length === 0) return;
       await this.queuePositions(rows);
       after = Number(rows[rows.length - 1].EntryID);
@@ -98,8 +79,18 @@ export class EntryScheduler {
    * in, so this never deadlocks with a running step; StepSeq moves on so a
    * queued job finds them gone. Returns how many ended.
    */
-  exitEntries(filter: ExitFilter, reason: string, transaction?: Transaction): Promise<number> {
-    return this.exits.exit(filter, reason, transaction);
+  exitEntries(filter: ExitFilter, reason: string, session?: SqlSession): Promise<number> {
+    return this.store.exit(filter, reason, this.clock.now(), session);
+  }
+
+  /** A journey being deleted takes its entries, their log and webhook deliveries with it, in the caller's session. */
+  deleteJourneyEntries(session: SqlSession, journeyId: number): Promise<void> {
+    return this.store.deleteJourneyEntries(session, journeyId);
+  }
+
+  /** How many live entries stand at each action of a journey. */
+  livePositions(session: SqlSession, journeyId: number): Promise<{ ActionID: string; n: number }[]> {
+    return this.store.livePositions(session, journeyId);
   }
 
   /** A failed entry tries its failed action again. */
@@ -113,58 +104,18 @@ export class EntryScheduler {
   }
 
   private async unpark(entryId: number, userId: number | undefined, how: 'retry' | 'skip'): Promise<void> {
-    const nowSql = sqlDate(this.clock.now());
-    const step = await this.sequelize.transaction({ isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED }, async (tx) => {
-      const [entry] = await select<{
-        EntryID: number;
-        JourneyID: number;
-        RelOwnerUserID: number;
-        CurrentActionID: string | null;
-        StepSeq: number;
-        State: string;
-      }>(
-        this.sequelize,
-        `SELECT EntryID, JourneyID, RelOwnerUserID, CurrentActionID, StepSeq, State FROM \`${this.tables.entries}\` WHERE EntryID = ? FOR UPDATE`,
-        [entryId],
-        tx,
-      );
+    const step = await this.db.transaction(async (tx) => {
+      const entry = await this.store.lockEntry(tx, entryId);
       if (!entry || (userId !== undefined && Number(entry.RelOwnerUserID) !== userId)) throw JourneysException.notFound(`Entry ${entryId}`);
       if (entry.State !== 'failed') throw new JourneysException(JourneysErrorCode.Conflict, `Entry ${entryId} is ${entry.State}, not failed`);
       const actionId = entry.CurrentActionID;
       const journey = await this.journeys.get(Number(entry.JourneyID), tx);
-      const action = journey && actionId ? findAction(journey.definition.actions, actionId) : undefined;
-      if (actionId) {
-        if (how === 'skip') {
-          await execute(
-            this.sequelize,
-            `UPDATE \`${this.tables.log}\` SET Status = 'skipped', LeaseUntil = NULL, CompletedAt = ? WHERE EntryID = ? AND ActionID = ? AND Visit = 1`,
-            [nowSql, entryId, actionId],
-            tx,
-          );
-        } else if (isExternal(action)) {
-          await execute(
-            this.sequelize,
-            `UPDATE \`${this.tables.log}\` SET Status = 'pending', LeaseUntil = NULL, CompletedAt = NULL WHERE EntryID = ? AND ActionID = ? AND Visit = 1`,
-            [entryId, actionId],
-            tx,
-          );
-        } else {
-          // An instant action runs again when the entry resumes before it: drop its failed claim.
-          await execute(
-            this.sequelize,
-            `DELETE FROM \`${this.tables.log}\` WHERE EntryID = ? AND ActionID = ? AND Visit = 1 AND Status = 'failed'`,
-            [entryId, actionId],
-            tx,
-          );
-        }
-      }
-      const resumeAt = how === 'retry' && actionId && !isExternal(action) ? this.positionBefore(journey?.definition.actions, actionId) : actionId;
-      await execute(
-        this.sequelize,
-        `UPDATE \`${this.tables.entries}\` SET State = 'active', CurrentActionID = ?, WakeAt = NULL, LastError = NULL, Attempts = 0, StepSeq = StepSeq + 1, UpdatedAt = ? WHERE EntryID = ?`,
-        [resumeAt, nowSql, entryId],
-        tx,
-      );
+      const external = isExternalAction(journey && actionId ? findAction(journey.definition.actions, actionId) : undefined);
+      // Skip: the action counts as done. Retry: an external action is claimed again as it was; an instant one runs
+      // again when the entry resumes before it (its failed claim is dropped).
+      const claim = how === 'skip' ? 'skip' : external ? 'reopen' : 'drop';
+      const resumeAt = how === 'retry' && actionId && !external ? this.positionBefore(journey?.definition.actions, actionId) : actionId;
+      await this.store.unpark(tx, entryId, actionId, claim, resumeAt, this.clock.now());
       return { entryId, stepSeq: Number(entry.StepSeq) + 1 };
     });
     await this.queue.runNow([step]);
@@ -187,7 +138,7 @@ export class EntryScheduler {
     return null;
   }
 
-  private async queuePositions(rows: Position[]): Promise<void> {
+  private async queuePositions(rows: readonly Position[]): Promise<void> {
     const now: EntryStep[] = [];
     const timed: TimedEntryStep[] = [];
     for (const row of rows) {

@@ -3,7 +3,7 @@
  * `worker` roles, with WORKER_CONCURRENCY jobs at a time per process; any
  * number of processes may consume the same queue.
  *
- * One job runs its entries' instant actions back to back (EntryRunner.step),
+ * One job runs its entries' instant actions back to back (StepRunner.step),
  * carries out the external actions that step claimed, and continues those
  * entries after them, until every entry waits, ended or failed.
  */
@@ -12,16 +12,16 @@ import type { Job } from 'bull';
 import type { AppConfig } from '../config/env';
 import { PLUGIN_CONFIG } from '../core/tokens';
 import { EntryQueue } from './entry-queue.service';
-import { EntryRunner } from './entry-runner';
+import { StepRunner } from './step/step-runner';
 import { EntryScheduler } from './entry-scheduler';
-import { ExternalActions } from './external-actions';
+import { ExternalActions } from './external/external-actions';
 import { JOB_RUN_ENTRIES, type RunEntriesJobData } from './queues';
 import { MAX_ROUNDS_PER_JOB } from './runtime.limits';
 
 @Injectable()
 export class EntryWorker {
   constructor(
-    private readonly runner: EntryRunner,
+    private readonly runner: StepRunner,
     private readonly external: ExternalActions,
     private readonly scheduler: EntryScheduler,
   ) {}

@@ -7,6 +7,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { activityKey, type StepFacts } from '../engine/step.types';
 import type { IdSelection } from '../engine/journey.types';
 import { HOST_PORTS, type ActivityCounts, type HostPorts, type HostSubscriber, type SubscriberRef } from '../host/host.ports';
+import { subscriberKey } from './entry.types';
 
 export interface OwnerFacts {
   timeZone: string;
@@ -18,10 +19,6 @@ export interface OwnerFacts {
 
 const OWNER_TTL_MS = 30_000;
 const ACTIVITY_CONCURRENCY = 16;
-
-export function subscriberKey(ref: SubscriberRef): string {
-  return `${ref.listId}:${ref.subscriberId}`;
-}
 
 @Injectable()
 export class HostFacts {

@@ -6,12 +6,11 @@
  * depends on the runtime); it shares only the pure row codec.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import type { Sequelize, Transaction } from 'sequelize';
-import { SEQUELIZE, TABLES } from '../core/tokens';
+import { DB, TABLES } from '../core/tokens';
+import { sqlDate, type Db, type SqlSession } from '../database/db';
 import type { PluginTables } from '../database/tables';
 import type { JourneyDefinition } from '../engine/journey.types';
 import { toDefinition, type JourneyRowFields } from '../journeys/journey.codec';
-import { select } from './sql';
 
 export interface RuntimeJourney {
   definition: JourneyDefinition;
@@ -35,20 +34,18 @@ export class JourneyStore {
   private readonly touched = new Map<number, number>();
 
   constructor(
-    @Inject(SEQUELIZE) private readonly sequelize: Sequelize,
+    @Inject(DB) private readonly db: Db,
     @Inject(TABLES) private readonly tables: PluginTables,
   ) {}
 
   /** The journeys with these ids that exist, keyed by id. */
-  async load(journeyIds: Iterable<number>, transaction?: Transaction): Promise<Map<number, RuntimeJourney>> {
+  async load(journeyIds: Iterable<number>, session: SqlSession = this.db): Promise<Map<number, RuntimeJourney>> {
     const ids = [...new Set(journeyIds)];
     const out = new Map<number, RuntimeJourney>();
     if (ids.length === 0) return out;
-    const heads = await select<{ JourneyID: number; Version: number; Status: string }>(
-      this.sequelize,
+    const heads = await session.select<{ JourneyID: number; Version: number; Status: string }>(
       `SELECT JourneyID, Version, Status FROM \`${this.tables.journeys}\` WHERE JourneyID IN (?)`,
       [ids],
-      transaction,
     );
     const now = Date.now();
     const missing: number[] = [];
@@ -59,12 +56,10 @@ export class JourneyStore {
       } else missing.push(Number(head.JourneyID));
     }
     if (missing.length > 0) {
-      const rows = await select<JourneyRowFields & { WebhookSecret: string }>(
-        this.sequelize,
+      const rows = await session.select<JourneyRowFields & { WebhookSecret: string }>(
         `SELECT JourneyID, RelOwnerUserID, Name, TriggerType, TriggerSettings, Status, ReEntry, Actions, Version, WebhookSecret
            FROM \`${this.tables.journeys}\` WHERE JourneyID IN (?)`,
         [missing],
-        transaction,
       );
       if (this.trees.size > MAX_CACHED) this.trees.clear();
       for (const row of rows) {
@@ -77,11 +72,16 @@ export class JourneyStore {
   }
 
   /**
-   * The journeys whose LastActivityAt is worth writing now: at most once per
-   * few seconds per journey and process, so the journey row does not become a
-   * hot spot every step transaction queues on.
+   * Records activity on these journeys (LastActivityAt), at most once per few
+   * seconds per journey and process, so the journey row does not become a hot
+   * spot every step transaction queues on.
    */
-  activityToTouch(journeyIds: Iterable<number>, nowMs = Date.now()): number[] {
+  async touch(session: SqlSession, journeyIds: Iterable<number>, now: Date): Promise<void> {
+    const due = this.activityToTouch(journeyIds);
+    if (due.length > 0) await session.execute(`UPDATE \`${this.tables.journeys}\` SET LastActivityAt = ? WHERE JourneyID IN (?)`, [sqlDate(now), due]);
+  }
+
+  private activityToTouch(journeyIds: Iterable<number>, nowMs = Date.now()): number[] {
     const out: number[] = [];
     for (const id of new Set(journeyIds)) {
       if (nowMs - (this.touched.get(id) ?? 0) < ACTIVITY_TOUCH_MS) continue;
@@ -91,8 +91,8 @@ export class JourneyStore {
     return out;
   }
 
-  async get(journeyId: number, transaction?: Transaction): Promise<RuntimeJourney | undefined> {
-    return (await this.load([journeyId], transaction)).get(journeyId);
+  async get(journeyId: number, session: SqlSession = this.db): Promise<RuntimeJourney | undefined> {
+    return (await this.load([journeyId], session)).get(journeyId);
   }
 
   private view(cached: CachedTree, status: string): RuntimeJourney {

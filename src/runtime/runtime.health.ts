@@ -3,8 +3,8 @@
  * the queue's connection). The web layer serves it; each check is time-limited.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import type { Sequelize } from 'sequelize';
-import { SEQUELIZE } from '../core/tokens';
+import { DB } from '../core/tokens';
+import type { Db } from '../database/db';
 import { EntryQueue } from './entry-queue.service';
 
 export interface DependencyHealth {
@@ -33,15 +33,12 @@ async function probe(check: () => Promise<unknown>, timeoutMs: number): Promise<
 @Injectable()
 export class RuntimeHealth {
   constructor(
-    @Inject(SEQUELIZE) private readonly sequelize: Sequelize,
+    @Inject(DB) private readonly db: Db,
     private readonly entryQueue: EntryQueue,
   ) {}
 
   async check(timeoutMs = 2000): Promise<RuntimeHealthReport> {
-    const [mysql, redis] = await Promise.all([
-      probe(() => this.sequelize.query('SELECT 1'), timeoutMs),
-      probe(() => this.entryQueue.queue.client.ping(), timeoutMs),
-    ]);
+    const [mysql, redis] = await Promise.all([probe(() => this.db.select('SELECT 1'), timeoutMs), probe(() => this.entryQueue.queue.client.ping(), timeoutMs)]);
     return { status: mysql.status === 'up' && redis.status === 'up' ? 'up' : 'down', mysql, redis };
   }
 }

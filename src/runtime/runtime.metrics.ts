@@ -5,11 +5,10 @@
  */
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Sequelize } from 'sequelize';
-import { SEQUELIZE, TABLES } from '../core/tokens';
+import { DB, TABLES } from '../core/tokens';
+import type { Db } from '../database/db';
 import type { PluginTables } from '../database/tables';
 import { EntryQueue } from './entry-queue.service';
-import { select } from './sql';
 
 @Injectable()
 export class RuntimeMetrics {
@@ -41,14 +40,14 @@ export class RuntimeMetrics {
     registers: [this.registry],
   });
 
-  constructor(@Inject(SEQUELIZE) sequelize: Sequelize, @Inject(TABLES) tables: PluginTables, @Optional() entryQueue?: EntryQueue) {
+  constructor(@Inject(DB) db: Db, @Inject(TABLES) tables: PluginTables, @Optional() entryQueue?: EntryQueue) {
     new Gauge({
       name: 'journeys_entries',
       help: 'Entries by state',
       labelNames: ['state'],
       registers: [this.registry],
       async collect() {
-        const rows = await select<{ State: string; n: number }>(sequelize, `SELECT State, COUNT(*) AS n FROM \`${tables.entries}\` GROUP BY State`);
+        const rows = await db.select<{ State: string; n: number }>(`SELECT State, COUNT(*) AS n FROM \`${tables.entries}\` GROUP BY State`);
         this.reset();
         for (const row of rows) this.set({ state: row.State }, Number(row.n));
       },

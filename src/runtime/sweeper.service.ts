@@ -9,13 +9,12 @@
  * piece of work once; entries of disabled journeys stay frozen.
  */
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import type { Sequelize } from 'sequelize';
 import type { AppConfig } from '../config/env';
-import { CLOCK, PLUGIN_CONFIG, SEQUELIZE, TABLES, type Clock } from '../core/tokens';
-import type { PluginTables } from '../database/tables';
+import { CLOCK, PLUGIN_CONFIG, type Clock } from '../core/tokens';
 import { EntryQueue } from './entry-queue.service';
+import { EntryStore } from './entry-store';
+import { ProcessedEvents } from './intake/processed-events';
 import { EVENT_RETENTION_MS, STALE_ACTIVE_MS } from './runtime.limits';
-import { execute, select, sqlDate } from './sql';
 
 const PAGE = 5000;
 /** Bound per sweep, so one sweep never holds a process for long; the next one continues. */
@@ -34,11 +33,11 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
   private running: Promise<SweepReport> | null = null;
 
   constructor(
-    @Inject(SEQUELIZE) private readonly sequelize: Sequelize,
-    @Inject(TABLES) private readonly tables: PluginTables,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(PLUGIN_CONFIG) private readonly config: AppConfig,
     private readonly queue: EntryQueue,
+    private readonly store: EntryStore,
+    private readonly events: ProcessedEvents,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -65,38 +64,24 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
 
   private async sweepOnce(): Promise<SweepReport> {
     const now = this.clock.now();
-    const horizon = sqlDate(new Date(now.getTime() + this.config.WAKE_HORIZON_SECONDS * 1000));
+    const horizon = new Date(now.getTime() + this.config.WAKE_HORIZON_SECONDS * 1000);
     const report: SweepReport = { waits: 0, stale: 0, prunedEvents: 0 };
 
-    let cursor: { at: string; id: number } = { at: '1000-01-01 00:00:00.000', id: 0 };
+    let cursor: { at: Date | null; id: number } = { at: null, id: 0 };
     while (report.waits < MAX_PER_SWEEP) {
-      const rows = await select<{ EntryID: number; StepSeq: number; WakeAt: Date }>(
-        this.sequelize,
-        `SELECT e.EntryID, e.StepSeq, e.WakeAt FROM \`${this.tables.entries}\` e
-           JOIN \`${this.tables.journeys}\` j ON j.JourneyID = e.JourneyID AND j.Status = 'Enabled'
-          WHERE e.State = 'waiting' AND e.WakeAt <= ? AND (e.WakeAt > ? OR (e.WakeAt = ? AND e.EntryID > ?))
-          ORDER BY e.WakeAt, e.EntryID LIMIT ${PAGE}`,
-        [horizon, cursor.at, cursor.at, cursor.id],
-      );
+      const rows = await this.store.dueWaits(horizon, cursor, PAGE);
       if (rows.length === 0) break;
       await this.queue.runAt(rows.map((r) => ({ entryId: Number(r.EntryID), stepSeq: Number(r.StepSeq), wakeAt: new Date(r.WakeAt) })));
       report.waits += rows.length;
       const last = rows[rows.length - 1];
-      cursor = { at: sqlDate(new Date(last.WakeAt)), id: Number(last.EntryID) };
+      cursor = { at: new Date(last.WakeAt), id: Number(last.EntryID) };
       if (rows.length < PAGE) break;
     }
 
-    const staleBefore = sqlDate(new Date(now.getTime() - STALE_ACTIVE_MS));
+    const staleBefore = new Date(now.getTime() - STALE_ACTIVE_MS);
     let after = 0;
     while (report.stale < MAX_PER_SWEEP) {
-      const rows = await select<{ EntryID: number; StepSeq: number }>(
-        this.sequelize,
-        `SELECT e.EntryID, e.StepSeq FROM \`${this.tables.entries}\` e
-           JOIN \`${this.tables.journeys}\` j ON j.JourneyID = e.JourneyID AND j.Status = 'Enabled'
-          WHERE e.State = 'active' AND e.UpdatedAt < ? AND e.EntryID > ?
-          ORDER BY e.EntryID LIMIT ${PAGE}`,
-        [staleBefore, after],
-      );
+      const rows = await this.store.staleActive(staleBefore, after, PAGE);
       if (rows.length === 0) break;
       await this.queue.runNow(rows.map((r) => ({ entryId: Number(r.EntryID), stepSeq: Number(r.StepSeq) })));
       report.stale += rows.length;
@@ -104,10 +89,7 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
       if (rows.length < PAGE) break;
     }
 
-    const pruned = await execute(this.sequelize, `DELETE FROM \`${this.tables.events}\` WHERE ReceivedAt < ? LIMIT 10000`, [
-      sqlDate(new Date(now.getTime() - EVENT_RETENTION_MS)),
-    ]);
-    report.prunedEvents = pruned.affectedRows;
+    report.prunedEvents = await this.events.prune(new Date(now.getTime() - EVENT_RETENTION_MS));
     return report;
   }
 }

@@ -11,7 +11,7 @@ import { pluginTables, type PluginTables } from '../../src/database/tables';
 import type { Action, ReEntryRule, Trigger } from '../../src/engine/journey.types';
 import { triggerTargets } from '../../src/engine/trigger-match';
 import { encodeActions, encodeTrigger } from '../../src/journeys/journey.codec';
-import { EnrolmentService } from '../../src/runtime/enrolment.service';
+import { TriggerIntakeService } from '../../src/runtime/intake/trigger-intake.service';
 import { EntryQueue } from '../../src/runtime/entry-queue.service';
 import { EntryScheduler } from '../../src/runtime/entry-scheduler';
 import { EntryWorker } from '../../src/runtime/entry.processor';
@@ -128,7 +128,7 @@ export async function logOf(host: RefHost, entryId: number): Promise<LogView[]> 
 
 export function runtimeOf(host: RefHost) {
   return {
-    intake: host.app.get(EnrolmentService),
+    intake: host.app.get(TriggerIntakeService),
     scheduler: host.app.get(EntryScheduler),
     worker: host.app.get(EntryWorker),
     sweeper: host.app.get(Sweeper),

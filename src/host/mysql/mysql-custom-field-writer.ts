@@ -1,9 +1,12 @@
 /**
- * Writes one custom field value straight into the host's per-list table,
+ * Writes custom field values straight into the host's per-list tables,
  * optionally inside the caller's transaction (the plug-in claims the step and
- * writes the field in one commit when host and plug-in share a database).
+ * writes the field in one commit when host and plug-in share a database). The
+ * transaction is the plug-in's SqlSession (what the runtime hands a host port),
+ * or a Sequelize transaction of the host's own.
  */
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { isSqlSession, sequelizeSession, type SqlSession } from '../../database/db';
 import { JourneysException } from '../../common/journeys.exception';
 import type { CustomFieldWrite, SubscriberRef } from '../host.ports';
 import { assertId, customFieldColumn, hostTables, type HostTables } from './host-tables';
@@ -21,29 +24,25 @@ export class MySqlCustomFieldWriter {
   }
 
   /** Throws NotFound when the list, the field or the subscriber is not the user's (or not the list's). */
-  async setCustomField(userId: number, ref: SubscriberRef, fieldId: number, value: string | null, transaction?: Transaction | unknown): Promise<void> {
+  async setCustomField(userId: number, ref: SubscriberRef, fieldId: number, value: string | null, transaction?: unknown): Promise<void> {
     assertId(userId, 'UserID');
     const listId = assertId(ref.listId, 'ListID');
     const subscriberId = assertId(ref.subscriberId, 'SubscriberID');
     const column = customFieldColumn(fieldId);
-    const t = transaction as Transaction | undefined;
-    const [field] = await this.sequelize.query<{ CustomFieldID: number }>(
+    const db = this.session(transaction);
+    const [field] = await db.select<{ CustomFieldID: number }>(
       `SELECT f.CustomFieldID FROM \`${this.tables.customFields}\` f
          JOIN \`${this.tables.lists}\` l ON l.ListID = ? AND l.RelOwnerUserID = ?
         WHERE f.CustomFieldID = ? AND f.RelOwnerUserID = ? AND (f.RelListID = 0 OR f.RelListID = l.ListID)`,
-      { type: QueryTypes.SELECT, replacements: [listId, userId, fieldId, userId], transaction: t },
+      [listId, userId, fieldId, userId],
     );
     if (!field) throw JourneysException.notFound(`Custom field ${fieldId} of list ${listId}`);
-    const [subscriber] = await this.sequelize.query<{ SubscriberID: number }>(
+    const [subscriber] = await db.select<{ SubscriberID: number }>(
       `SELECT SubscriberID FROM \`${this.tables.subscribers(listId)}\` WHERE SubscriberID = ? FOR UPDATE`,
-      { type: QueryTypes.SELECT, replacements: [subscriberId], transaction: t },
+      [subscriberId],
     );
     if (!subscriber) throw JourneysException.notFound(`Subscriber ${subscriberId} of list ${listId}`);
-    await this.sequelize.query(`UPDATE \`${this.tables.subscribers(listId)}\` SET \`${column}\` = ? WHERE SubscriberID = ?`, {
-      type: QueryTypes.UPDATE,
-      replacements: [value, subscriberId],
-      transaction: t,
-    });
+    await db.execute(`UPDATE \`${this.tables.subscribers(listId)}\` SET \`${column}\` = ? WHERE SubscriberID = ?`, [value, subscriberId]);
   }
 
   /**
@@ -54,20 +53,20 @@ export class MySqlCustomFieldWriter {
    * many rows), else a derived table of SELECT … UNION ALL. Subscribers
    * missing from the list are left out, like a no-op update.
    */
-  async setCustomFields(userId: number, listId: number, writes: CustomFieldWrite[], transaction?: Transaction | unknown): Promise<void> {
+  async setCustomFields(userId: number, listId: number, writes: CustomFieldWrite[], transaction?: unknown): Promise<void> {
     if (writes.length === 0) return;
     assertId(userId, 'UserID');
     assertId(listId, 'ListID');
-    const t = transaction as Transaction | undefined;
+    const db = this.session(transaction);
     const fieldIds = [...new Set(writes.map((w) => assertId(w.fieldId, 'CustomFieldID')))];
-    const owned = await this.sequelize.query<{ CustomFieldID: number }>(
+    const owned = await db.select<{ CustomFieldID: number }>(
       `SELECT f.CustomFieldID FROM \`${this.tables.customFields}\` f
          JOIN \`${this.tables.lists}\` l ON l.ListID = ? AND l.RelOwnerUserID = ?
         WHERE f.CustomFieldID IN (?) AND f.RelOwnerUserID = ? AND (f.RelListID = 0 OR f.RelListID = l.ListID)`,
-      { type: QueryTypes.SELECT, replacements: [listId, userId, fieldIds, userId], transaction: t },
+      [listId, userId, fieldIds, userId],
     );
     if (owned.length !== fieldIds.length) {
-      const mine = new Set(owned.map((f) => f.CustomFieldID));
+      const mine = new Set(owned.map((f) => Number(f.CustomFieldID)));
       throw JourneysException.notFound(`Custom field ${fieldIds.filter((id) => !mine.has(id)).join(', ')} of list ${listId}`);
     }
     const jsonTable = await this.hasJsonTable();
@@ -79,19 +78,22 @@ export class MySqlCustomFieldWriter {
       if (jsonTable) {
         // [id, value] pairs; a null value is left out ([id]), so the column is NULL by NULL ON EMPTY on every server.
         const rows = JSON.stringify([...lastBySubscriber].map(([id, value]) => (value === null ? [id] : [id, value])));
-        await this.sequelize.query(
+        await db.execute(
           `UPDATE ${target} JOIN JSON_TABLE(?, '$[*]' COLUMNS (SubscriberID INT UNSIGNED PATH '$[0]', Value LONGTEXT CHARACTER SET utf8mb4 PATH '$[1]')) v
                ON s.SubscriberID = v.SubscriberID ${set}`,
-          { replacements: [rows], transaction: t },
+          [rows],
         );
         continue;
       }
       const values = [...lastBySubscriber].map((_, i) => (i === 0 ? 'SELECT ? AS SubscriberID, ? AS Value' : 'SELECT ?, ?')).join(' UNION ALL ');
-      await this.sequelize.query(`UPDATE ${target} JOIN (${values}) v ON s.SubscriberID = v.SubscriberID ${set}`, {
-        replacements: [...lastBySubscriber].flat(),
-        transaction: t,
-      });
+      await db.execute(`UPDATE ${target} JOIN (${values}) v ON s.SubscriberID = v.SubscriberID ${set}`, [...lastBySubscriber].flat());
     }
+  }
+
+  /** Where the statements run: the caller's transaction (the plug-in's SqlSession or a Sequelize one), else this writer's pool. */
+  private session(transaction: unknown): SqlSession {
+    if (isSqlSession(transaction)) return transaction;
+    return sequelizeSession(this.sequelize, transaction as Transaction | undefined);
   }
 
   /** One probe per writer, outside any transaction; a server without JSON_TABLE answers with a syntax error. */

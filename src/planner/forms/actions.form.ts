@@ -12,7 +12,8 @@
  * only `save` goes to the journeys service, which validates the whole tree.
  */
 import { randomBytes } from 'node:crypto';
-import { ACTION_TYPES, type ActionType } from '../../engine/journey.types';
+import { isActionType } from '../../engine/action-registry';
+import type { ActionType } from '../../engine/journey.types';
 import { many, numeric, text, type FormBody } from './form-values';
 
 export interface DraftAction {
@@ -41,10 +42,6 @@ const MAX_ACTIONS = 500;
 
 export function newActionId(): string {
   return `a${randomBytes(5).toString('hex')}`;
-}
-
-export function isActionType(value: string): value is ActionType {
-  return (ACTION_TYPES as readonly string[]).includes(value);
 }
 
 /** The draft tree a planner form describes. */

@@ -3,8 +3,8 @@
  * processor and the sweeper, no HTTP. Start as many as you like against the
  * same MySQL and Redis:
  *
- *   ROLE=worker node dist/src/runtime/worker.main.js
- *   ROLE=worker node -r @swc-node/register src/runtime/worker.main.ts   (from the sources)
+ *   ROLE=worker node dist/src/worker.main.js
+ *   ROLE=worker node -r @swc-node/register src/worker.main.ts   (from the sources)
  *
  * Host ports: JOURNEYS_HOST_PORTS names a module exporting
  * `createHostPorts(config, sequelize)` (the host's own ports, e.g. its
@@ -17,35 +17,12 @@ import 'reflect-metadata';
 import * as path from 'path';
 import { NestFactory } from '@nestjs/core';
 import type { Sequelize } from 'sequelize';
-import { loadConfig, type AppConfig } from '../config/env';
-import { createSequelize } from '../database/database';
-import type { HostPorts } from '../host/host.ports';
-import { MySqlAudience, MySqlCustomFieldWriter } from '../host/mysql';
-import { JourneysModule } from '../journeys.module';
-import { JsonLogger } from '../ops/json-logger';
-
-export function mysqlWorkerPorts(config: AppConfig, sequelize: Sequelize): HostPorts {
-  const audience = new MySqlAudience(sequelize, config.DB_TABLE_PREFIX);
-  const writer = new MySqlCustomFieldWriter(sequelize, config.DB_TABLE_PREFIX);
-  const noHostPath = async (): Promise<never> => {
-    throw new Error('this worker process has no host subscription path (set JOURNEYS_HOST_PORTS)');
-  };
-  return {
-    audience,
-    subscriptions: {
-      subscribe: noHostPath,
-      unsubscribe: noHostPath,
-      setCustomField: (u, r, f, v, t) => writer.setCustomField(u, r, f, v, t),
-      setCustomFields: (u, l, writes, t) => writer.setCustomFields(u, l, writes, t),
-    },
-    admin: {
-      currentUser: async () => null,
-      loginUrl: () => '/',
-      renderLayout: async () => '',
-    },
-    hooks: { on: () => undefined, fire: async () => undefined },
-  };
-}
+import { loadConfig, type AppConfig } from './config/env';
+import { createSequelize } from './database/database';
+import type { HostPorts } from './host/host.ports';
+import { mysqlWorkerPorts } from './host/mysql/mysql-worker-ports';
+import { JourneysModule } from './journeys.module';
+import { JsonLogger } from './ops/json-logger';
 
 export async function startWorker(env: NodeJS.ProcessEnv = process.env): Promise<{ close(): Promise<void> }> {
   const config = loadConfig({ ...env, ROLE: env.ROLE === 'all' ? 'all' : 'worker' });

@@ -1,0 +1,91 @@
+/**
+ * The rows the runtime moves: an entry as the step reads it, where a step
+ * leaves it, and the execution-log rows (claims) it writes.
+ */
+import type { ExternalAction } from '../engine/action-registry';
+import type { HostSubscriber, SubscriberRef } from '../engine/host-facts.types';
+import type { EntryState } from '../engine/step.types';
+import type { RuntimeJourney } from './journey-store';
+
+export interface EntryRow {
+  EntryID: number;
+  JourneyID: number;
+  RelOwnerUserID: number;
+  ListID: number;
+  SubscriberID: number;
+  State: EntryState;
+  CurrentActionID: string | null;
+  WakeAt: Date | null;
+  StepSeq: number;
+  ChainID: string;
+  ChainDepth: number;
+  TriggerEvent: string | null;
+  Attempts: number;
+}
+
+/** Where a step leaves an entry. */
+export interface FinalPosition {
+  state: EntryState;
+  currentActionId: string | null;
+  wakeAt: Date | null;
+  exitReason: string | null;
+  lastError: string | null;
+  newStepSeq: number;
+}
+
+export type LogStatus = 'pending' | 'done' | 'failed' | 'skipped';
+
+/** One execution-log row: the claim of a step, its history and its stats at once. */
+export interface LogRow {
+  entryId: number;
+  journeyId: number;
+  actionId: string;
+  type: string;
+  status: LogStatus;
+  result: string | null;
+  detail: string | null;
+  leaseUntil: Date | null;
+}
+
+/** An external action to carry out after the step that claimed it committed. */
+export interface PendingExternal {
+  entry: EntryRow;
+  journey: RuntimeJourney;
+  action: ExternalAction;
+  subscriber: HostSubscriber;
+  /** True when this worker holds the lease on the claim already (it claimed it just now). */
+  leased: boolean;
+}
+
+export function ended(state: EntryState): boolean {
+  return state === 'completed' || state === 'exited';
+}
+
+/** The states of a live entry (ActiveLock 1). */
+export function isLive(state: EntryState): boolean {
+  return state === 'active' || state === 'waiting' || state === 'failed';
+}
+
+export function refOf(entry: Pick<EntryRow, 'ListID' | 'SubscriberID'>): SubscriberRef {
+  return { listId: Number(entry.ListID), subscriberId: Number(entry.SubscriberID) };
+}
+
+export function subscriberKey(ref: SubscriberRef): string {
+  return `${ref.listId}:${ref.subscriberId}`;
+}
+
+/** Row values as the driver returns them (ids may come as strings), made plain. */
+export function normaliseEntry(row: EntryRow): EntryRow {
+  return {
+    ...row,
+    EntryID: Number(row.EntryID),
+    JourneyID: Number(row.JourneyID),
+    RelOwnerUserID: Number(row.RelOwnerUserID),
+    ListID: Number(row.ListID),
+    SubscriberID: Number(row.SubscriberID),
+    StepSeq: Number(row.StepSeq),
+    ChainDepth: Number(row.ChainDepth),
+    Attempts: Number(row.Attempts),
+    WakeAt: row.WakeAt ? new Date(row.WakeAt) : null,
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * Runs a batch of entries one step: load, decide (the pure engine), claim and
+ * apply in one MySQL transaction, then queue what comes next.
+ *
+ * 1. An unlocked look at the batch: entries of disabled journeys stay frozen,
+ *    waits not yet due are handed back to the queue for their time.
+ * 2. One READ COMMITTED transaction: every live entry of the batch's
+ *    subscribers is locked in id order (EntryStore.lockLive), then re-read
+ *    under the lock; only then are the subscribers' facts read and advance()
+ *    called (StepPlanner). One subscriber's entries are thus never moved by
+ *    two workers at once, and a merge tag sees what another journey just wrote.
+ * 3. The execution-log rows are the claims (decideSteps): a step whose log row
+ *    exists is not applied again. Local effects and the entries' new positions
+ *    commit together (DecisionWriter).
+ * 4. External actions are claimed (log row `pending` with a lease) and carried
+ *    out after commit by ExternalActions.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, DB, type Clock } from '../../core/tokens';
+import type { Db, SqlTransaction } from '../../database/db';
+import { EntryQueue, type TimedEntryStep } from '../entry-queue.service';
+import { EntryStore } from '../entry-store';
+import type { EntryRow, PendingExternal } from '../entry.types';
+import { JourneyStore, type RuntimeJourney } from '../journey-store';
+import type { EntryStep } from '../queues';
+import { EXTERNAL_LEASE_MS } from '../runtime.limits';
+import { DecisionWriter } from './decision-writer';
+import { decideSteps, standsAtExternal } from './step-decisions';
+import { StepPlanner, type StartTargets } from './step-planner';
+
+export interface StepReport {
+  /** Entries that moved in this step. */
+  moved: number;
+  externals: PendingExternal[];
+}
+
+/** What a locked step leaves to do after commit. */
+export interface StepFollowUps {
+  moved: number;
+  externals: PendingExternal[];
+  wakes: TimedEntryStep[];
+  /** Entries to run now: Start Journey enrolments, and (inline steps) entries whose external action a worker carries out. */
+  runNow: EntryStep[];
+}
+
+@Injectable()
+export class StepRunner {
+  constructor(
+    @Inject(DB) private readonly db: Db,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly store: EntryStore,
+    private readonly journeys: JourneyStore,
+    private readonly planner: StepPlanner,
+    private readonly writer: DecisionWriter,
+    private readonly queue: EntryQueue,
+  ) {}
+
+  /** One step for each runnable entry among `entryIds`. */
+  async step(entryIds: readonly number[]): Promise<StepReport> {
+    const ids = [...new Set(entryIds)];
+    if (ids.length === 0) return { moved: 0, externals: [] };
+    const now = this.clock.now();
+    const seen = await this.store.peekRunnable(ids);
+    if (seen.length === 0) return { moved: 0, externals: [] };
+    const journeys = await this.journeys.load(seen.map((e) => e.JourneyID));
+    const notDue: TimedEntryStep[] = [];
+    const candidates = seen.filter((entry) => {
+      const journey = journeys.get(entry.JourneyID);
+      if (journey && !journey.enabled) return false; // a disabled journey freezes its entries: leave them exactly where they are
+      if (entry.State === 'waiting' && entry.WakeAt && entry.WakeAt.getTime() > now.getTime()) {
+        notDue.push({ entryId: entry.EntryID, stepSeq: entry.StepSeq, wakeAt: entry.WakeAt });
+        return false;
+      }
+      return true;
+    });
+    await this.queue.runAt(notDue);
+    if (candidates.length === 0) return { moved: 0, externals: [] };
+
+    const done = await this.db.transaction((tx) => this.stepLocked(tx, candidates, journeys, now, false));
+    await this.queue.runAt(done.wakes);
+    await this.queue.runNow(done.runNow);
+    return { moved: done.moved, externals: done.externals };
+  }
+
+  /**
+   * The step under lock. `inline`: called inside an enrolment transaction (a
+   * list import): external actions are claimed without a lease and their
+   * entries handed to a worker rather than carried out here.
+   */
+  async stepLocked(
+    tx: SqlTransaction,
+    candidates: readonly EntryRow[],
+    journeys: ReadonlyMap<number, RuntimeJourney>,
+    now: Date,
+    inline: boolean,
+  ): Promise<StepFollowUps> {
+    const { locked, liveOf } = await this.store.lockLive(tx, candidates);
+    // The entries as they are now, under lock: still live, still runnable.
+    const runnable = candidates
+      .map((c) => locked.get(c.EntryID))
+      .filter((e): e is EntryRow => !!e && (e.State === 'active' || (e.State === 'waiting' && (!e.WakeAt || e.WakeAt.getTime() <= now.getTime()))))
+      .sort((a, b) => a.EntryID - b.EntryID);
+    if (runnable.length === 0) return { moved: 0, externals: [], wakes: [], runNow: [] };
+
+    const claims = await this.store.claimsAt(
+      tx,
+      runnable.filter((entry) => standsAtExternal(entry, journeys.get(entry.JourneyID))),
+    );
+    const targets: StartTargets = new Map();
+    const { plans, resumeExternals } = await this.planner.plan(tx, runnable, journeys, claims, now, targets);
+    if (plans.length === 0) return { moved: 0, externals: resumeExternals, wakes: [], runNow: [] };
+
+    // Log rows are written only together with a StepSeq bump (or for the entry's current external action),
+    // so an entry that never moved (StepSeq 0) has none: a list import's fresh entries skip this read.
+    const claimed = await this.store.claimedSteps(
+      tx,
+      plans.filter((p) => p.entry.StepSeq > 0).map((p) => p.entry.EntryID),
+    );
+    const decision = decideSteps(plans, claimed, liveOf, targets, inline ? null : new Date(now.getTime() + EXTERNAL_LEASE_MS));
+    const started = await this.writer.write(
+      tx,
+      decision,
+      decision.positions,
+      plans.map((p) => p.journey.definition.journeyId),
+      now,
+    );
+
+    const out: StepFollowUps = { moved: plans.length, externals: [], wakes: [], runNow: started.entries };
+    for (const plan of plans) {
+      const position = decision.positions.get(plan.entry.EntryID);
+      if (!position) continue;
+      const entryId = plan.entry.EntryID;
+      if (position.state === 'waiting' && position.wakeAt) out.wakes.push({ entryId, stepSeq: position.newStepSeq, wakeAt: position.wakeAt });
+      const external = decision.externalOf.get(entryId);
+      if (!external || position.state !== 'active') continue;
+      if (inline) out.runNow.push({ entryId, stepSeq: position.newStepSeq });
+      else {
+        out.externals.push({
+          entry: { ...plan.entry, State: 'active', CurrentActionID: external.action.id, StepSeq: position.newStepSeq, WakeAt: null },
+          journey: plan.journey,
+          action: external.action,
+          subscriber: plan.subscriber!,
+          leased: true,
+        });
+      }
+    }
+    out.externals.push(...resumeExternals);
+    return out;
+  }
+}
