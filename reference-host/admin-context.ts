@@ -4,7 +4,7 @@
  */
 import type { Request } from 'express';
 import type { AdminContextPort, AudiencePort, HostUser, MenuEntry } from '../src/host/host.ports';
-import type { SessionSigner } from './session';
+import type { HostLogin, HostSessions } from './session';
 import { layoutTemplate, renderedHtml } from './views';
 
 interface MenuItem {
@@ -17,7 +17,7 @@ export class HostAdminContext implements AdminContextPort {
   private readonly pluginEntries: MenuEntry[] = [];
 
   constructor(
-    private readonly session: SessionSigner,
+    private readonly sessions: HostSessions,
     private readonly audience: AudiencePort,
   ) {}
 
@@ -29,9 +29,15 @@ export class HostAdminContext implements AdminContextPort {
     return this.pluginEntries;
   }
 
+  /** Null when the session is missing, forged, expired or logged out, or its user no longer exists: all mean logged out. */
+  async currentLogin(req: Request): Promise<HostLogin | null> {
+    const session = await this.sessions.sessionOf(req);
+    const user = session ? await this.audience.getUser(session.userId) : null;
+    return session && user ? { user, session } : null;
+  }
+
   async currentUser(req: Request): Promise<HostUser | null> {
-    const userId = this.session.userIdOf(req);
-    return userId === null ? null : this.audience.getUser(userId);
+    return (await this.currentLogin(req))?.user ?? null;
   }
 
   loginUrl(): string {

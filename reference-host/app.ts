@@ -3,10 +3,11 @@
  * the email marketing host for everything the plug-in touches, and loads the
  * plug-in only through plugin.json.
  */
-import { Logger, Module, type DynamicModule, type LoggerService, type LogLevel } from '@nestjs/common';
+import { Logger, Module, type DynamicModule, type LoggerService, type LogLevel, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
+import helmet from 'helmet';
 import type { Sequelize } from 'sequelize';
 import type { AppConfig } from '../src/config/env';
 import { systemClock, type Clock } from '../src/core/tokens';
@@ -15,6 +16,7 @@ import type { HostPorts } from '../src/host/host.ports';
 import { hostTables } from '../src/host/mysql/host-tables';
 import { MySqlAudience } from '../src/host/mysql/mysql-audience';
 import { MySqlCustomFieldWriter } from '../src/host/mysql/mysql-custom-field-writer';
+import { PLANNER_HELMET_OPTIONS } from '../src/planner/planner.module';
 import { HostActivity } from './activity.service';
 import { HostAdminContext } from './admin-context';
 import { HostHookBus } from './hook-bus';
@@ -23,7 +25,7 @@ import { HostPagesController, HostSubscribersApiController, HostTrackingControll
 import { PluginLoader, type LoadedPlugin } from './plugin-loader';
 import { installHostSchema } from './schema';
 import { seedDemo } from './seed';
-import { SessionSigner } from './session';
+import { HostSessions } from './session';
 import { HostTryItController } from './try-it';
 import { HostSubscriptions } from './subscriptions.service';
 
@@ -60,7 +62,7 @@ export async function createReferenceHost(options: ReferenceHostOptions): Promis
 
     const hooks = new HostHookBus();
     const audience = new MySqlAudience(sequelize, config.DB_TABLE_PREFIX);
-    const session = new SessionSigner(config.SESSION_SECRET);
+    const session = new HostSessions(config.SESSION_SECRET, clock, sequelize, config.DB_TABLE_PREFIX);
     const admin = new HostAdminContext(session, audience);
     const subscriptions = new HostSubscriptions(
       sequelize,
@@ -109,7 +111,12 @@ export async function createReferenceHost(options: ReferenceHostOptions): Promis
 
 function hostModule(pluginModule: DynamicModule, services: HostServices): DynamicModule {
   @Module({})
-  class ReferenceHostModule {}
+  class ReferenceHostModule implements NestModule {
+    configure(consumer: MiddlewareConsumer): void {
+      // The host's pages send the same headers as the plug-in's (CSP, frame-ancestors, nosniff, referrer policy).
+      consumer.apply(helmet(PLANNER_HELMET_OPTIONS)).forRoutes(HostPagesController, HostTryItController);
+    }
+  }
   return {
     module: ReferenceHostModule,
     imports: [pluginModule],

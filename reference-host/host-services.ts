@@ -4,7 +4,7 @@ import type { HostTables } from '../src/host/mysql/host-tables';
 import type { HostActivity } from './activity.service';
 import type { HostAdminContext } from './admin-context';
 import type { HostHookBus } from './hook-bus';
-import type { SessionSigner } from './session';
+import type { HostSessions } from './session';
 import type { HostSubscriptions } from './subscriptions.service';
 
 export const HOST_SERVICES = Symbol('HOST_SERVICES');
@@ -18,5 +18,5 @@ export interface HostServices {
   activity: HostActivity;
   admin: HostAdminContext;
   hooks: HostHookBus;
-  session: SessionSigner;
+  session: HostSessions;
 }

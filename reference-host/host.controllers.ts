@@ -23,7 +23,7 @@ import {
 import type { Request, Response } from 'express';
 import { QueryTypes } from 'sequelize';
 import { JourneysException } from '../src/common/journeys.exception';
-import { SESSION_COOKIE } from './session';
+import { SESSION_COOKIE, SESSION_MAX_AGE_MS } from './session';
 import { HOST_SERVICES, type HostServices } from './host-services';
 import { enrolledText, setFlash, takeFlash, tryItData } from './try-it';
 import { campaignsTemplate, dashboardTemplate, HOST_CSS, loginTemplate } from './views';
@@ -56,6 +56,12 @@ function safeNext(next: unknown): string {
   return value.startsWith('/') && !value.startsWith('//') && !value.includes('\\') ? value : '/';
 }
 
+/** The login form's UserID: one positive whole number (not a list, not missing), or null. */
+function loginUserId(value: unknown): number | null {
+  const text = typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
+  return /^[1-9]\d{0,9}$/.test(text) ? Number(text) : null;
+}
+
 @Controller()
 export class HostPagesController {
   constructor(@Inject(HOST_SERVICES) private readonly host: HostServices) {}
@@ -70,34 +76,53 @@ export class HostPagesController {
   @Get('login')
   @Header('Content-Type', 'text/html; charset=utf-8')
   async loginPage(@Query('next') next: string): Promise<string> {
+    return this.loginHtml(safeNext(next));
+  }
+
+  /** A UserID that is not one existing user answers the login page again (400) with what is wrong, and no session. */
+  @Post('login')
+  async login(@Body() body: Record<string, unknown>, @Res() res: Response): Promise<void> {
+    const next = safeNext(body?.next);
+    const userId = loginUserId(body?.UserID);
+    const user = userId === null ? null : await this.host.audience.getUser(userId);
+    if (!user) {
+      const error = userId === null ? 'UserID must be the id of one user: pick one below.' : `There is no user ${userId}: pick one below.`;
+      res
+        .status(400)
+        .type('html')
+        .send(await this.loginHtml(next, error));
+      return;
+    }
+    res.cookie(SESSION_COOKIE, this.host.session.token(user.userId), { httpOnly: true, sameSite: 'lax', path: '/', maxAge: SESSION_MAX_AGE_MS });
+    res.redirect(303, next);
+  }
+
+  /** Ends this browser's session on the server too, so a copy of the cookie stops working. */
+  @Get('logout')
+  async logout(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const session = await this.host.session.sessionOf(req);
+    if (session) await this.host.session.revoke(session);
+    res.clearCookie(SESSION_COOKIE, { path: '/' });
+    res.redirect(303, '/login');
+  }
+
+  private async loginHtml(next: string, error?: string): Promise<string> {
     const users = await this.host.sequelize.query<Record<string, unknown>>(
       `SELECT UserID, EmailAddress, FirstName, LastName FROM \`${this.host.tables.users}\` ORDER BY UserID`,
       { type: QueryTypes.SELECT },
     );
     return loginTemplate({
-      next: safeNext(next),
+      next,
+      error,
       users: users.map((u) => ({ userId: u.UserID, emailAddress: u.EmailAddress, firstName: u.FirstName, lastName: u.LastName })),
     });
   }
 
-  @Post('login')
-  async login(@Body() body: Record<string, unknown>, @Res() res: Response): Promise<void> {
-    const userId = positiveInt(body?.UserID, 'UserID');
-    if (!(await this.host.audience.getUser(userId))) throw JourneysException.notFound(`User ${userId}`);
-    res.cookie(SESSION_COOKIE, this.host.session.token(userId), { httpOnly: true, sameSite: 'lax', path: '/' });
-    res.redirect(303, safeNext(body?.next));
-  }
-
-  @Get('logout')
-  logout(@Res() res: Response): void {
-    res.clearCookie(SESSION_COOKIE, { path: '/' });
-    res.redirect(303, '/login');
-  }
-
   @Get()
   async dashboard(@Req() req: Request, @Res() res: Response, @Query('EmailID') emailId?: string): Promise<void> {
-    const user = await this.host.admin.currentUser(req);
-    if (!user) return res.redirect(302, `/login?next=${encodeURIComponent('/')}`);
+    const login = await this.host.admin.currentLogin(req);
+    if (!login) return res.redirect(302, `/login?next=${encodeURIComponent('/')}`);
+    const { user } = login;
     const lists = await this.host.audience.listLists(user.userId);
     const counted = await Promise.all(
       lists.map(async (l) => {
@@ -118,7 +143,7 @@ export class HostPagesController {
     );
     const content = dashboardTemplate({
       flash: takeFlash(req, res, this.host),
-      tryIt: await tryItData(this.host, user, emailId),
+      tryIt: await tryItData(this.host, login, emailId),
       lists: counted,
       autoresponderLog: log.map((r) => ({
         scheduledFor: new Date(r.ScheduledFor as Date).toISOString(),

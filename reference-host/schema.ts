@@ -4,7 +4,12 @@
  * tables the tracking URLs fill and the log of autoresponders the host "would send".
  */
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import { assertId, customFieldColumn, hostTables } from '../src/host/mysql/host-tables';
+import { assertId, assertPrefix, customFieldColumn, hostTables } from '../src/host/mysql/host-tables';
+
+/** Sessions logged out before they expired (see session.ts): the reference host's own table, no host contract. */
+export function revokedSessionsTable(prefix: string): string {
+  return `${assertPrefix(prefix)}revoked_sessions`;
+}
 
 const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci';
 
@@ -79,6 +84,14 @@ export async function installHostSchema(sequelize: Sequelize, prefix: string): P
       ScheduledFor DATETIME(3) NOT NULL,
       CreatedAt DATETIME(3) NOT NULL,
       PRIMARY KEY (LogID), KEY idx_subscriber (RelListID, RelSubscriberID)
+    ) ${TABLE_OPTIONS}`,
+    // SessionID is base64url, so compared byte for byte (ascii_bin), never case-insensitively.
+    `CREATE TABLE IF NOT EXISTS \`${revokedSessionsTable(prefix)}\` (
+      SessionID CHAR(22) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+      RelUserID INT UNSIGNED NOT NULL,
+      RevokedAt DATETIME(3) NOT NULL,
+      ExpiresAt DATETIME(3) NOT NULL,
+      PRIMARY KEY (SessionID), KEY idx_expires (ExpiresAt)
     ) ${TABLE_OPTIONS}`,
     ...(['opens', 'clicks', 'conversions'] as const).map(
       (kind) => `CREATE TABLE IF NOT EXISTS \`${t[kind]}\` (

@@ -5,7 +5,7 @@
  * happened, and the data the panel shows (the user's lists, fields, emails,
  * recent subscribers with "simulate open / click" links to the tracking URLs).
  *
- * Forms carry a CSRF token (an HMAC of the session, SessionSigner.csrfToken),
+ * Forms carry a CSRF token (an HMAC of the session, HostSessions.csrfToken),
  * checked on POST (403 when missing or wrong, before anything is read or written).
  */
 import { Body, Controller, Inject, Post, Req, Res } from '@nestjs/common';
@@ -16,7 +16,7 @@ import type { HostUser } from '../src/host/host.ports';
 import type { FiredHook } from './hook-bus';
 import { HOST_SERVICES, type HostServices } from './host-services';
 import { DEMO } from './seed';
-import { readCookie } from './session';
+import { readCookie, type HostLogin } from './session';
 import { forbiddenTemplate } from './views';
 
 export const FLASH_COOKIE = 'host_flash';
@@ -75,7 +75,7 @@ function joinParts(parts: string[]): string {
 }
 
 /** What the dashboard shows in its "try it" panel, all of it the logged-in user's. */
-export async function tryItData(host: HostServices, user: HostUser, requestedEmailId: unknown) {
+export async function tryItData(host: HostServices, { user, session }: HostLogin, requestedEmailId: unknown) {
   const t = host.tables;
   const [lists, fields, emails] = await Promise.all([
     host.audience.listLists(user.userId),
@@ -126,7 +126,7 @@ export async function tryItData(host: HostServices, user: HostUser, requestedEma
   const back = email ? `/?EmailID=${email.emailId}` : '/';
   return {
     csrfField: CSRF_FIELD,
-    csrfToken: host.session.csrfToken(user.userId),
+    csrfToken: host.session.csrfToken(session),
     lists: lists.map((l) => ({ listId: l.listId, name: l.name })),
     fields: fields.map((f) => ({
       name: `CustomField${f.customFieldId}`,
@@ -228,21 +228,21 @@ export class HostTryItController {
     });
   }
 
-  /** The logged-in user, when the form's CSRF token is theirs; otherwise answers (login redirect or 403) and returns null. */
+  /** The logged-in user, when the form's CSRF token is their session's; otherwise answers (login redirect or 403) and returns null. */
   private async formUser(req: Request, body: Record<string, unknown>, res: Response): Promise<HostUser | null> {
-    const user = await this.host.admin.currentUser(req);
-    if (!user) {
+    const login = await this.host.admin.currentLogin(req);
+    if (!login) {
       res.redirect(303, '/login');
       return null;
     }
-    if (!this.host.session.checkCsrf(user.userId, body?.[CSRF_FIELD])) {
+    if (!this.host.session.checkCsrf(login.session, body?.[CSRF_FIELD])) {
       res
         .status(403)
         .type('html')
         .send(forbiddenTemplate({ message: "The form's security token is missing or wrong. Reload the dashboard and send the form again." }));
       return null;
     }
-    return user;
+    return login.user;
   }
 
   /** One of the user's own lists; another user's (or no) list is refused before anything is written. */

@@ -82,7 +82,8 @@ export const loginTemplate = hbs.compile(`<!doctype html>
 <body><div class="login-box">
 <h1>Reference Host</h1>
 <p>Pick a demo user to log in as.</p>
-<form method="post" action="/login">
+{{#if error}}<p class="flash flash-error" role="alert">{{error}}</p>
+{{/if}}<form method="post" action="/login">
 <input type="hidden" name="next" value="{{next}}">
 {{#each users}}<button type="submit" name="UserID" value="{{userId}}">{{firstName}} {{lastName}} &lt;{{emailAddress}}&gt;</button>
 {{/each}}

@@ -3,6 +3,7 @@
  */
 import { spawn } from 'child_process';
 import * as path from 'path';
+import { DEV_HOOK_SECRET, DEV_SESSION_SECRET } from '../src/config/env';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -38,7 +39,17 @@ describe('configuration', () => {
   it('names every bad variable at once', async () => {
     const result = await runHost({ DB_PORT: '70000', QUEUE_PREFIX: 'bad prefix!', SESSION_SECRET: 'short', ROLE: 'boss' });
     expect(result.code).toBe(1);
-    for (const name of ['DB_PORT="70000"', 'QUEUE_PREFIX="bad prefix!"', 'SESSION_SECRET="short"', 'ROLE="boss"']) expect(result.stderr).toContain(name);
+    for (const name of ['DB_PORT="70000"', 'QUEUE_PREFIX="bad prefix!"', 'SESSION_SECRET (5 characters, not shown)', 'ROLE="boss"'])
+      expect(result.stderr).toContain(name);
+    expect(result.stderr).not.toContain('short"');
+  });
+
+  it('refuses to start in production on the public development secrets, naming both', async () => {
+    const result = await runHost({ NODE_ENV: 'production', SESSION_SECRET: DEV_SESSION_SECRET, HOOK_SECRET: DEV_HOOK_SECRET });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/SESSION_SECRET \(28 characters, not shown\): SESSION_SECRET is the built-in development value/);
+    expect(result.stderr).toMatch(/HOOK_SECRET \(42 characters, not shown\): HOOK_SECRET is the built-in development value/);
+    expect(result.stdout).not.toContain('is running');
   });
 
   it('says which database it cannot reach instead of a stack trace', async () => {

@@ -1,10 +1,16 @@
 /**
  * Configuration from the environment, validated once at start.
  * A bad value stops the process with a message naming every bad variable.
+ *
+ * The secrets have built-in development values so that a fresh clone and the
+ * tests run without setup. Those values are public (they are in this file), so
+ * with NODE_ENV=production the rules of the `production` validation group also
+ * apply: neither secret may be its development value, and each must be long
+ * enough to be a key.
  */
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min, MinLength, NotEquals, ValidateBy, validateSync } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) => {
@@ -12,6 +18,30 @@ const toBool = ({ value }: { value: unknown }) => {
   const v = String(value).toLowerCase();
   return v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : value;
 };
+
+/** Validation group of the rules that apply only when NODE_ENV is `production`. */
+const PRODUCTION = 'production';
+
+export const DEV_SESSION_SECRET = 'dev-session-secret-change-me';
+export const DEV_HOOK_SECRET = 'whsec_ZGV2LWhvb2stc2VjcmV0LWNoYW5nZS1tZQ==';
+/** SESSION_SECRET is an HMAC-SHA256 key (login cookie, CSRF tokens): 32 characters of `openssl rand -base64 32` carry 192 bits and more. */
+export const PRODUCTION_SESSION_SECRET_MIN_LENGTH = 32;
+/** The Standard Webhooks specification asks for secrets of 24 to 64 random bytes. */
+export const PRODUCTION_HOOK_SECRET_MIN_BYTES = 24;
+
+/** Standard base64, padding optional (the standardwebhooks library accepts both). */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+
+/** Key bytes of a Standard Webhooks secret (base64 after an optional `whsec_` prefix); null when it is not base64. */
+export function hookSecretBytes(secret: string): number | null {
+  const encoded = secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret;
+  return BASE64.test(encoded) ? Buffer.from(encoded, 'base64').length : null;
+}
+
+/** A rule checked only in production; `name` keeps its message apart from the rules of every environment. */
+function InProduction(name: string, isSound: (value: unknown) => boolean, message: string): PropertyDecorator {
+  return ValidateBy({ name, validator: { validate: isSound } }, { groups: [PRODUCTION], message });
+}
 
 export class EnvDto {
   @IsString() DB_HOST = '127.0.0.1';
@@ -32,9 +62,33 @@ export class EnvDto {
   @Transform(toInt) @IsInt() @Min(1) @Max(256) WORKER_CONCURRENCY = 4;
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL = 'info';
 
-  @IsString() @MinLength(16, { message: 'SESSION_SECRET must be at least 16 characters' }) SESSION_SECRET = 'dev-session-secret-change-me';
+  // Decorators run bottom-up: the development-value message comes first.
+  @IsString()
+  @MinLength(16, { message: 'SESSION_SECRET must be at least 16 characters' })
+  @InProduction(
+    'productionSessionSecret',
+    (value) => typeof value === 'string' && value.length >= PRODUCTION_SESSION_SECRET_MIN_LENGTH,
+    `SESSION_SECRET must be at least ${PRODUCTION_SESSION_SECRET_MIN_LENGTH} characters in production, e.g. the output of \`openssl rand -base64 32\``,
+  )
+  @NotEquals(DEV_SESSION_SECRET, {
+    groups: [PRODUCTION],
+    message: 'SESSION_SECRET is the built-in development value, which is public: set a secret of your own in production',
+  })
+  SESSION_SECRET = DEV_SESSION_SECRET;
+
   /** Shared secret of the signed HTTP hook ingest (Standard Webhooks, base64 after an optional whsec_ prefix). */
-  @IsString() @MinLength(16, { message: 'HOOK_SECRET must be at least 16 characters' }) HOOK_SECRET = 'whsec_ZGV2LWhvb2stc2VjcmV0LWNoYW5nZS1tZQ==';
+  @IsString()
+  @MinLength(16, { message: 'HOOK_SECRET must be at least 16 characters' })
+  @InProduction(
+    'productionHookSecret',
+    (value) => typeof value === 'string' && (hookSecretBytes(value) ?? 0) >= PRODUCTION_HOOK_SECRET_MIN_BYTES,
+    `HOOK_SECRET must be base64 (after an optional whsec_ prefix) of at least ${PRODUCTION_HOOK_SECRET_MIN_BYTES} random bytes in production, e.g. whsec_ followed by the output of \`openssl rand -base64 32\``,
+  )
+  @NotEquals(DEV_HOOK_SECRET, {
+    groups: [PRODUCTION],
+    message: 'HOOK_SECRET is the built-in development value, which is public: set a secret of your own in production',
+  })
+  HOOK_SECRET = DEV_HOOK_SECRET;
 
   /** Host users allowed to open the queue dashboard (comma-separated UserIDs). */
   @Matches(/^\d+(,\d+)*$/, { message: 'ADMIN_USER_IDS must be comma-separated user ids, e.g. 1,7' }) ADMIN_USER_IDS = '1';
@@ -57,15 +111,28 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads and validates the variables of EnvDto from `env`; unknown variables are ignored. */
+/** Variables whose value never appears in an error message (it would end up in logs). */
+const SECRET_VARIABLES = new Set(['SESSION_SECRET', 'HOOK_SECRET', 'DB_PASSWORD']);
+
+function describeValue(name: string, value: unknown): string {
+  if (!SECRET_VARIABLES.has(name)) return `${name}=${JSON.stringify(value)}`;
+  return value === undefined ? `${name} (not set: the built-in development value)` : `${name} (${String(value).length} characters, not shown)`;
+}
+
+/**
+ * Reads and validates the variables of EnvDto from `env`; unknown variables are ignored.
+ * NODE_ENV=production adds the production rules (the secrets).
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const defaults = new EnvDto();
   const picked: Record<string, unknown> = {};
   for (const key of Object.keys(defaults)) if (env[key] !== undefined) picked[key] = env[key];
   const config = Object.assign(new EnvDto(), plainToInstance(EnvDto, picked));
-  const errors = validateSync(config, { forbidUnknownValues: true });
+  // With groups, class-validator runs only the grouped rules unless `always`; without, strictGroups leaves the grouped ones out.
+  const rules = env.NODE_ENV === 'production' ? { groups: [PRODUCTION], always: true } : { strictGroups: true };
+  const errors = validateSync(config, { forbidUnknownValues: true, ...rules });
   if (errors.length > 0) {
-    throw new ConfigError(errors.map((e) => `${e.property}=${JSON.stringify(picked[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`));
+    throw new ConfigError(errors.map((e) => `${describeValue(e.property, picked[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`));
   }
   return config;
 }

@@ -6,7 +6,7 @@
  */
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import cookieParser from 'cookie-parser';
-import helmet from 'helmet';
+import helmet, { type HelmetOptions } from 'helmet';
 import { JourneyDefinitionsModule } from '../journeys/journey-definitions.module';
 import { AdminUserGuard } from './admin-user.guard';
 import { AssetsController } from './assets.controller';
@@ -36,6 +36,9 @@ export const PLANNER_CSP = {
   },
 };
 
+/** The security headers of the plug-in's pages; a host can give its own pages the same (the reference host does). */
+export const PLANNER_HELMET_OPTIONS: HelmetOptions = { contentSecurityPolicy: PLANNER_CSP, crossOriginEmbedderPolicy: false };
+
 @Module({
   imports: [JourneyDefinitionsModule],
   // Static routes (assets, list, new, history) before /journeys/:journeyId.
@@ -44,8 +47,6 @@ export const PLANNER_CSP = {
 })
 export class PlannerModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer
-      .apply(cookieParser(), helmet({ contentSecurityPolicy: PLANNER_CSP, crossOriginEmbedderPolicy: false }))
-      .forRoutes(AssetsController, JourneyListController, JourneyController);
+    consumer.apply(cookieParser(), helmet(PLANNER_HELMET_OPTIONS)).forRoutes(AssetsController, JourneyListController, JourneyController);
   }
 }

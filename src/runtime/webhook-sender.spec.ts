@@ -26,7 +26,69 @@ describe(refusedAddressReason.name, () => {
   it.each(['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111'])('allows the public address %s', (address) => {
     expect(refusedAddressReason(address)).toBeNull();
   });
+
+  /** One IPv6 form written around an IPv4 address. */
+  const forms: [string, (ipv4: string) => string][] = [
+    ['IPv4-compatible ::/96', (ipv4) => `::${ipv4}`],
+    ['IPv4-mapped ::ffff:0:0/96', (ipv4) => `::ffff:${ipv4}`],
+    ['IPv4-translated ::ffff:0:0:0/96', (ipv4) => `::ffff:0:${ipv4}`],
+    ['NAT64 64:ff9b::/96', (ipv4) => `64:ff9b::${ipv4}`],
+    ['6to4 2002::/16', (ipv4) => `2002:${hexWords(ipv4)}::1`],
+  ];
+  const refusedInside = [
+    ['127.0.0.1', 'loopback'],
+    ['10.1.2.3', 'private'],
+    ['192.168.1.1', 'private'],
+    ['169.254.169.254', 'linkLocal'], // cloud metadata
+    ['0.0.0.0', 'unspecified'],
+  ];
+
+  describe.each(forms)('%s', (_form, write) => {
+    it.each(refusedInside)('refuses the embedded %s (%s)', (ipv4, range) => {
+      const reason = refusedAddressReason(write(ipv4));
+      expect(reason).toContain(range);
+    });
+
+    it('allows an embedded public address (8.8.8.8), which is where the packets would go', () => {
+      expect(refusedAddressReason(write('8.8.8.8'))).toBeNull();
+    });
+  });
+
+  it('names the embedded address and its range', () => {
+    expect(refusedAddressReason('::a9fe:a9fe')).toBe('address ::a9fe:a9fe is IPv4-compatible and carries 169.254.169.254, which is linkLocal');
+    expect(refusedAddressReason('2002:a00:1::1')).toBe('address 2002:a00:1::1 is 6to4 and carries 10.0.0.1, which is private');
+  });
+
+  it.each([
+    ['127.0.0.1', 'the loopback client'],
+    ['169.254.169.254', 'the metadata client'],
+    ['8.8.8.8', 'even a public client'],
+  ])('refuses Teredo 2001::/32 outright: %s (%s)', (client) => {
+    expect(refusedAddressReason(teredo('65.54.227.120', client, 40000))).toContain('teredo');
+  });
+
+  it.each(['64:ff9b:1::808:808', '64:ff9b:1::a9fe:a9fe', '64:ff9b:1:a9fe:a9:fe00::'])(
+    'refuses local-use NAT64 64:ff9b:1::/48 outright, wherever the IPv4 address sits: %s',
+    (address) => {
+      expect(refusedAddressReason(address)).toContain('local-use NAT64');
+    },
+  );
 });
+
+/** `a.b.c.d` as the two hex words `aabb:ccdd`. */
+function hexWords(ipv4: string): string {
+  const [a, b, c, d] = ipv4.split('.').map(Number);
+  return `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+}
+
+/** A Teredo address (RFC 4380): prefix, server IPv4, flags, then the client's port and IPv4 with every bit inverted. */
+function teredo(server: string, client: string, port: number): string {
+  const inverted = client
+    .split('.')
+    .map((octet) => String(255 - Number(octet)))
+    .join('.');
+  return `2001:0:${hexWords(server)}:0:${(port ^ 0xffff).toString(16)}:${hexWords(inverted)}`;
+}
 
 describe(classifyStatus.name, () => {
   it('delivers on 2xx, retries 408/429/5xx, gives up on other 4xx and on 3xx', () => {
@@ -101,6 +163,16 @@ describe(WebhookSender.name, () => {
     expect(seen.length).toBe(before);
     const open = new WebhookSender({ timeoutMs: 1000, allowPrivate: true });
     expect(await open.send(request(`http://127.0.0.1:${port}/`))).toEqual({ kind: 'delivered', status: 200 });
+  });
+
+  it('refuses IPv6 spellings of loopback and of the metadata address, as literals and as DNS answers', async () => {
+    const before = seen.length;
+    const strict = new WebhookSender({ timeoutMs: 1000, allowPrivate: false });
+    for (const literal of ['::7f00:1', '::ffff:7f00:1', '64:ff9b::7f00:1', '2002:7f00:1::1'])
+      expect(await strict.send(request(`http://[${literal}]:${port}/`))).toMatchObject({ kind: 'permanent', error: expect.stringContaining('loopback') });
+    const resolved = new WebhookSender({ timeoutMs: 1000, allowPrivate: false, resolve: async () => [{ address: '::a9fe:a9fe', family: 6 }] });
+    expect(await resolved.send(request('http://metadata.example/'))).toMatchObject({ kind: 'permanent', error: expect.stringContaining('169.254.169.254') });
+    expect(seen.length).toBe(before);
   });
 
   it('checks every address a name resolves to', async () => {

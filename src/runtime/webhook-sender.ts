@@ -43,13 +43,41 @@ export interface WebhookSenderOptions {
   resolve?: (hostname: string) => Promise<{ address: string; family: number }[]>;
 }
 
-/** Why an address may not be called, or null when it may. Only globally routable unicast addresses pass. */
+/**
+ * Why an address may not be called, or null when it may. Only globally routable unicast addresses pass.
+ *
+ * An IPv6 form that carries an IPv4 address is judged by that IPv4 address, because a dual-stack
+ * socket, a translator or a relay delivers the packets there: IPv4-mapped `::ffff:a.b.c.d`,
+ * IPv4-compatible `::a.b.c.d` (deprecated, still tunnelled by some stacks), IPv4-translated
+ * `::ffff:0:a.b.c.d`, NAT64 `64:ff9b::a.b.c.d` (what DNS64 answers on IPv6-only networks, so a
+ * public one must pass) and 6to4 `2002:aabb:ccdd::/48`. Two forms are refused whatever they carry:
+ * Teredo `2001::/32`, a NAT-traversal tunnel for client machines that no webhook receiver is reached
+ * through, whose packets also go to a second IPv4 (its server's), so checking the client address alone
+ * would not be enough; and local-use NAT64 `64:ff9b:1::/48`, whose prefix length, and so where
+ * the IPv4 address sits, is the local network's choice and cannot be read from the address.
+ */
 export function refusedAddressReason(address: string): string | null {
   if (!ipaddr.isValid(address)) return `not an IP address: ${address}`;
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  const parsed = ipaddr.parse(address);
   const range = parsed.range();
-  return range === 'unicast' ? null : `address ${address} is ${range}`;
+  if (parsed.kind() === 'ipv4') return range === 'unicast' ? null : `address ${address} is ${range}`;
+
+  const ipv6 = parsed as ipaddr.IPv6;
+  const bytes = ipv6.toByteArray();
+  const ipv4At = (offset: number) => new ipaddr.IPv4(bytes.slice(offset, offset + 4));
+  const within = (cidr: string) => ipv6.match(ipaddr.IPv6.parseCIDR(cidr));
+  let embedded: { form: string; ipv4: ipaddr.IPv4 } | undefined;
+  if (range === 'ipv4Mapped') embedded = { form: 'IPv4-mapped', ipv4: ipv4At(12) };
+  else if (range === 'rfc6145') embedded = { form: 'IPv4-translated', ipv4: ipv4At(12) };
+  else if (range === 'rfc6052' && within('64:ff9b::/96')) embedded = { form: 'NAT64', ipv4: ipv4At(12) };
+  else if (range === 'rfc6052') return `address ${address} is local-use NAT64 (64:ff9b:1::/48), where the embedded IPv4 address cannot be located`;
+  else if (range === '6to4') embedded = { form: '6to4', ipv4: ipv4At(2) };
+  else if (range === 'teredo') return `address ${address} is teredo (a Teredo tunnel to IPv4 addresses it hides)`;
+  else if (range === 'unicast' && within('::/96')) embedded = { form: 'IPv4-compatible', ipv4: ipv4At(12) };
+
+  if (!embedded) return range === 'unicast' ? null : `address ${address} is ${range}`;
+  const embeddedRange = embedded.ipv4.range();
+  return embeddedRange === 'unicast' ? null : `address ${address} is ${embedded.form} and carries ${embedded.ipv4.toString()}, which is ${embeddedRange}`;
 }
 
 /** Standard Webhooks headers for a body. */
