@@ -7,7 +7,9 @@
  * 2. the hook name, against the manifest's hooks → 404;
  * 3. the webhook-id, already processed → 200 `{"Duplicate":true}`;
  * 4. the body, a JSON object → 400; then the hook's own handler from hooks/
- *    validates it (400 naming every bad field) and hands the event to the engine.
+ *    validates it (400 naming every bad field) and hands the event to the
+ *    plug-in handle's intake, which refuses ids that are not UserID's (400
+ *    naming them: src/plugin/event-ownership.ts) before anything is enrolled.
  *
  * Dedupe by webhook-id: the ids live in the engine's processed-events table
  * under an `ingest:` prefix. An id is recorded after its handler succeeded,
@@ -25,6 +27,8 @@ import type { AppConfig } from '../config/env';
 import { JourneysErrorCode, JourneysException } from '../common/journeys.exception';
 import { CLOCK, PLUGIN_CONFIG, SEQUELIZE, TABLES, type Clock } from '../core/tokens';
 import type { PluginTables } from '../database/tables';
+import { HOST_PORTS, type HostPorts } from '../host/host.ports';
+import { EventOwnership, OwnershipCheckedIntake } from '../plugin/event-ownership';
 import type { PluginHandle } from '../plugin/plugin-handle';
 import { RuntimeMetrics } from '../runtime/runtime.metrics';
 import { execute, select, sqlDate } from '../runtime/sql';
@@ -57,11 +61,12 @@ export class HookIngest {
     @Inject(TABLES) private readonly tables: PluginTables,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(TRIGGER_INTAKE) intake: TriggerIntake,
+    @Inject(HOST_PORTS) ports: HostPorts,
     metrics: RuntimeMetrics,
   ) {
     this.webhook = new Webhook(config.HOOK_SECRET);
     this.handlers = loadHookHandlers();
-    this.handle = { config, intake, accepting: true };
+    this.handle = { config, intake: new OwnershipCheckedIntake(intake, new EventOwnership(ports.audience)), accepting: true };
     this.requests = new Counter({
       name: 'journeys_ingest_requests_total',
       help: 'Signed hook posts, by hook and outcome (accepted, duplicate, unauthorized, unknown_hook, invalid, error)',
@@ -73,7 +78,8 @@ export class HookIngest {
   /**
    * The handle `load` returned, so that the ingest stops enrolling when the
    * plug-in is disabled, like the in-process hooks. Until it is given, the
-   * ingest hands events straight to the runtime's intake.
+   * ingest hands events to the runtime's intake through the same ownership
+   * check (src/plugin/event-ownership.ts).
    */
   useHandle(handle: PluginHandle): void {
     this.handle = handle;

@@ -11,8 +11,10 @@ import { createSequelize } from '../database/database';
 import { createMigrator } from '../database/migrator';
 import { TRIGGER_INTAKE, type TriggerIntake } from '../runtime/trigger-intake';
 import type { TriggerEvent } from '../engine/trigger-event';
+import { HOST_PORTS, type HostPorts } from '../host/host.ports';
 import type { PluginHandle } from './plugin-handle';
 import { HookIngest } from '../ingest/hook-ingest.service';
+import { EventOwnership, OwnershipCheckedIntake } from './event-ownership';
 
 export interface EnableResult {
   /** Names of the migrations this call ran (empty when already up to date). */
@@ -52,7 +54,9 @@ class LoadedPlugin implements PluginHandle {
 export async function load(input: { app: INestApplicationContext; config: AppConfig }): Promise<PluginHandle> {
   const modules = input.app.get(ModuleRef);
   const intake = modules.get<TriggerIntake>(TRIGGER_INTAKE, { strict: false });
-  const handle = new LoadedPlugin(input.config, new GatedIntake(intake));
+  // Always on: an event enrols only when its ListID, SubscriberID and EmailID belong to its UserID.
+  const { audience } = modules.get<HostPorts>(HOST_PORTS, { strict: false });
+  const handle = new LoadedPlugin(input.config, new GatedIntake(new OwnershipCheckedIntake(intake, new EventOwnership(audience))));
   // The signed HTTP ingest feeds the same handlers, so it goes through the same gate
   // (an application built without the ingest, e.g. a worker-only one, has none to wire).
   optional(() => modules.get(HookIngest, { strict: false }))?.useHandle(handle);
