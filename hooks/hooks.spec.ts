@@ -3,6 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { JourneysErrorCode, JourneysException } from '../src/common/journeys.exception';
 import { loadConfig } from '../src/config/env';
 import type { TriggerEvent } from '../src/engine/trigger-event';
+import { HOST_PORTS } from '../src/host/host.ports';
+import { CountingAudience } from '../src/plugin/audience.fixtures';
 import { disable, load } from '../src/plugin/lifecycle';
 import type { PluginHandle } from '../src/plugin/plugin-handle';
 import { TRIGGER_INTAKE, type TriggerIntake } from '../src/runtime/trigger-intake';
@@ -72,11 +74,18 @@ describe('hook handlers', () => {
 });
 
 describe('plug-in lifecycle', () => {
+  /** A host application with the runtime's intake and an audience where user 1 owns list 2 (subscriber 3) and email 4, user 9 owns list 8. */
+  async function hostApp(intake: TriggerIntake, withPorts = true) {
+    const audience = new CountingAudience({ lists: { 2: 1, 8: 9 }, subscribers: { 2: [3], 8: [1] }, emails: { 4: 1 } });
+    const providers = [{ provide: TRIGGER_INTAKE, useValue: intake }, ...(withPorts ? [{ provide: HOST_PORTS, useValue: { audience } }] : [])];
+    @Module({ providers })
+    class HostWithRuntime {}
+    return NestFactory.createApplicationContext(HostWithRuntime, { logger: false });
+  }
+
   it('load hands the runtime intake to the handlers, and disable stops new work', async () => {
     const intake = new RecordingIntake();
-    @Module({ providers: [{ provide: TRIGGER_INTAKE, useValue: intake }] })
-    class HostWithRuntime {}
-    const app = await NestFactory.createApplicationContext(HostWithRuntime, { logger: false });
+    const app = await hostApp(intake);
     try {
       const handle = await load({ app, config });
       expect(await subscriberSubscribed(base, handle)).toEqual({ enrolled: 1 });
@@ -84,6 +93,33 @@ describe('plug-in lifecycle', () => {
       expect(handle.accepting).toBe(false);
       expect(await subscriberSubscribed({ ...base, EventID: 'evt-2' }, handle)).toEqual({ enrolled: 0 });
       expect(intake.events.map((e) => e.eventId)).toEqual(['evt-1']);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it.each<[string, (p: unknown, h: PluginHandle) => Promise<unknown>, object, string]>([
+    ["another user's list", subscriberSubscribed, { ...base, ListID: 8, SubscriberID: 1 }, 'ListID 8 does not belong to UserID 1'],
+    ['a subscriber not in the list', subscriberUnsubscribed, { ...base, SubscriberID: 77 }, 'SubscriberID 77 is not a subscriber of list 2'],
+    ['an email that is not the user’s', linkClicked, { ...email, EmailID: 6, URL: 'https://example.com/' }, 'EmailID 6 is not an email of UserID 1'],
+  ])('the loaded handle refuses %s with ValidationFailed before the intake sees it', async (_label, handler, payload, message) => {
+    const intake = new RecordingIntake();
+    const app = await hostApp(intake);
+    try {
+      const handle = await load({ app, config });
+      const error = (await handler(payload, handle).catch((e: unknown) => e)) as JourneysException;
+      expect(error).toBeInstanceOf(JourneysException);
+      expect(error).toMatchObject({ code: JourneysErrorCode.ValidationFailed, message });
+      expect(intake.events).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('load fails without the host ports: the ownership check cannot be left out', async () => {
+    const app = await hostApp(new RecordingIntake(), false);
+    try {
+      await expect(load({ app, config })).rejects.toThrow(/HOST_PORTS/);
     } finally {
       await app.close();
     }

@@ -7,7 +7,9 @@
  * 2. the hook name, against the manifest's hooks → 404;
  * 3. the webhook-id, already processed → 200 `{"Duplicate":true}`;
  * 4. the body, a JSON object → 400; then the hook's own handler from hooks/
- *    validates it (400 naming every bad field) and hands the event to the engine.
+ *    validates it (400 naming every bad field) and hands the event to the
+ *    plug-in handle's intake, which refuses ids that are not UserID's (400
+ *    naming them: src/plugin/event-ownership.ts) before anything is enrolled.
  *
  * Dedupe by webhook-id: the ids live in the engine's processed-events table
  * under an `ingest:` prefix. An id is recorded after its handler succeeded,
@@ -23,10 +25,10 @@ import { Counter } from 'prom-client';
 import type { AppConfig } from '../config/env';
 import { JourneysErrorCode, JourneysException } from '../common/journeys.exception';
 import { CLOCK, PLUGIN_CONFIG, type Clock } from '../core/tokens';
+import { PluginIntake } from '../plugin/plugin-intake';
 import type { PluginHandle } from '../plugin/plugin-handle';
 import { RuntimeMetrics } from '../runtime/runtime.metrics';
 import { ProcessedEvents } from '../runtime/intake/processed-events';
-import { TRIGGER_INTAKE, type TriggerIntake } from '../runtime/trigger-intake';
 import { loadHookHandlers, type HookHandlerFn } from './hook-handlers';
 import { INGEST_MAX_BYTES } from './raw-body.middleware';
 
@@ -46,34 +48,26 @@ export type IngestResult = { Hook: string; Duplicate: true } | { Hook: string; D
 export class HookIngest {
   private readonly webhook: Webhook;
   private readonly handlers: Map<string, HookHandlerFn>;
-  private handle: PluginHandle;
+  private readonly handle: PluginHandle;
   private readonly requests: Counter<'hook' | 'outcome'>;
 
   constructor(
     @Inject(PLUGIN_CONFIG) config: AppConfig,
     private readonly processed: ProcessedEvents,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(TRIGGER_INTAKE) intake: TriggerIntake,
+    intake: PluginIntake,
     metrics: RuntimeMetrics,
   ) {
     this.webhook = new Webhook(config.HOOK_SECRET);
     this.handlers = loadHookHandlers();
-    this.handle = { config, intake, accepting: true };
+    // The same intake as the in-process hooks: the ownership check, and closed when the plug-in is disabled.
+    this.handle = intake.handle(config);
     this.requests = new Counter({
       name: 'journeys_ingest_requests_total',
       help: 'Signed hook posts, by hook and outcome (accepted, duplicate, unauthorized, unknown_hook, invalid, error)',
       labelNames: ['hook', 'outcome'],
       registers: [metrics.registry],
     });
-  }
-
-  /**
-   * The handle `load` returned, so that the ingest stops enrolling when the
-   * plug-in is disabled, like the in-process hooks. Until it is given, the
-   * ingest hands events straight to the runtime's intake.
-   */
-  useHandle(handle: PluginHandle): void {
-    this.handle = handle;
   }
 
   get hookNames(): string[] {

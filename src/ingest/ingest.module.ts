@@ -6,6 +6,7 @@
  */
 import { Inject, Module, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { PluginIntake } from '../plugin/plugin-intake';
 import { RuntimeModule } from '../runtime/runtime.module';
 import { HookIngest } from './hook-ingest.service';
 import { INGEST_PATH, IngestController } from './ingest.controller';
@@ -14,8 +15,8 @@ import { rawBodyCapture } from './raw-body.middleware';
 @Module({
   imports: [RuntimeModule],
   controllers: [IngestController],
-  providers: [HookIngest],
-  exports: [HookIngest],
+  providers: [PluginIntake, HookIngest],
+  exports: [PluginIntake, HookIngest],
 })
 export class IngestModule {
   constructor(@Optional() @Inject(HttpAdapterHost) adapterHost?: HttpAdapterHost) {

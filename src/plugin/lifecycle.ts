@@ -9,10 +9,10 @@ import { ModuleRef } from '@nestjs/core';
 import type { AppConfig } from '../config/env';
 import { createSequelize } from '../database/database';
 import { createMigrator } from '../database/migrator';
+import { HOST_PORTS, type HostPorts } from '../host/host.ports';
 import { TRIGGER_INTAKE, type TriggerIntake } from '../runtime/trigger-intake';
-import type { TriggerEvent } from '../engine/trigger-event';
 import type { PluginHandle } from './plugin-handle';
-import { HookIngest } from '../ingest/hook-ingest.service';
+import { PluginIntake } from './plugin-intake';
 
 export interface EnableResult {
   /** Names of the migrations this call ran (empty when already up to date). */
@@ -29,40 +29,19 @@ export async function enable(input: { config: AppConfig }): Promise<EnableResult
   }
 }
 
-class GatedIntake implements TriggerIntake {
-  accepting = true;
-  constructor(private readonly inner: TriggerIntake) {}
-
-  accept(event: TriggerEvent): Promise<{ enrolled: number }> {
-    return this.accepting ? this.inner.accept(event) : Promise.resolve({ enrolled: 0 });
-  }
-}
-
-class LoadedPlugin implements PluginHandle {
-  constructor(
-    readonly config: AppConfig,
-    readonly intake: GatedIntake,
-  ) {}
-
-  get accepting(): boolean {
-    return this.intake.accepting;
-  }
-}
-
 export async function load(input: { app: INestApplicationContext; config: AppConfig }): Promise<PluginHandle> {
   const modules = input.app.get(ModuleRef);
-  const intake = modules.get<TriggerIntake>(TRIGGER_INTAKE, { strict: false });
-  const handle = new LoadedPlugin(input.config, new GatedIntake(intake));
-  // The signed HTTP ingest feeds the same handlers, so it goes through the same gate
-  // (an application built without the ingest, e.g. a worker-only one, has none to wire).
-  optional(() => modules.get(HookIngest, { strict: false }))?.useHandle(handle);
-  return handle;
+  // The application's own PluginIntake (the signed ingest uses the same one); an application built without
+  // the ingest module (a host wiring only the runtime) gets one here.
+  const intake =
+    optional(() => modules.get(PluginIntake, { strict: false })) ??
+    new PluginIntake(modules.get<TriggerIntake>(TRIGGER_INTAKE, { strict: false }), modules.get<HostPorts>(HOST_PORTS, { strict: false }));
+  return intake.handle(input.config);
 }
 
 /** Stops taking new work: hook events enrol nobody from now on. Journeys, entries and logs stay. */
 export async function disable(input: { handle: PluginHandle }): Promise<void> {
-  const loaded = input.handle as LoadedPlugin;
-  if (loaded.intake instanceof GatedIntake) loaded.intake.accepting = false;
+  if (input.handle.intake instanceof PluginIntake) input.handle.intake.close();
 }
 
 function optional<T>(resolve: () => T): T | undefined {
