@@ -4,7 +4,7 @@
  */
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsString, IsUrl, Matches, Max, Min, MinLength, ValidateIf, validateSync } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) => {
@@ -43,6 +43,15 @@ export class EnvDto {
   @Transform(toBool) @IsBoolean() WEBHOOK_ALLOW_PRIVATE = false;
   @Transform(toInt) @IsInt() @Min(100) @Max(60000) WEBHOOK_TIMEOUT_MS = 10000;
 
+  /** Base URL of the host's HTTP host API (Subscribe, Unsubscribe, Send Email from worker processes); empty: the reference host on PORT. */
+  @ValidateIf((env: EnvDto) => env.HOST_API_URL !== '')
+  @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'HOST_API_URL must be an http(s) URL' })
+  HOST_API_URL = '';
+  /** Shared secret that signs host API requests (Standard Webhooks, base64 after an optional whsec_ prefix). */
+  @IsString() @MinLength(16, { message: 'HOST_API_SECRET must be at least 16 characters' }) HOST_API_SECRET = 'whsec_ZGV2LWhvc3QtYXBpLXNlY3JldC1jaGFuZ2UtbWU=';
+  /** Time limit of one host API call, its quick retries included. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(60000) HOST_API_TIMEOUT_MS = 10000;
+
   /** Entries due within this many seconds get a Bull delayed job; later ones wait in MySQL only. */
   @Transform(toInt) @IsInt() @Min(5) @Max(86400) WAKE_HORIZON_SECONDS = 300;
   @Transform(toInt) @IsInt() @Min(1) @Max(3600) SWEEP_INTERVAL_SECONDS = 30;
@@ -67,5 +76,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (errors.length > 0) {
     throw new ConfigError(errors.map((e) => `${e.property}=${JSON.stringify(picked[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`));
   }
+  config.HOST_API_URL ||= `http://127.0.0.1:${config.PORT}/host-api`;
   return config;
 }
