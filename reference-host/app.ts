@@ -17,6 +17,7 @@ import { MySqlAudience } from '../src/host/mysql/mysql-audience';
 import { MySqlCustomFieldWriter } from '../src/host/mysql/mysql-custom-field-writer';
 import { HostActivity } from './activity.service';
 import { HostAdminContext } from './admin-context';
+import { HostApiModule } from './host-api.controller';
 import { HostHookBus } from './hook-bus';
 import { HOST_SERVICES, type HostServices } from './host-services';
 import { HostPagesController, HostSubscribersApiController, HostTrackingController } from './host.controllers';
@@ -75,7 +76,7 @@ export async function createReferenceHost(options: ReferenceHostOptions): Promis
     const ports: HostPorts = { audience, subscriptions, admin, hooks };
 
     const pluginModule = loader.entryModule({ config, host: ports, clock });
-    const app = await NestFactory.create<NestExpressApplication>(hostModule(pluginModule, services), {
+    const app = await NestFactory.create<NestExpressApplication>(hostModule(pluginModule, services, config), {
       logger: options.logger ?? ['error', 'warn'],
       abortOnError: false,
     });
@@ -107,12 +108,12 @@ export async function createReferenceHost(options: ReferenceHostOptions): Promis
   }
 }
 
-function hostModule(pluginModule: DynamicModule, services: HostServices): DynamicModule {
+function hostModule(pluginModule: DynamicModule, services: HostServices, config: AppConfig): DynamicModule {
   @Module({})
   class ReferenceHostModule {}
   return {
     module: ReferenceHostModule,
-    imports: [pluginModule],
+    imports: [pluginModule, HostApiModule.register(services, config.HOST_API_SECRET)],
     controllers: [HostPagesController, HostSubscribersApiController, HostTrackingController, HostTryItController],
     providers: [{ provide: HOST_SERVICES, useValue: services }],
   };
