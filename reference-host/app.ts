@@ -19,6 +19,7 @@ import { MySqlCustomFieldWriter } from '../src/host/mysql/mysql-custom-field-wri
 import { PLANNER_HELMET_OPTIONS } from '../src/planner/planner.module';
 import { HostActivity } from './activity.service';
 import { HostAdminContext } from './admin-context';
+import { HostApiModule } from './host-api.controller';
 import { HostHookBus } from './hook-bus';
 import { HOST_SERVICES, type HostServices } from './host-services';
 import { HostPagesController, HostSubscribersApiController, HostTrackingController } from './host.controllers';
@@ -77,7 +78,7 @@ export async function createReferenceHost(options: ReferenceHostOptions): Promis
     const ports: HostPorts = { audience, subscriptions, admin, hooks };
 
     const pluginModule = loader.entryModule({ config, host: ports, clock });
-    const app = await NestFactory.create<NestExpressApplication>(hostModule(pluginModule, services), {
+    const app = await NestFactory.create<NestExpressApplication>(hostModule(pluginModule, services, config), {
       logger: options.logger ?? ['error', 'warn'],
       abortOnError: false,
     });
@@ -109,7 +110,7 @@ export async function createReferenceHost(options: ReferenceHostOptions): Promis
   }
 }
 
-function hostModule(pluginModule: DynamicModule, services: HostServices): DynamicModule {
+function hostModule(pluginModule: DynamicModule, services: HostServices, config: AppConfig): DynamicModule {
   @Module({})
   class ReferenceHostModule implements NestModule {
     configure(consumer: MiddlewareConsumer): void {
@@ -119,7 +120,7 @@ function hostModule(pluginModule: DynamicModule, services: HostServices): Dynami
   }
   return {
     module: ReferenceHostModule,
-    imports: [pluginModule],
+    imports: [pluginModule, HostApiModule.register(services, config.HOST_API_SECRET)],
     controllers: [HostPagesController, HostSubscribersApiController, HostTrackingController, HostTryItController],
     providers: [{ provide: HOST_SERVICES, useValue: services }],
   };

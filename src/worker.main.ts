@@ -6,12 +6,12 @@
  *   ROLE=worker node dist/src/worker.main.js
  *   ROLE=worker node -r @swc-node/register src/worker.main.ts   (from the sources)
  *
- * Host ports: JOURNEYS_HOST_PORTS names a module exporting
- * `createHostPorts(config, sequelize)` (the host's own ports, e.g. its
- * subscription path). Without it the MySQL adapter is used: subscriber reads
- * and custom field writes work; Subscribe / Unsubscribe need the host's own
- * path, so they fail as transient errors and are retried later (by a process
- * that has the path, or until they give up).
+ * Host ports: by default the HTTP host adapter (src/host/http): subscriber
+ * reads and custom field writes on the host's MySQL schema, Subscribe,
+ * Unsubscribe and Send Email through the host's HTTP host API at HOST_API_URL
+ * (the reference host's own address unless set). JOURNEYS_HOST_PORTS may name
+ * a module exporting `createHostPorts(config, sequelize)` instead (a Node
+ * host's own ports).
  */
 import 'reflect-metadata';
 import * as path from 'path';
@@ -20,20 +20,20 @@ import type { Sequelize } from 'sequelize';
 import { loadConfig, type AppConfig } from './config/env';
 import { createSequelize } from './database/database';
 import type { HostPorts } from './host/host.ports';
-import { mysqlWorkerPorts } from './host/mysql/mysql-worker-ports';
+import { httpHostPorts } from './host/http/http-host-ports';
 import { JourneysModule } from './journeys.module';
 import { JsonLogger } from './ops/json-logger';
 
 export async function startWorker(env: NodeJS.ProcessEnv = process.env): Promise<{ close(): Promise<void> }> {
   const config = loadConfig({ ...env, ROLE: env.ROLE === 'all' ? 'all' : 'worker' });
   const hostSequelize = createSequelize(config);
-  let host: HostPorts;
+  let host: HostPorts & { close?(): void };
   if (env.JOURNEYS_HOST_PORTS) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module is named at run time
     const mod = require(path.resolve(env.JOURNEYS_HOST_PORTS)) as { createHostPorts(config: AppConfig, sequelize: Sequelize): HostPorts | Promise<HostPorts> };
     host = await mod.createHostPorts(config, hostSequelize);
   } else {
-    host = mysqlWorkerPorts(config, hostSequelize);
+    host = httpHostPorts(config, hostSequelize);
   }
   // A production process: one JSON object per log line (DESIGN §8), at LOG_LEVEL.
   const app = await NestFactory.createApplicationContext(JourneysModule.forRoot({ config, host }), { logger: new JsonLogger(config.LOG_LEVEL) });
@@ -41,6 +41,7 @@ export async function startWorker(env: NodeJS.ProcessEnv = process.env): Promise
   return {
     async close() {
       await app.close();
+      host.close?.();
       await hostSequelize.close();
     },
   };

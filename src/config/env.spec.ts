@@ -1,9 +1,10 @@
 import { randomBytes } from 'crypto';
-import { ConfigError, DEV_HOOK_SECRET, DEV_SESSION_SECRET, hookSecretBytes, loadConfig } from './env';
+import { ConfigError, DEV_HOOK_SECRET, DEV_HOST_API_SECRET, DEV_SESSION_SECRET, hookSecretBytes, loadConfig } from './env';
 
 /** Sound production secrets: 44 characters of session secret, a 32-byte hook secret. */
 const SESSION_SECRET = randomBytes(32).toString('base64');
 const HOOK_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
+const HOST_API_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
 /** The problems loadConfig reports for `env`, or [] when it accepts it. */
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
@@ -30,24 +31,25 @@ describe(loadConfig.name, () => {
   });
 
   describe('with NODE_ENV=production', () => {
-    const production = (env: NodeJS.ProcessEnv = {}) => problemsOf({ NODE_ENV: 'production', SESSION_SECRET, HOOK_SECRET, ...env });
+    const production = (env: NodeJS.ProcessEnv = {}) => problemsOf({ NODE_ENV: 'production', SESSION_SECRET, HOOK_SECRET, HOST_API_SECRET, ...env });
 
     it('starts with sound secrets of its own', () => {
-      const config = loadConfig({ NODE_ENV: 'production', SESSION_SECRET, HOOK_SECRET });
+      const config = loadConfig({ NODE_ENV: 'production', SESSION_SECRET, HOOK_SECRET, HOST_API_SECRET });
       expect({ session: config.SESSION_SECRET, hook: config.HOOK_SECRET }).toEqual({ session: SESSION_SECRET, hook: HOOK_SECRET });
     });
 
-    it('refuses the built-in development values, naming both variables at once', () => {
+    it('refuses the built-in development values, naming every secret at once', () => {
       const problems = problemsOf({ NODE_ENV: 'production' });
-      expect(problems).toHaveLength(2);
+      expect(problems).toHaveLength(3);
+      expect(problems[2]).toMatch(/^HOST_API_SECRET \(not set: the built-in development value\): .*built-in development value, which is public/);
       expect(problems[0]).toMatch(/^SESSION_SECRET \(not set: the built-in development value\): .*built-in development value, which is public/);
       expect(problems[0]).toContain('at least 32 characters in production');
       expect(problems[1]).toMatch(/^HOOK_SECRET \(not set: the built-in development value\): .*built-in development value, which is public/);
     });
 
     it('refuses the development values also when they are set explicitly', () => {
-      const problems = production({ SESSION_SECRET: DEV_SESSION_SECRET, HOOK_SECRET: DEV_HOOK_SECRET });
-      expect(problems.map((p) => p.split(' ')[0])).toEqual(['SESSION_SECRET', 'HOOK_SECRET']);
+      const problems = production({ SESSION_SECRET: DEV_SESSION_SECRET, HOOK_SECRET: DEV_HOOK_SECRET, HOST_API_SECRET: DEV_HOST_API_SECRET });
+      expect(problems.map((p) => p.split(' ')[0])).toEqual(['SESSION_SECRET', 'HOOK_SECRET', 'HOST_API_SECRET']);
       for (const problem of problems) expect(problem).toContain('built-in development value, which is public');
     });
 
@@ -78,7 +80,13 @@ describe(loadConfig.name, () => {
     });
 
     it('lists the secrets together with every other bad variable and never shows a secret', () => {
-      const problems = problemsOf({ NODE_ENV: 'production', SESSION_SECRET: 'sixteen-chars-ok', HOOK_SECRET: 'whsec_c2hvcnQtc2VjcmV0', DB_PORT: 'x' });
+      const problems = problemsOf({
+        NODE_ENV: 'production',
+        SESSION_SECRET: 'sixteen-chars-ok',
+        HOOK_SECRET: 'whsec_c2hvcnQtc2VjcmV0',
+        HOST_API_SECRET,
+        DB_PORT: 'x',
+      });
       expect(problems.map((p) => p.split(/[ =]/)[0])).toEqual(['DB_PORT', 'SESSION_SECRET', 'HOOK_SECRET']);
       expect(problems.join('\n')).not.toMatch(/sixteen-chars-ok|c2hvcnQtc2VjcmV0/);
     });

@@ -10,7 +10,7 @@
  */
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min, MinLength, NotEquals, ValidateBy, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsString, IsUrl, Matches, Max, Min, MinLength, NotEquals, ValidateBy, ValidateIf, validateSync } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) => {
@@ -37,6 +37,8 @@ export function hookSecretBytes(secret: string): number | null {
   const encoded = secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret;
   return BASE64.test(encoded) ? Buffer.from(encoded, 'base64').length : null;
 }
+
+export const DEV_HOST_API_SECRET = 'whsec_ZGV2LWhvc3QtYXBpLXNlY3JldC1jaGFuZ2UtbWU=';
 
 /** A rule checked only in production; `name` keeps its message apart from the rules of every environment. */
 function InProduction(name: string, isSound: (value: unknown) => boolean, message: string): PropertyDecorator {
@@ -97,6 +99,27 @@ export class EnvDto {
   @Transform(toBool) @IsBoolean() WEBHOOK_ALLOW_PRIVATE = false;
   @Transform(toInt) @IsInt() @Min(100) @Max(60000) WEBHOOK_TIMEOUT_MS = 10000;
 
+  /** Base URL of the host's HTTP host API (Subscribe, Unsubscribe, Send Email from worker processes); empty: the reference host on PORT. */
+  @ValidateIf((env: EnvDto) => env.HOST_API_URL !== '')
+  @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'HOST_API_URL must be an http(s) URL' })
+  HOST_API_URL = '';
+  /** Shared secret that signs host API requests (Standard Webhooks, base64 after an optional whsec_ prefix). */
+  /** Shared secret that signs the calls to the host's HTTP host API (Standard Webhooks, like HOOK_SECRET). */
+  @IsString()
+  @MinLength(16, { message: 'HOST_API_SECRET must be at least 16 characters' })
+  @InProduction(
+    'productionHostApiSecret',
+    (value) => typeof value === 'string' && (hookSecretBytes(value) ?? 0) >= PRODUCTION_HOOK_SECRET_MIN_BYTES,
+    `HOST_API_SECRET must be base64 (after an optional whsec_ prefix) of at least ${PRODUCTION_HOOK_SECRET_MIN_BYTES} random bytes in production`,
+  )
+  @NotEquals(DEV_HOST_API_SECRET, {
+    groups: [PRODUCTION],
+    message: 'HOST_API_SECRET is the built-in development value, which is public: set a secret of your own in production',
+  })
+  HOST_API_SECRET = DEV_HOST_API_SECRET;
+  /** Time limit of one host API call, its quick retries included. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(60000) HOST_API_TIMEOUT_MS = 10000;
+
   /** Entries due within this many seconds get a Bull delayed job; later ones wait in MySQL only. */
   @Transform(toInt) @IsInt() @Min(5) @Max(86400) WAKE_HORIZON_SECONDS = 300;
   @Transform(toInt) @IsInt() @Min(1) @Max(3600) SWEEP_INTERVAL_SECONDS = 30;
@@ -112,7 +135,7 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose value never appears in an error message (it would end up in logs). */
-const SECRET_VARIABLES = new Set(['SESSION_SECRET', 'HOOK_SECRET', 'DB_PASSWORD']);
+const SECRET_VARIABLES = new Set(['SESSION_SECRET', 'HOOK_SECRET', 'HOST_API_SECRET', 'DB_PASSWORD']);
 
 function describeValue(name: string, value: unknown): string {
   if (!SECRET_VARIABLES.has(name)) return `${name}=${JSON.stringify(value)}`;
@@ -134,5 +157,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (errors.length > 0) {
     throw new ConfigError(errors.map((e) => `${describeValue(e.property, picked[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`));
   }
+  config.HOST_API_URL ||= `http://127.0.0.1:${config.PORT}/host-api`;
   return config;
 }

@@ -1,34 +1,19 @@
 /**
- * Host ports for a worker-only process on the standard host schema: the MySQL
- * adapter reads subscribers and writes custom fields; Subscribe and
- * Unsubscribe need the host's own path, which this process does not have, so
- * they fail as transient errors and are retried (by a process that has it).
+ * Host ports for a worker-only process that has only the host's MySQL schema:
+ * reads and custom field writes work; Subscribe and Unsubscribe need the
+ * host's own path, so they fail as transient errors and are retried (by a
+ * process that has it). Worker processes use the HTTP host adapter by default
+ * (src/host/http); this is for a host that wants its workers off HTTP.
  */
 import type { Sequelize } from 'sequelize';
 import type { AppConfig } from '../../config/env';
 import type { HostPorts } from '../host.ports';
-import { MySqlAudience } from './mysql-audience';
-import { MySqlCustomFieldWriter } from './mysql-custom-field-writer';
+import { mysqlWorkerBase } from './mysql-worker-base';
 
-export function mysqlWorkerPorts(config: AppConfig, sequelize: Sequelize): HostPorts {
-  const audience = new MySqlAudience(sequelize, config.DB_TABLE_PREFIX);
-  const writer = new MySqlCustomFieldWriter(sequelize, config.DB_TABLE_PREFIX);
+export function mysqlWorkerPorts(config: Pick<AppConfig, 'DB_TABLE_PREFIX'>, sequelize: Sequelize): HostPorts {
+  const { audience, fieldWrites, admin, hooks } = mysqlWorkerBase(sequelize, config.DB_TABLE_PREFIX);
   const noHostPath = async (): Promise<never> => {
-    throw new Error('this worker process has no host subscription path (set JOURNEYS_HOST_PORTS)');
+    throw new Error('this worker process has no host subscription path (set HOST_API_URL or JOURNEYS_HOST_PORTS)');
   };
-  return {
-    audience,
-    subscriptions: {
-      subscribe: noHostPath,
-      unsubscribe: noHostPath,
-      setCustomField: (u, r, f, v, t) => writer.setCustomField(u, r, f, v, t),
-      setCustomFields: (u, l, writes, t) => writer.setCustomFields(u, l, writes, t),
-    },
-    admin: {
-      currentUser: async () => null,
-      loginUrl: () => '/',
-      renderLayout: async () => '',
-    },
-    hooks: { on: () => undefined, fire: async () => undefined },
-  };
+  return { audience, admin, hooks, subscriptions: { ...fieldWrites, subscribe: noHostPath, unsubscribe: noHostPath } };
 }
