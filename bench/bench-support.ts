@@ -6,6 +6,7 @@
  * Benchmarks are scripts, not timed tests: each prints its figures next to a
  * baseline measured in the same run.
  */
+import { randomBytes } from 'crypto';
 import * as os from 'os';
 import { performance } from 'perf_hooks';
 import type { Redis as RedisClient } from 'ioredis';
@@ -16,9 +17,12 @@ import { MySqlCustomFieldWriter } from '../src/host/mysql/mysql-custom-field-wri
 import { pluginTables, type PluginTables } from '../src/database/tables';
 import { JourneysService } from '../src/journeys/journeys.service';
 import { createListTable } from '../reference-host/schema';
-import { startReferenceHost, type RefHost } from '../test/support/reference-host';
+import { startSandboxHost, type SandboxHost } from '../reference-host/sandbox';
 
 export const now = (): number => performance.now();
+
+/** A random Standard Webhooks secret. */
+export const whsec = (): string => `whsec_${randomBytes(32).toString('base64')}`;
 
 export function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -32,7 +36,7 @@ export function envInt(name: string, fallback: number): number {
   return Math.floor(n);
 }
 
-export interface BenchHost extends RefHost {
+export interface BenchHost extends SandboxHost {
   t: PluginTables;
   journeys: JourneysService;
 }
@@ -45,7 +49,9 @@ export interface BenchHost extends RefHost {
  * runtime falls back to one `setCustomField` call per value.
  */
 export async function startBenchHost(env: Record<string, string>, batchFieldWrites = true): Promise<BenchHost> {
-  const host = await startReferenceHost({ env: { LOG_LEVEL: 'silent', NODE_ENV: 'production', ...env } });
+  // Production settings, so with secrets of its own (the built-in development ones are refused there).
+  const secrets = { SESSION_SECRET: randomBytes(32).toString('base64'), HOOK_SECRET: whsec(), HOST_API_SECRET: whsec() };
+  const host = await startSandboxHost({ env: { LOG_LEVEL: 'silent', NODE_ENV: 'production', ...secrets, ...env } });
   const port = host.ports.subscriptions;
   if (!batchFieldWrites) Object.assign(port, { setCustomFields: undefined });
   else if (typeof port.setCustomFields !== 'function') {

@@ -124,6 +124,9 @@ async function startWorkers(host: BenchHost, n: number, opts: EnrolmentBenchOpti
       env: {
         ...process.env,
         NODE_ENV: 'production',
+        SESSION_SECRET: host.config.SESSION_SECRET,
+        HOOK_SECRET: host.config.HOOK_SECRET,
+        HOST_API_SECRET: host.config.HOST_API_SECRET,
         ROLE: 'worker',
         LOG_LEVEL: 'silent',
         DB_TABLE_PREFIX: host.prefix,

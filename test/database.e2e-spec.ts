@@ -10,7 +10,7 @@ import { createSequelize } from '../src/database/database';
 import { Db, isTransientDbError, sequelizeSession, sqlDate, type SqlTransaction } from '../src/database/db';
 
 describe(Db.name, () => {
-  const config = loadConfig({ ...process.env, DB_POOL_MAX: '4' });
+  const config = loadConfig({ ...process.env, ROLE: 'web', DB_POOL_MAX: '4' });
   const table = `tdb${randomBytes(4).toString('hex')}_probe`;
   let db: Db;
   let sequelize: Sequelize;

@@ -101,3 +101,16 @@ describe(hookSecretBytes.name, () => {
     expect(hookSecretBytes('whsec_abc-def')).toBeNull();
   });
 });
+
+describe('DB_POOL_MAX against WORKER_CONCURRENCY', () => {
+  it('refuses a pool smaller than the jobs a worker runs at once plus the headroom, naming both variables', () => {
+    expect(problemsOf({ WORKER_CONCURRENCY: '16', DB_POOL_MAX: '10' })).toEqual([
+      'DB_POOL_MAX="10": DB_POOL_MAX must be at least WORKER_CONCURRENCY + 2 (18) in a process that runs workers (ROLE=all): each running job holds a connection for its step',
+    ]);
+    expect(problemsOf({ WORKER_CONCURRENCY: '16', DB_POOL_MAX: '18', ROLE: 'worker' })).toEqual([]);
+  });
+
+  it('does not apply to a web-only process, which runs no jobs', () => {
+    expect(problemsOf({ WORKER_CONCURRENCY: '16', DB_POOL_MAX: '2', ROLE: 'web' })).toEqual([]);
+  });
+});

@@ -143,6 +143,21 @@ function describeValue(name: string, value: unknown): string {
 }
 
 /**
+ * Connections the runtime needs beyond one per running job: the intake's
+ * enrolment transactions (two lanes) while jobs hold theirs. A step holds one
+ * connection for its transaction and never asks for a second, so a pool this
+ * size never starves; smaller, jobs would wait on each other for connections.
+ */
+export const POOL_HEADROOM = 2;
+
+function poolProblems(config: EnvDto, picked: Record<string, unknown>): string[] {
+  if (config.ROLE === 'web' || config.DB_POOL_MAX >= config.WORKER_CONCURRENCY + POOL_HEADROOM) return [];
+  return [
+    `${describeValue('DB_POOL_MAX', picked.DB_POOL_MAX ?? config.DB_POOL_MAX)}: DB_POOL_MAX must be at least WORKER_CONCURRENCY + ${POOL_HEADROOM} (${config.WORKER_CONCURRENCY + POOL_HEADROOM}) in a process that runs workers (ROLE=${config.ROLE}): each running job holds a connection for its step`,
+  ];
+}
+
+/**
  * Reads and validates the variables of EnvDto from `env`; unknown variables are ignored.
  * NODE_ENV=production adds the production rules (the secrets).
  */
@@ -154,9 +169,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // With groups, class-validator runs only the grouped rules unless `always`; without, strictGroups leaves the grouped ones out.
   const rules = env.NODE_ENV === 'production' ? { groups: [PRODUCTION], always: true } : { strictGroups: true };
   const errors = validateSync(config, { forbidUnknownValues: true, ...rules });
-  if (errors.length > 0) {
-    throw new ConfigError(errors.map((e) => `${describeValue(e.property, picked[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`));
-  }
+  const problems = errors.map((e) => `${describeValue(e.property, picked[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+  if (!errors.some((e) => ['DB_POOL_MAX', 'WORKER_CONCURRENCY', 'ROLE'].includes(e.property))) problems.push(...poolProblems(config, picked));
+  if (problems.length > 0) throw new ConfigError(problems);
   config.HOST_API_URL ||= `http://127.0.0.1:${config.PORT}/host-api`;
   return config;
 }

@@ -11,7 +11,7 @@ import { allActions } from './action-tree';
 import { isDateText, parseDateText } from './dates';
 import type { Action, ConditionAction, ConditionRule, IdSelection, RuleAttribute, RuleOperator } from './journey.types';
 import { type SUBSCRIBER_ATTRIBUTES, assertNever } from './journey.types';
-import { activityKey, type StepFacts } from './step.types';
+import { activityKey, type StepFacts } from './host-facts.types';
 
 export type AttributeKind = 'text' | 'number' | 'date' | 'activity' | 'enum';
 

@@ -1,7 +1,7 @@
 /** Builders for the engine's specs: small, valid defaults that a test overrides where it matters. */
 import type { HostSubscriber } from './host-facts.types';
 import type { Action, ConditionAction, ConditionRule, JourneyDefinition, SendWindow, WaitUnit } from './journey.types';
-import type { StepFacts } from './step.types';
+import type { StepFacts } from './host-facts.types';
 import type { ValidationContext } from './validation.types';
 
 export function aSubscriber(overrides: Partial<HostSubscriber> = {}): HostSubscriber {

@@ -1,10 +1,11 @@
 /**
  * What the engine knows of the host's objects: the subscriber facts a step
  * decides on, activity counts, the causation chain, and the owner's lists,
- * fields and emails that validation checks against. The engine owns these
+ * fields and emails that validation checks against, and the facts of a step. The engine owns these
  * shapes; the host contract (src/host/host.ports.ts) re-exports them, so the
  * engine never imports from outside itself.
  */
+import type { IdSelection } from './journey.types';
 
 export type SubscriptionStatus = 'Opt-In Pending' | 'Subscribed' | 'Opt-Out Pending' | 'Unsubscribed';
 
@@ -74,4 +75,20 @@ export interface CausationContext {
   chainId: string;
   /** How many journey-caused hops led here. */
   depth: number;
+}
+
+/** What a step decides on: the subscriber, their activity, the owner's time zone and field names. */
+export interface StepFacts {
+  subscriber: HostSubscriber;
+  /** Activity counts keyed by `activityKey(emailIds)`; the runtime loads those `requiredActivity()` names. */
+  activity: Record<string, ActivityCounts>;
+  /** Owner's IANA time zone, for send windows. */
+  timeZone: string;
+  /** Custom field id → name, for merge tags and webhook payloads. */
+  customFieldNames?: Record<number, string>;
+}
+
+/** Key of an activity lookup in StepFacts.activity. */
+export function activityKey(emailIds: IdSelection | undefined): string {
+  return emailIds === undefined || emailIds === 'any' ? 'any' : [...emailIds].sort((a, b) => a - b).join(',');
 }

@@ -25,7 +25,8 @@ import type { Action } from './journey.types';
 import { assertNever } from './journey.types';
 import { resolveMergeTags } from './merge-tags';
 import { computeWakeAt } from './send-window';
-import type { LocalEffect, RanAction, StepFacts, StepInput, StepOutcome, StepResult, StepStart } from './step.types';
+import type { StepFacts } from './host-facts.types';
+import type { LocalEffect, RanAction, StepInput, StepOutcome, StepResult, StepStart } from './step.types';
 
 export const ACTION_REMOVED_REASON = 'action removed by an edit';
 export const EXIT_THIS_JOURNEY_REASON = 'Exit This Journey';

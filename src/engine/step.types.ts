@@ -3,9 +3,9 @@
  * the subscriber's facts, what happens next. No I/O, no clock read inside:
  * `now` and the owner's time zone come in, effects go out for services to carry out.
  */
-import type { ActivityCounts, HostSubscriber } from './host-facts.types';
+import type { StepFacts } from './host-facts.types';
 import type { ExternalAction } from './action-registry';
-import type { Action, IdSelection, JourneyDefinition } from './journey.types';
+import type { Action, JourneyDefinition } from './journey.types';
 
 export type EntryState = 'active' | 'waiting' | 'completed' | 'exited' | 'failed';
 
@@ -14,16 +14,6 @@ export type StepStart =
   | { from: 'beginning' }
   /** Resume after an action that has finished (a Wait that came due, an external action that was carried out). */
   | { from: 'after'; actionId: string };
-
-export interface StepFacts {
-  subscriber: HostSubscriber;
-  /** Activity counts keyed by `activityKey(emailIds)`; the runtime loads those `requiredActivity()` names. */
-  activity: Record<string, ActivityCounts>;
-  /** Owner's IANA time zone, for send windows. */
-  timeZone: string;
-  /** Custom field id → name, for merge tags and webhook payloads. */
-  customFieldNames?: Record<number, string>;
-}
 
 export interface StepInput {
   journey: JourneyDefinition;
@@ -66,9 +56,4 @@ export interface StepResult {
   ran: RanAction[];
   effects: LocalEffect[];
   outcome: StepOutcome;
-}
-
-/** Key of an activity lookup in StepFacts.activity. */
-export function activityKey(emailIds: IdSelection | undefined): string {
-  return emailIds === undefined || emailIds === 'any' ? 'any' : [...emailIds].sort((a, b) => a - b).join(',');
 }

@@ -4,7 +4,7 @@
  * briefly per owner), and activity counts when a journey's conditions use them.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { activityKey, type StepFacts } from '../engine/step.types';
+import { activityKey, type StepFacts } from '../engine/host-facts.types';
 import type { IdSelection } from '../engine/journey.types';
 import { HOST_PORTS, type ActivityCounts, type HostPorts, type HostSubscriber, type SubscriberRef } from '../host/host.ports';
 import { subscriberKey } from './entry.types';
