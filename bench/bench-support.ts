@@ -78,7 +78,7 @@ export async function withHost<T>(env: Record<string, string>, fn: (host: BenchH
 
 /**
  * A list of the demo user A with `count` subscribers, inserted in bulk
- * (multi-row INSERT … SELECT from MariaDB's sequence engine). Age is 18–77 so a
+ * (multi-row INSERT … SELECT from a numbers table, see numbers()). Age is 18–77 so a
  * condition on it routes both ways. Returns the subscriber ids.
  */
 export async function createFilledList(host: BenchHost, listId: number, name: string, count: number): Promise<number[]> {
@@ -96,10 +96,26 @@ export async function createFilledList(host: BenchHost, listId: number, name: st
     await host.sequelize.query(
       `INSERT INTO \`${table}\` (SubscriberID, EmailAddress, SubscriptionStatus, SubscriptionDate, OptInDate, SubscriptionIP, \`${age}\`, \`${firstName}\`)
        SELECT seq, CONCAT('import', seq, '@example.com'), 'Subscribed', UTC_TIMESTAMP(), UTC_TIMESTAMP(), '203.0.113.7', 18 + (seq % 60), CONCAT('Name', seq)
-         FROM seq_${from}_to_${to}`,
+         FROM ${numbers(from, to)}`,
     );
   }
   return Array.from({ length: count }, (_, i) => i + 1);
+}
+
+/**
+ * A derived table of the integers `from`…`to` (column `seq`, at most 1,000,000
+ * of them), for bulk INSERT … SELECT setup. Cross joins of a ten-row table, so
+ * it runs on MySQL 8 as well as MariaDB (whose seq_1_to_N engine MySQL lacks).
+ */
+export function numbers(from: number, to: number): string {
+  if (!Number.isInteger(from) || !Number.isInteger(to) || to < from || to - from >= 1_000_000)
+    throw new Error(`numbers(${from}, ${to}): at most 1,000,000 integers`);
+  const digits =
+    '(SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)';
+  const places = Array.from({ length: String(to - from).length }, (_, i) => `d${i}`); // enough digits for to - from
+  const n = places.map((p, i) => `${p}.d * ${10 ** i}`).join(' + ');
+  const joins = places.map((p) => `${digits} ${p}`).join(' CROSS JOIN ');
+  return `(SELECT ${from} + n AS seq FROM (SELECT ${n} AS n FROM ${joins}) nums WHERE n <= ${to - from}) seqs`;
 }
 
 /** The Wait actions of importJourneyActions (a Yes/No ends its list, so each branch has its own). */

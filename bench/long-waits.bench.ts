@@ -19,9 +19,8 @@
  */
 import Bull from 'bull';
 import Redis from 'ioredis';
-import type { Sequelize } from 'sequelize';
-import { QueryTypes } from 'sequelize';
-import { SEQUELIZE } from '../src/core/tokens';
+import { DB } from '../src/core/tokens';
+import type { Db } from '../src/database/db';
 import { EntryQueue } from '../src/runtime/entry-queue.service';
 import { chunk, runJobId, runJobOptions } from '../src/runtime/queues';
 import { Sweeper } from '../src/runtime/sweeper.service';
@@ -36,6 +35,7 @@ import {
   log,
   machineNote,
   now,
+  numbers,
   printTable,
   redisFootprint,
   usedMemory,
@@ -86,32 +86,31 @@ async function insertWaiting(
       `INSERT INTO \`${host.t.entries}\`
          (JourneyID, RelOwnerUserID, ListID, SubscriberID, EntryNumber, State, CurrentActionID, WakeAt, StepSeq, JourneyVersion, ActiveLock, ChainID, ChainDepth, CreatedAt, UpdatedAt)
        SELECT ?, ?, ?, seq, 1, 'waiting', ?, TIMESTAMPADD(SECOND, seq % ?, ?), 1, ?, 1, CONCAT('bench-', seq), 0, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3)
-         FROM seq_${lo}_to_${hi}`,
+         FROM ${numbers(lo, hi)}`,
       { replacements: [journeyId, host.demo.userA.userId, host.demo.lists.newsletter, actionId, Math.max(1, spreadSeconds), base, version] },
     );
   }
 }
 
-/** Runs the sweeper once, capturing the statements it sends to MySQL with their times. */
+/** Runs the sweeper once, capturing the statements it sends to MySQL (through the runtime's Db) with their times. */
 async function sweepCapturing(host: BenchHost): Promise<{ ms: number; report: Awaited<ReturnType<Sweeper['sweep']>>; statements: Captured[] }> {
-  const sequelize = host.app.get<Sequelize>(SEQUELIZE);
+  const db = host.app.get<Db>(DB);
   const statements: Captured[] = [];
-  const original = sequelize.query.bind(sequelize);
-  const patched = async (sql: unknown, options?: { replacements?: unknown[] }) => {
+  const original = db.select.bind(db);
+  db.select = async <T>(sql: string, values: readonly unknown[] = []): Promise<T[]> => {
     const t = now();
     try {
-      return await (original as (s: unknown, o?: unknown) => Promise<unknown>)(sql, options);
+      return await original<T>(sql, values);
     } finally {
-      statements.push({ sql: String(sql), replacements: options?.replacements ?? [], ms: now() - t });
+      statements.push({ sql, replacements: [...values], ms: now() - t });
     }
   };
-  (sequelize as unknown as { query: typeof patched }).query = patched;
   try {
     const t0 = now();
     const report = await host.app.get(Sweeper).sweep();
     return { ms: now() - t0, report, statements };
   } finally {
-    (sequelize as unknown as { query: typeof original }).query = original;
+    db.select = original;
   }
 }
 
@@ -129,16 +128,15 @@ interface ExplainRow {
 }
 
 async function explain(host: BenchHost, statement: Captured): Promise<ExplainRow[]> {
-  const sequelize = host.app.get<Sequelize>(SEQUELIZE);
-  return sequelize.query<ExplainRow>(`EXPLAIN ${statement.sql}`, { type: QueryTypes.SELECT, replacements: statement.replacements });
+  return host.app.get<Db>(DB).select<ExplainRow>(`EXPLAIN ${statement.sql}`, statement.replacements);
 }
 
 async function timeMedian(host: BenchHost, statement: Captured, runs = 5): Promise<number> {
-  const sequelize = host.app.get<Sequelize>(SEQUELIZE);
+  const db = host.app.get<Db>(DB);
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t = now();
-    await sequelize.query(statement.sql, { type: QueryTypes.SELECT, replacements: statement.replacements });
+    await db.select(statement.sql, statement.replacements);
     times.push(now() - t);
   }
   return times.sort((a, b) => a - b)[Math.floor(runs / 2)];
