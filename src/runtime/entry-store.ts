@@ -334,7 +334,7 @@ export class EntryStore {
     if (logs.length === 0) return;
     const nowSql = sqlDate(now);
     await tx.execute(
-      `INSERT INTO \`${this.tables.log}\` (EntryID, JourneyID, ActionID, ActionType, Status, Result, Detail, LeaseUntil, CreatedAt, CompletedAt) VALUES ?`,
+      `INSERT INTO \`${this.tables.log}\` (EntryID, JourneyID, ActionID, ActionType, Status, Result, Detail, LeaseUntil, Attempts, CreatedAt, CompletedAt) VALUES ?`,
       [
         logs.map((l) => [
           l.entryId,
@@ -345,6 +345,7 @@ export class EntryStore {
           l.result?.slice(0, 64) ?? null,
           l.detail,
           l.leaseUntil ? sqlDate(l.leaseUntil) : null,
+          l.attempts ?? 0,
           nowSql,
           l.status === 'pending' ? null : nowSql,
         ]),
@@ -473,10 +474,11 @@ export class EntryStore {
           ]);
           break;
         case 'reopen':
-          await tx.execute(`UPDATE \`${this.tables.log}\` SET Status = 'pending', LeaseUntil = NULL, CompletedAt = NULL WHERE EntryID = ? AND ActionID = ?`, [
-            entryId,
-            actionId,
-          ]);
+          // A user's retry starts the attempts afresh.
+          await tx.execute(
+            `UPDATE \`${this.tables.log}\` SET Status = 'pending', LeaseUntil = NULL, NotBefore = NULL, Attempts = 0, CompletedAt = NULL WHERE EntryID = ? AND ActionID = ?`,
+            [entryId, actionId],
+          );
           break;
         case 'drop':
           await tx.execute(`DELETE FROM \`${this.tables.log}\` WHERE EntryID = ? AND ActionID = ? AND Status = 'failed'`, [entryId, actionId]);
@@ -490,59 +492,83 @@ export class EntryStore {
   }
 
   // ── External actions ───────────────────────────────────────────────────
+  //
+  // An external action's claim is its pending log row. Taking the lease starts
+  // an attempt: one statement checks that nobody holds the lease and that the
+  // backoff (NotBefore) has passed, and counts the attempt. Outcomes are
+  // written only by the holder of that attempt (Attempts = attempt), so a late
+  // outcome of an attempt that lost its lease changes nothing.
 
-  /** Takes the lease on a pending external action whose holder is gone (or that has no claim row yet). */
-  async takeLease(entry: EntryRow, actionId: string, actionType: string, now: Date, leaseUntil: Date): Promise<boolean> {
+  /**
+   * Starts an attempt at a pending external action: returns its number (1 for
+   * the first), or null when another worker holds the lease or the next
+   * attempt is not due yet.
+   */
+  async takeLease(entry: EntryRow, actionId: string, actionType: string, now: Date, leaseUntil: Date): Promise<number | null> {
+    const nowSql = sqlDate(now);
+    // No claim row (an entry put at the action by hand): claim it first.
     await this.db.execute(
       `INSERT IGNORE INTO \`${this.tables.log}\` (EntryID, JourneyID, ActionID, ActionType, Status, CreatedAt) VALUES (?, ?, ?, ?, 'pending', ?)`,
-      [entry.EntryID, entry.JourneyID, actionId, actionType, sqlDate(now)],
+      [entry.EntryID, entry.JourneyID, actionId, actionType, nowSql],
     );
+    // LAST_INSERT_ID(expr) hands the new attempt number back in the same statement.
+    const { affectedRows, insertId } = await this.db.execute(
+      `UPDATE \`${this.tables.log}\` SET LeaseUntil = ?, Attempts = LAST_INSERT_ID(Attempts + 1)
+        WHERE EntryID = ? AND ActionID = ? AND Status = 'pending' AND (LeaseUntil IS NULL OR LeaseUntil < ?) AND (NotBefore IS NULL OR NotBefore <= ?)`,
+      [sqlDate(leaseUntil), entry.EntryID, actionId, nowSql, nowSql],
+    );
+    return affectedRows === 1 ? insertId : null;
+  }
+
+  /** Attempt `attempt` succeeded; false when it was not the current attempt (its lease had passed to another). */
+  async recordDone(entryId: number, actionId: string, attempt: number, result: string, now: Date): Promise<boolean> {
     const { affectedRows } = await this.db.execute(
-      `UPDATE \`${this.tables.log}\` SET LeaseUntil = ?
-        WHERE EntryID = ? AND ActionID = ? AND Status = 'pending' AND (LeaseUntil IS NULL OR LeaseUntil < ?)`,
-      [sqlDate(leaseUntil), entry.EntryID, actionId, sqlDate(now)],
+      `UPDATE \`${this.tables.log}\` SET Status = 'done', Result = ?, LeaseUntil = NULL, NotBefore = NULL, CompletedAt = ?
+        WHERE EntryID = ? AND ActionID = ? AND Status = 'pending' AND Attempts = ?`,
+      [result.slice(0, 64), sqlDate(now), entryId, actionId, attempt],
     );
     return affectedRows === 1;
   }
 
-  async recordDone(entryId: number, actionId: string, result: string, now: Date): Promise<void> {
-    await this.db.execute(
-      `UPDATE \`${this.tables.log}\` SET Status = 'done', Result = ?, LeaseUntil = NULL, CompletedAt = ? WHERE EntryID = ? AND ActionID = ? AND Status = 'pending'`,
-      [result.slice(0, 64), sqlDate(now), entryId, actionId],
-    );
-  }
-
-  /** A failed attempt to retry at `wakeAt`: the entry waits there; false when it moved on meanwhile. */
-  async recordRetry(entry: EntryRow, actionId: string, attempts: number, detail: string, lastError: string, wakeAt: Date, now: Date): Promise<boolean> {
+  /**
+   * Attempt `attempt` failed and the next may start at `retryAt`: the claim
+   * says so (NotBefore) and the entry waits there, showing the error. False
+   * when it was not the current attempt or the entry moved on meanwhile.
+   */
+  async recordRetry(entry: EntryRow, actionId: string, attempt: number, error: string, retryAt: Date, now: Date): Promise<boolean> {
     const nowSql = sqlDate(now);
-    const moved = await this.db.transaction(async (tx) => {
-      await tx.execute(`UPDATE \`${this.tables.log}\` SET LeaseUntil = NULL, Detail = ? WHERE EntryID = ? AND ActionID = ? AND Status = 'pending'`, [
-        detail,
-        entry.EntryID,
-        actionId,
-      ]);
-      return tx.execute(
+    return this.db.transaction(async (tx) => {
+      const claim = await tx.execute(
+        `UPDATE \`${this.tables.log}\` SET LeaseUntil = NULL, NotBefore = ?, Detail = ?
+          WHERE EntryID = ? AND ActionID = ? AND Status = 'pending' AND Attempts = ?`,
+        [sqlDate(retryAt), `attempt ${attempt}: ${error}`, entry.EntryID, actionId, attempt],
+      );
+      if (claim.affectedRows !== 1) return false;
+      const moved = await tx.execute(
         `UPDATE \`${this.tables.entries}\` SET State = 'waiting', WakeAt = ?, Attempts = ?, LastError = ?, StepSeq = StepSeq + 1, UpdatedAt = ?
-          WHERE EntryID = ? AND StepSeq = ? AND ActiveLock = 1`,
-        [sqlDate(wakeAt), attempts, lastError, nowSql, entry.EntryID, entry.StepSeq],
+          WHERE EntryID = ? AND CurrentActionID = ? AND ActiveLock = 1`,
+        [sqlDate(retryAt), attempt, `attempt ${attempt} failed: ${error}`, nowSql, entry.EntryID, actionId],
       );
+      return moved.affectedRows === 1;
     });
-    return moved.affectedRows === 1;
   }
 
-  /** A failed attempt that will not be retried: the claim and the entry are failed. */
-  async recordFailed(entry: EntryRow, actionId: string, attempts: number, error: string, now: Date): Promise<void> {
+  /** Attempt `attempt` failed for good: the claim and the entry are failed. False when it was not the current attempt. */
+  async recordFailed(entry: EntryRow, actionId: string, attempt: number, error: string, now: Date): Promise<boolean> {
     const nowSql = sqlDate(now);
-    await this.db.transaction(async (tx) => {
-      await tx.execute(
-        `UPDATE \`${this.tables.log}\` SET Status = 'failed', Detail = ?, LeaseUntil = NULL, CompletedAt = ? WHERE EntryID = ? AND ActionID = ? AND Status = 'pending'`,
-        [error, nowSql, entry.EntryID, actionId],
+    return this.db.transaction(async (tx) => {
+      const claim = await tx.execute(
+        `UPDATE \`${this.tables.log}\` SET Status = 'failed', Detail = ?, LeaseUntil = NULL, NotBefore = NULL, CompletedAt = ?
+          WHERE EntryID = ? AND ActionID = ? AND Status = 'pending' AND Attempts = ?`,
+        [error, nowSql, entry.EntryID, actionId, attempt],
       );
+      if (claim.affectedRows !== 1) return false;
       await tx.execute(
         `UPDATE \`${this.tables.entries}\` SET State = 'failed', WakeAt = NULL, Attempts = ?, LastError = ?, StepSeq = StepSeq + 1, UpdatedAt = ?
-          WHERE EntryID = ? AND StepSeq = ? AND ActiveLock = 1`,
-        [attempts, error, nowSql, entry.EntryID, entry.StepSeq],
+          WHERE EntryID = ? AND CurrentActionID = ? AND ActiveLock = 1`,
+        [attempt, error, nowSql, entry.EntryID, actionId],
       );
+      return true;
     });
   }
 }

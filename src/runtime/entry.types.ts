@@ -45,6 +45,8 @@ export interface LogRow {
   result: string | null;
   detail: string | null;
   leaseUntil: Date | null;
+  /** External actions: attempts made so far (1 when this step's worker holds the lease and makes the first). */
+  attempts?: number;
 }
 
 /** An external action to carry out after the step that claimed it committed. */
@@ -53,8 +55,8 @@ export interface PendingExternal {
   journey: RuntimeJourney;
   action: ExternalAction;
   subscriber: HostSubscriber;
-  /** True when this worker holds the lease on the claim already (it claimed it just now). */
-  leased: boolean;
+  /** The attempt this worker makes, when it holds the lease already (it claimed the action just now); null: take the lease first. */
+  attempt: number | null;
 }
 
 export function ended(state: EntryState): boolean {

@@ -45,9 +45,14 @@ export class HostFacts {
     return out;
   }
 
-  async owner(ownerUserId: number): Promise<OwnerFacts> {
+  /**
+   * The owner's time zone and custom fields, cached briefly. `fresh`: read
+   * again now (a custom field created moments ago is missing from the cache;
+   * a miss is re-read before anything fails for it).
+   */
+  async owner(ownerUserId: number, fresh = false): Promise<OwnerFacts> {
     const cached = this.owners.get(ownerUserId);
-    if (cached && Date.now() - cached.loadedAt < OWNER_TTL_MS) return cached;
+    if (!fresh && cached && Date.now() - cached.loadedAt < OWNER_TTL_MS) return cached;
     const [user, fields] = await Promise.all([this.host.audience.getUser(ownerUserId), this.host.audience.listCustomFields(ownerUserId)]);
     const facts: OwnerFacts = {
       timeZone: user?.timeZone || 'UTC',

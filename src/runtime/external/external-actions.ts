@@ -11,7 +11,8 @@
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JourneysException } from '../../common/journeys.exception';
-import { CLOCK, type Clock } from '../../core/tokens';
+import type { AppConfig } from '../../config/env';
+import { CLOCK, PLUGIN_CONFIG, type Clock } from '../../core/tokens';
 import { isTransientDbError } from '../../database/db';
 import { PermanentHostError } from '../../host/host.ports';
 import { EntryQueue } from '../entry-queue.service';
@@ -19,7 +20,7 @@ import { EntryStore } from '../entry-store';
 import type { PendingExternal } from '../entry.types';
 import { runLimited } from '../host-facts';
 import { RuntimeMetrics } from '../runtime.metrics';
-import { EXTERNAL_LEASE_MS, WEBHOOK_MAX_ATTEMPTS } from '../runtime.limits';
+import { EXTERNAL_MAX_ATTEMPTS, externalLeaseMs } from '../runtime.limits';
 import { retryDelayMs } from '../webhook-sender';
 import type { ExternalActionType } from '../../engine/action-registry';
 import { assertExecutorsComplete, type ExternalExecutor, type ExternalExecutors, type ExternalOutcome, type PendingOf } from './executors';
@@ -35,9 +36,11 @@ const HOST_PATH_QUICK_RETRIES = 3;
 export class ExternalActions {
   private readonly logger = new Logger('JourneysExternal');
   private readonly executors: ExternalExecutors;
+  private readonly leaseMs: number;
 
   constructor(
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(PLUGIN_CONFIG) config: AppConfig,
     private readonly store: EntryStore,
     private readonly queue: EntryQueue,
     private readonly metrics: RuntimeMetrics,
@@ -46,6 +49,7 @@ export class ExternalActions {
     webhook: WebhookExecutor,
   ) {
     this.executors = { subscribe, unsubscribe, webhook };
+    this.leaseMs = externalLeaseMs(config);
     assertExecutorsComplete(this.executors);
   }
 
@@ -54,9 +58,10 @@ export class ExternalActions {
     const continued: number[] = [];
     const task = (item: PendingExternal) => async () => {
       const now = this.clock.now();
-      if (!item.leased && !(await this.store.takeLease(item.entry, item.action.id, item.action.type, now, new Date(now.getTime() + EXTERNAL_LEASE_MS)))) return;
+      const attempt = item.attempt ?? (await this.store.takeLease(item.entry, item.action.id, item.action.type, now, new Date(now.getTime() + this.leaseMs)));
+      if (attempt === null) return; // another worker holds it, or its next attempt is not due yet
       const outcome = await this.perform(item);
-      if (await this.record(item, outcome)) continued.push(item.entry.EntryID);
+      if (await this.record(item, attempt, outcome)) continued.push(item.entry.EntryID);
     };
     // The host's subscription path takes row locks on its own tables: a few at a time; webhooks are I/O-bound.
     await Promise.all([
@@ -86,28 +91,27 @@ export class ExternalActions {
     }
   }
 
-  /** Writes the outcome; true when the entry may continue now. */
-  private async record(item: PendingExternal, outcome: ExternalOutcome): Promise<boolean> {
+  /** Writes the outcome of attempt `attempt`; true when the entry may continue now. */
+  private async record(item: PendingExternal, attempt: number, outcome: ExternalOutcome): Promise<boolean> {
     const { entry, action } = item;
     const now = this.clock.now();
     if (outcome.kind === 'done') {
-      await this.store.recordDone(entry.EntryID, action.id, outcome.result, now);
+      if (!(await this.store.recordDone(entry.EntryID, action.id, attempt, outcome.result, now))) return false;
       this.metrics.actionsRun.inc({ type: action.type });
       return true;
     }
-    const attempts = entry.Attempts + 1;
-    if (outcome.kind === 'retry' && attempts < WEBHOOK_MAX_ATTEMPTS) {
-      const wakeAt = new Date(now.getTime() + retryDelayMs(attempts, outcome.retryAfterMs));
-      const lastError = `attempt ${attempts} of ${action.type} failed: ${outcome.error}`;
-      if (await this.store.recordRetry(entry, action.id, attempts, `attempt ${attempts}: ${outcome.error}`, lastError, wakeAt, now)) {
-        await this.queue.runAt([{ entryId: entry.EntryID, stepSeq: entry.StepSeq + 1, wakeAt }]);
+    if (outcome.kind === 'retry' && attempt < EXTERNAL_MAX_ATTEMPTS) {
+      const retryAt = new Date(now.getTime() + retryDelayMs(attempt, outcome.retryAfterMs));
+      if (await this.store.recordRetry(entry, action.id, attempt, outcome.error, retryAt, now)) {
+        await this.queue.runAt([{ entryId: entry.EntryID, stepSeq: entry.StepSeq + 1, wakeAt: retryAt }]);
       }
       return false;
     }
-    const error = outcome.kind === 'retry' ? `${outcome.error} (gave up after ${attempts} attempts)` : outcome.error;
-    await this.store.recordFailed(entry, action.id, attempts, error, now);
-    this.metrics.actionsFailed.inc({ type: action.type });
-    this.logger.warn(`entry ${entry.EntryID} failed at ${action.type} ${action.id}: ${error}`);
+    const error = outcome.kind === 'retry' ? `${outcome.error} (gave up after ${attempt} attempts)` : outcome.error;
+    if (await this.store.recordFailed(entry, action.id, attempt, error, now)) {
+      this.metrics.actionsFailed.inc({ type: action.type });
+      this.logger.warn(`entry ${entry.EntryID} failed at ${action.type} ${action.id}: ${error}`);
+    }
     return false;
   }
 }

@@ -78,8 +78,12 @@ export function decideSteps(
     const { entry, journey, result } = plan;
     if (d.exitedByEffect.has(entry.EntryID)) continue; // an earlier entry of this batch ended it
     const journeyId = journey.definition.journeyId;
-    const log = (actionId: string, type: string, status: LogRow['status'], fields: Partial<Pick<LogRow, 'result' | 'detail' | 'leaseUntil'>> = {}) =>
-      d.logs.push({ entryId: entry.EntryID, journeyId, actionId, type, status, result: null, detail: null, leaseUntil: null, ...fields });
+    const log = (
+      actionId: string,
+      type: string,
+      status: LogRow['status'],
+      fields: Partial<Pick<LogRow, 'result' | 'detail' | 'leaseUntil' | 'attempts'>> = {},
+    ) => d.logs.push({ entryId: entry.EntryID, journeyId, actionId, type, status, result: null, detail: null, leaseUntil: null, ...fields });
     let failure: { actionId: string; error: string } | null = null;
     for (const ran of result.ran) {
       if (claimed.has(claimKey(entry.EntryID, ran.actionId))) continue; // this step ran already: never twice
@@ -124,7 +128,7 @@ export function decideSteps(
           break;
         case 'external':
           if (!claimed.has(claimKey(entry.EntryID, outcome.action.id))) {
-            log(outcome.action.id, outcome.action.type, 'pending', { leaseUntil });
+            log(outcome.action.id, outcome.action.type, 'pending', { leaseUntil, attempts: leaseUntil ? 1 : 0 });
             claimed.add(claimKey(entry.EntryID, outcome.action.id));
             d.externalOf.set(entry.EntryID, { ...plan, action: outcome.action });
           }

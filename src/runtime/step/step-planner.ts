@@ -75,7 +75,7 @@ export class StepPlanner {
         if (isExternalAction(action)) {
           const claim = claims.get(entry.EntryID);
           if (!claim || claim.Status === 'pending') {
-            resumeExternals.push({ entry, journey, action, subscriber, leased: false });
+            resumeExternals.push({ entry, journey, action, subscriber, attempt: null });
             continue;
           }
           if (claim.Status === 'failed') continue; // parked; the entry is (or is about to be) failed
@@ -139,7 +139,9 @@ export class StepPlanner {
     return result;
   }
 
-  private async fieldProblem(entry: EntryRow, fieldId: number, owner: OwnerFacts): Promise<string | null> {
+  private async fieldProblem(entry: EntryRow, fieldId: number, cached: OwnerFacts): Promise<string | null> {
+    // A field missing from the cached facts may have been created since they were read: read them again before failing.
+    const owner = cached.customFieldLists.has(fieldId) ? cached : await this.facts.owner(entry.RelOwnerUserID, true);
     const fieldList = owner.customFieldLists.get(fieldId);
     if (fieldList === undefined) return `custom field ${fieldId} does not exist`;
     if (fieldList !== 0 && fieldList !== entry.ListID) return `custom field ${fieldId} is not a field of list ${entry.ListID}`;

@@ -16,14 +16,15 @@
  *    out after commit by ExternalActions.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { CLOCK, DB, type Clock } from '../../core/tokens';
+import type { AppConfig } from '../../config/env';
+import { CLOCK, DB, PLUGIN_CONFIG, type Clock } from '../../core/tokens';
 import type { Db, SqlTransaction } from '../../database/db';
 import { EntryQueue, type TimedEntryStep } from '../entry-queue.service';
 import { EntryStore } from '../entry-store';
 import type { EntryRow, PendingExternal } from '../entry.types';
 import { JourneyStore, type RuntimeJourney } from '../journey-store';
 import type { EntryStep } from '../queues';
-import { EXTERNAL_LEASE_MS } from '../runtime.limits';
+import { externalLeaseMs } from '../runtime.limits';
 import { DecisionWriter } from './decision-writer';
 import { decideSteps, standsAtExternal } from './step-decisions';
 import { StepPlanner, type StartTargets } from './step-planner';
@@ -48,6 +49,7 @@ export class StepRunner {
   constructor(
     @Inject(DB) private readonly db: Db,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(PLUGIN_CONFIG) private readonly config: AppConfig,
     private readonly store: EntryStore,
     private readonly journeys: JourneyStore,
     private readonly planner: StepPlanner,
@@ -116,7 +118,7 @@ export class StepRunner {
       tx,
       plans.filter((p) => p.entry.StepSeq > 0).map((p) => p.entry.EntryID),
     );
-    const decision = decideSteps(plans, claimed, liveOf, targets, inline ? null : new Date(now.getTime() + EXTERNAL_LEASE_MS));
+    const decision = decideSteps(plans, claimed, liveOf, targets, inline ? null : new Date(now.getTime() + externalLeaseMs(this.config)));
     const started = await this.writer.write(
       tx,
       decision,
@@ -140,7 +142,7 @@ export class StepRunner {
           journey: plan.journey,
           action: external.action,
           subscriber: plan.subscriber!,
-          leased: true,
+          attempt: 1,
         });
       }
     }
