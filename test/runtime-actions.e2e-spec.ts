@@ -12,6 +12,7 @@ import { Webhook } from 'standardwebhooks';
 import { journeyTables, entriesOf, insertJourney, logOf, MINUTE, MovableClock, runtimeOf, settle, webhookSecretOf } from './support/journey-fixtures';
 import { startReferenceHost, type RefHost } from './support/reference-host';
 import type { Action, ConditionRule } from '../src/engine/journey.types';
+import { JourneysService } from '../src/journeys/journeys.service';
 
 interface Received {
   method: string;
@@ -118,6 +119,34 @@ describe('Runtime actions', () => {
     });
     await enrol(journeyId, [s.bob]);
     expect(await field(s.bob, fields.city)).toBe('bob@example.com / Bob');
+  });
+
+  it('Update Custom Field of a field created moments ago works at once (the cached owner facts are read again on a miss)', async () => {
+    const { subscribers: s, userA, lists } = host.demo;
+    const warm = await insertJourney(host, {
+      trigger: { type: 'manual' },
+      actions: [{ id: 'w1', type: 'wait', settings: { amount: 1, unit: 'days' } }],
+    });
+    await enrol(warm, [s.alice]); // the owner's facts are cached now, without the new field
+    await host.sequelize.query(
+      `INSERT INTO \`${host.tables.customFields}\` (RelOwnerUserID, RelListID, FieldName, FieldType) VALUES (?, 0, 'Coupon', 'Single line')`,
+      {
+        replacements: [userA.userId],
+      },
+    );
+    const [{ fieldId }] = await host.query<{ fieldId: number }>(`SELECT MAX(CustomFieldID) AS fieldId FROM \`${host.tables.customFields}\``);
+    for (const listId of Object.values(lists)) {
+      const [owned] = await host.query(`SELECT 1 FROM \`${host.tables.lists}\` WHERE ListID = ? AND RelOwnerUserID = ?`, [listId, userA.userId]);
+      if (owned) await host.sequelize.query(`ALTER TABLE \`${host.tables.subscribers(listId)}\` ADD COLUMN \`CustomField${fieldId}\` TEXT NULL`);
+    }
+    // Saved and enabled through the journeys service: validation reads the owner's fields fresh.
+    const journeys = host.app.get(JourneysService);
+    const { journeyId } = await journeys.create(userA.userId, { name: 'Coupon', trigger: { type: 'manual' } });
+    await journeys.saveActions(userA.userId, journeyId, [{ id: 'c1', type: 'update_custom_field', settings: { fieldId, value: 'WELCOME10' } }]);
+    await journeys.enable(userA.userId, journeyId);
+    await enrol(journeyId, [s.alice]);
+    expect(await field(s.alice, fieldId)).toBe('WELCOME10');
+    expect((await entriesOf(host, journeyId)).map((e) => [e.State, e.LastError])).toEqual([['completed', null]]);
   });
 
   describe('Yes/No condition routes both ways', () => {
