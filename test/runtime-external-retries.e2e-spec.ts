@@ -105,6 +105,35 @@ describe('External actions: one sender at a time, every retry after its backoff'
     }
   });
 
+  it('an entry retrying an external action can be retried now (no wait for its backoff) or skipped', async () => {
+    const { subscribers: s, userA, fields } = host.demo;
+    receiver.sends.clear();
+    const journeyId = await webhookJourney();
+    const { entryIds } = await runtimeOf(host).scheduler.enrolManually(userA.userId, journeyId, [s.alice, s.bob]);
+    const { worker, scheduler } = runtimeOf(host);
+    await worker.run(entryIds); // attempt 1 of each fails
+    const [alice, bob] = entryIds;
+    expect((await entriesOf(host, journeyId)).map((e) => [e.State, e.Attempts, e.LastError?.startsWith('attempt 1 failed')])).toEqual([
+      ['waiting', 1, true],
+      ['waiting', 1, true],
+    ]);
+
+    await scheduler.retryEntry(alice, userA.userId);
+    await worker.run([alice]); // attempt 2 now, not in 15–30 s (the clock did not move)
+    expect([...receiver.sends.values()].map((times) => times.length).sort()).toEqual([1, 2]);
+
+    await scheduler.skipEntry(bob, userA.userId);
+    await worker.run([bob]);
+    const [, bobEntry] = await entriesOf(host, journeyId);
+    expect(bobEntry).toMatchObject({ State: 'completed', LastError: null });
+    expect((await logOf(host, bob)).map((l) => [l.ActionID, l.Status])).toEqual([
+      ['hook', 'skipped'],
+      ['after', 'done'],
+    ]);
+    expect((await host.subscriberRow(s.bob))![`CustomField${fields.city}`]).toBe('delivered');
+    await expect(scheduler.retryEntry(bob, userA.userId)).rejects.toThrow(/is completed, not failed or retrying/);
+  });
+
   it('the claim refuses a second attempt before its backoff, gives a due attempt to one taker only, and ignores a stale outcome', async () => {
     const { subscribers: s, userA } = host.demo;
     receiver.sends.clear();

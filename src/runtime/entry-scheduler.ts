@@ -93,12 +93,16 @@ export class EntryScheduler {
     return this.store.livePositions(session, journeyId);
   }
 
-  /** A failed entry tries its failed action again. */
+  /**
+   * A failed entry tries its failed action again; an entry retrying an
+   * external action (waiting for its next attempt after an error) tries now
+   * instead of at its backoff.
+   */
   async retryEntry(entryId: number, userId?: number): Promise<void> {
     await this.unpark(entryId, userId, 'retry');
   }
 
-  /** A failed entry goes on after its failed action, as if it had succeeded. */
+  /** A failed or retrying entry goes on after its action, as if it had succeeded. */
   async skipEntry(entryId: number, userId?: number): Promise<void> {
     await this.unpark(entryId, userId, 'skip');
   }
@@ -107,15 +111,24 @@ export class EntryScheduler {
     const step = await this.db.transaction(async (tx) => {
       const entry = await this.store.lockEntry(tx, entryId);
       if (!entry || (userId !== undefined && Number(entry.RelOwnerUserID) !== userId)) throw JourneysException.notFound(`Entry ${entryId}`);
-      if (entry.State !== 'failed') throw new JourneysException(JourneysErrorCode.Conflict, `Entry ${entryId} is ${entry.State}, not failed`);
       const actionId = entry.CurrentActionID;
       const journey = await this.journeys.get(Number(entry.JourneyID), tx);
       const external = isExternalAction(journey && actionId ? findAction(journey.definition.actions, actionId) : undefined);
-      // Skip: the action counts as done. Retry: an external action is claimed again as it was; an instant one runs
-      // again when the entry resumes before it (its failed claim is dropped).
+      const retrying = entry.State === 'waiting' && external && entry.LastError !== null;
+      if (entry.State !== 'failed' && !retrying) {
+        throw new JourneysException(JourneysErrorCode.Conflict, `Entry ${entryId} is ${entry.State}, not failed or retrying`);
+      }
+      const now = this.clock.now();
+      if (retrying && how === 'retry') {
+        // Its claim stays as it is (attempts so far, a lease if an attempt is out); only the backoff goes.
+        await this.store.retryNow(tx, entryId, actionId!, now);
+        return { entryId, stepSeq: Number(entry.StepSeq) + 1 };
+      }
+      // Skip: the action counts as done. Retry of a failed entry: an external action is claimed again afresh;
+      // an instant one runs again when the entry resumes before it (its failed claim is dropped).
       const claim = how === 'skip' ? 'skip' : external ? 'reopen' : 'drop';
       const resumeAt = how === 'retry' && actionId && !external ? this.positionBefore(journey?.definition.actions, actionId) : actionId;
-      await this.store.unpark(tx, entryId, actionId, claim, resumeAt, this.clock.now());
+      await this.store.unpark(tx, entryId, actionId, claim, resumeAt, now);
       return { entryId, stepSeq: Number(entry.StepSeq) + 1 };
     });
     await this.queue.runNow([step]);

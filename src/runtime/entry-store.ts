@@ -62,6 +62,16 @@ export interface PastEntries {
   live: number | null;
 }
 
+export interface LockedEntry {
+  EntryID: number;
+  JourneyID: number;
+  RelOwnerUserID: number;
+  CurrentActionID: string | null;
+  StepSeq: number;
+  State: EntryState;
+  LastError: string | null;
+}
+
 export interface KnownEntry {
   EntryID: number;
   JourneyID: number;
@@ -435,19 +445,19 @@ export class EntryStore {
     await session.execute(`DELETE FROM \`${this.tables.entries}\` WHERE JourneyID = ?`, [journeyId]);
   }
 
-  async lockEntry(
-    tx: SqlTransaction,
-    entryId: number,
-  ): Promise<{ EntryID: number; JourneyID: number; RelOwnerUserID: number; CurrentActionID: string | null; StepSeq: number; State: string } | undefined> {
-    const [row] = await tx.select<{
-      EntryID: number;
-      JourneyID: number;
-      RelOwnerUserID: number;
-      CurrentActionID: string | null;
-      StepSeq: number;
-      State: string;
-    }>(`SELECT EntryID, JourneyID, RelOwnerUserID, CurrentActionID, StepSeq, State FROM \`${this.tables.entries}\` WHERE EntryID = ? FOR UPDATE`, [entryId]);
+  async lockEntry(tx: SqlTransaction, entryId: number): Promise<LockedEntry | undefined> {
+    const [row] = await tx.select<LockedEntry>(
+      `SELECT EntryID, JourneyID, RelOwnerUserID, CurrentActionID, StepSeq, State, LastError FROM \`${this.tables.entries}\` WHERE EntryID = ? FOR UPDATE`,
+      [entryId],
+    );
     return row;
+  }
+
+  /** An entry retrying an external action tries again now: the claim's backoff is lifted and the entry is due. */
+  async retryNow(tx: SqlTransaction, entryId: number, actionId: string, now: Date): Promise<void> {
+    const nowSql = sqlDate(now);
+    await tx.execute(`UPDATE \`${this.tables.log}\` SET NotBefore = NULL WHERE EntryID = ? AND ActionID = ? AND Status = 'pending'`, [entryId, actionId]);
+    await tx.execute(`UPDATE \`${this.tables.entries}\` SET WakeAt = ?, StepSeq = StepSeq + 1, UpdatedAt = ? WHERE EntryID = ?`, [nowSql, nowSql, entryId]);
   }
 
   /**
