@@ -51,6 +51,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<Response>();
     const { status, body } = apiErrorOf(exception);
     if (status >= 500) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
-    if (!res.headersSent) res.status(status).json(body);
+    if (res.headersSent) return;
+    if (exception instanceof JourneysException && exception.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(exception.retryAfterSeconds));
+    res.status(status).json(body);
   }
 }

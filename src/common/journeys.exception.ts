@@ -17,6 +17,8 @@ export enum JourneysErrorCode {
   Unauthorized = 7,
   PayloadTooLarge = 8,
   UnknownHook = 9,
+  /** Busy: the sender should try again after the Retry-After it was given. */
+  Unavailable = 10,
   Internal = 99,
 }
 
@@ -30,6 +32,7 @@ export const HTTP_STATUS_OF: Record<JourneysErrorCode, number> = {
   [JourneysErrorCode.Unauthorized]: 401,
   [JourneysErrorCode.PayloadTooLarge]: 413,
   [JourneysErrorCode.UnknownHook]: 404,
+  [JourneysErrorCode.Unavailable]: 503,
   [JourneysErrorCode.Internal]: 500,
 };
 
@@ -55,4 +58,12 @@ export class JourneysException extends Error {
   static invalid(message: string, violations: Violation[] = []): JourneysException {
     return new JourneysException(JourneysErrorCode.ValidationFailed, message, violations);
   }
+
+  /** Busy for now: answered 503 with a Retry-After of `retryAfterSeconds`. */
+  static unavailable(message: string, retryAfterSeconds: number): JourneysException {
+    return Object.assign(new JourneysException(JourneysErrorCode.Unavailable, message), { retryAfterSeconds });
+  }
+
+  /** Seconds a sender should wait before trying again (Unavailable). */
+  retryAfterSeconds?: number;
 }

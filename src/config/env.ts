@@ -120,6 +120,13 @@ export class EnvDto {
   /** Time limit of one host API call, its quick retries included. */
   @Transform(toInt) @IsInt() @Min(100) @Max(60000) HOST_API_TIMEOUT_MS = 10000;
 
+  /**
+   * Trigger events the intake holds waiting for a batch at most (about 1 KB
+   * each); beyond it in-process hook callers wait for room and the signed HTTP
+   * ingest answers 503 with Retry-After.
+   */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000) INTAKE_MAX_BACKLOG = 20_000;
+
   /** Entries due within this many seconds get a Bull delayed job; later ones wait in MySQL only. */
   @Transform(toInt) @IsInt() @Min(5) @Max(86400) WAKE_HORIZON_SECONDS = 300;
   @Transform(toInt) @IsInt() @Min(1) @Max(3600) SWEEP_INTERVAL_SECONDS = 30;

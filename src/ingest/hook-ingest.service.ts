@@ -33,6 +33,8 @@ import { loadHookHandlers, type HookHandlerFn } from './hook-handlers';
 import { INGEST_MAX_BYTES } from './raw-body.middleware';
 
 export const INGEST_ID_PREFIX = 'ingest:';
+/** What a saturated ingest asks the sender to wait before posting again. */
+export const INGEST_RETRY_AFTER_SECONDS = 2;
 /** EventID is VARCHAR(128) and holds the prefix too. */
 const WEBHOOK_ID_MAX = 128 - INGEST_ID_PREFIX.length;
 
@@ -49,6 +51,7 @@ export class HookIngest {
   private readonly webhook: Webhook;
   private readonly handlers: Map<string, HookHandlerFn>;
   private readonly handle: PluginHandle;
+  private readonly intake: PluginIntake;
   private readonly requests: Counter<'hook' | 'outcome'>;
 
   constructor(
@@ -62,9 +65,10 @@ export class HookIngest {
     this.handlers = loadHookHandlers();
     // The same intake as the in-process hooks: the ownership check, and closed when the plug-in is disabled.
     this.handle = intake.handle(config);
+    this.intake = intake;
     this.requests = new Counter({
       name: 'journeys_ingest_requests_total',
-      help: 'Signed hook posts, by hook and outcome (accepted, duplicate, unauthorized, unknown_hook, invalid, error)',
+      help: 'Signed hook posts, by hook and outcome (accepted, duplicate, unauthorized, unknown_hook, invalid, busy, error)',
       labelNames: ['hook', 'outcome'],
       registers: [metrics.registry],
     });
@@ -99,6 +103,10 @@ export class HookIngest {
 
     const handler = this.handlers.get(hookName);
     if (!handler) throw new JourneysException(JourneysErrorCode.UnknownHook, `Unknown hook ${hookName}; the hooks are ${this.hookNames.join(', ')}`);
+
+    // Backpressure: rather than hold the sender's request while thousands wait, ask it to come back (nothing was taken in).
+    if (this.intake.saturated)
+      throw JourneysException.unavailable('The plug-in is busy; send this hook again after Retry-After seconds', INGEST_RETRY_AFTER_SECONDS);
 
     const eventId = `${INGEST_ID_PREFIX}${webhookId}`;
     if ((await this.processed.seen([eventId])).size > 0) return { Hook: hookName, Duplicate: true };
@@ -163,6 +171,8 @@ function outcomeOf(error: unknown): string {
     case JourneysErrorCode.ValidationFailed:
     case JourneysErrorCode.PayloadTooLarge:
       return 'invalid';
+    case JourneysErrorCode.Unavailable:
+      return 'busy';
     default:
       return 'error';
   }

@@ -18,13 +18,21 @@ export class PluginIntake implements TriggerIntake {
   private open = true;
   private readonly checked: TriggerIntake;
 
-  constructor(@Inject(TRIGGER_INTAKE) intake: TriggerIntake, @Inject(HOST_PORTS) ports: HostPorts) {
+  constructor(
+    @Inject(TRIGGER_INTAKE) private readonly intake: TriggerIntake,
+    @Inject(HOST_PORTS) ports: HostPorts,
+  ) {
     // Always on: an event enrols only when its ListID, SubscriberID and EmailID belong to its UserID.
     this.checked = new OwnershipCheckedIntake(intake, new EventOwnership(ports.audience));
   }
 
   get accepting(): boolean {
     return this.open;
+  }
+
+  /** The runtime's backlog is at its bound. */
+  get saturated(): boolean {
+    return this.intake.saturated ?? false;
   }
 
   /** Stops taking new work; journeys, entries and logs stay. */

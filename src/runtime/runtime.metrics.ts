@@ -33,6 +33,12 @@ export class RuntimeMetrics {
     labelNames: ['type'],
     registers: [this.registry],
   });
+  readonly eventToEffect = new Histogram({
+    name: 'journeys_event_to_effect_seconds',
+    help: 'From a trigger event handed to the intake to the commit of its enrolment and first instant actions',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
   readonly wakeLateness = new Histogram({
     name: 'journeys_wake_lateness_seconds',
     help: 'How late a waiting entry resumed after its wake-at time',

@@ -10,4 +10,6 @@ export const TRIGGER_INTAKE = Symbol('TRIGGER_INTAKE');
 export interface TriggerIntake {
   /** Enrols the event's subscriber in every enabled journey whose trigger fits; a repeated eventId enrols nobody. */
   accept(event: TriggerEvent): Promise<{ enrolled: number }>;
+  /** True while the intake's backlog is at its bound (accept() would hold its caller until there is room). */
+  readonly saturated?: boolean;
 }

@@ -1,13 +1,29 @@
 /**
  * Coalesces items submitted one at a time (hook events fired concurrently, the
  * HTTP ingest under load) into batches, so that a stream of single events is
- * handled a batch at a time like a list import. Each caller still gets its own
- * item's result. A batch that fails is retried item by item, so one bad item
- * does not fail the others.
+ * handled a batch at a time like a list import. Each caller gets its own
+ * item's result.
+ *
+ * Adaptive, with no timer: an item arriving while fewer than `maxInFlight`
+ * batches run goes out with whatever arrived in the same turn of the event
+ * loop (no added latency at low rates); while the batches in flight are busy,
+ * items wait, and the next free slot takes up to `maxBatch` of them at once.
+ * So batches grow exactly as fast as traffic outruns a single transaction.
+ *
+ * Bounded: at most `maxWaiting` items wait for a slot; beyond that submit()
+ * holds its caller until there is room (backpressure), and `full` tells a
+ * caller that would rather refuse (the HTTP ingest answers 503).
+ *
+ * A batch that fails is retried item by item, so one bad item does not fail
+ * the others.
  */
 export interface CoalescerOptions<T, R> {
-  /** Items in one batch at most; a full batch runs at once. */
+  /** Items in one batch at most. */
   maxBatch: number;
+  /** Batches running at once. */
+  maxInFlight: number;
+  /** Items waiting for a slot at most; more callers wait for room. */
+  maxWaiting: number;
   /** Handles a batch; returns one result per item, in order. */
   run(items: T[]): Promise<R[]>;
 }
@@ -20,30 +36,57 @@ interface Waiter<T, R> {
 
 export class EventCoalescer<T, R> {
   private readonly waiting: Waiter<T, R>[] = [];
+  /** Callers held back until there is room in `waiting`. */
+  private readonly held: (() => void)[] = [];
+  private inFlight = 0;
+  private inFlightItems = 0;
   private flushScheduled = false;
 
   constructor(private readonly options: CoalescerOptions<T, R>) {}
 
-  submit(item: T): Promise<R> {
+  /** Items accepted and not yet answered (waiting or in a running batch). */
+  get backlog(): number {
+    return this.waiting.length + this.inFlightItems;
+  }
+
+  /** No room for another item without holding its caller. */
+  get full(): boolean {
+    return this.waiting.length >= this.options.maxWaiting;
+  }
+
+  async submit(item: T): Promise<R> {
+    while (this.full) await new Promise<void>((resolve) => this.held.push(resolve));
     return new Promise<R>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
-      if (this.waiting.length >= this.options.maxBatch) void this.flush();
-      else this.schedule();
+      this.schedule();
     });
   }
 
   private schedule(): void {
-    if (this.flushScheduled) return;
+    if (this.flushScheduled || this.inFlight >= this.options.maxInFlight || this.waiting.length === 0) return;
     this.flushScheduled = true;
     // Everything submitted in this turn of the event loop (concurrent hooks, a burst of requests) goes into one batch.
-    setImmediate(() => void this.flush());
+    setImmediate(() => {
+      this.flushScheduled = false;
+      while (this.inFlight < this.options.maxInFlight && this.waiting.length > 0) void this.flush();
+    });
   }
 
   private async flush(): Promise<void> {
-    this.flushScheduled = false;
     const batch = this.waiting.splice(0, this.options.maxBatch);
-    if (this.waiting.length > 0) this.schedule();
-    if (batch.length === 0) return;
+    this.inFlight++;
+    this.inFlightItems += batch.length;
+    for (let room = this.options.maxWaiting - this.waiting.length; room > 0 && this.held.length > 0; room--) this.held.shift()!();
+    try {
+      await this.runBatch(batch);
+    } finally {
+      this.inFlight--;
+      this.inFlightItems -= batch.length;
+      this.schedule();
+    }
+  }
+
+  private async runBatch(batch: Waiter<T, R>[]): Promise<void> {
     try {
       const results = await this.options.run(batch.map((w) => w.item));
       batch.forEach((w, i) => w.resolve(results[i]));

@@ -1,16 +1,19 @@
 /**
  * The trigger intake: trigger events in, entries out.
  *
- * Single events are coalesced into batches (EventCoalescer). One transaction
- * per batch: the event ids are recorded (a repeated id enrols nobody), the
- * matching journeys are found (TriggerMatcher), and the subscribers admitted
- * and enrolled: a batch of INLINE_FIRST_STEP_MIN_EVENTS or more events takes
- * the list-import path (entries inserted where their first step leaves them),
- * a smaller one is inserted at the start and queued for a worker, so the
- * host's request does not wait on journey work. New entries are queued once
- * the transaction has committed.
+ * Single events are coalesced into batches (EventCoalescer: the busier the
+ * stream, the bigger the batches). One transaction per batch: the event ids
+ * are recorded (a repeated id enrols nobody), the matching journeys are found
+ * (TriggerMatcher), and the subscribers admitted and inserted where their
+ * first step leaves them (ListImport: a single event takes the same path as a
+ * list import, so its first instant actions commit with its enrolment and no
+ * job round trip is needed). What comes next (wake-ups, external actions) is
+ * queued once the transaction has committed. Each caller's answer comes after
+ * that commit, so an event the intake answered for is never lost.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { performance } from 'perf_hooks';
+import { Gauge } from 'prom-client';
 import type { AppConfig } from '../../config/env';
 import { CLOCK, DB, PLUGIN_CONFIG, type Clock } from '../../core/tokens';
 import { isTransientDbError, withDbRetry, type Db, type SqlTransaction } from '../../database/db';
@@ -41,14 +44,10 @@ export interface AcceptManyResult {
  */
 const CHUNKS_IN_FLIGHT = 2;
 
-/**
- * From this many events in one batch (a list import), the new entries' first
- * step runs inside the enrolment transaction instead of through a job.
- */
-export const INLINE_FIRST_STEP_MIN_EVENTS = 20;
-
-/** Events coalesced into one batch at most. */
-const COALESCE_MAX = 1000;
+/** Events coalesced into one batch at most (one multi-row INSERT). */
+const COALESCE_MAX = ROWS_PER_INSERT;
+/** Coalesced batches in flight at once (each holds a connection; see POOL_HEADROOM). */
+const COALESCE_IN_FLIGHT = 2;
 
 /** Another process recorded some of the batch's event ids meanwhile. */
 class EventRace extends Error {}
@@ -61,35 +60,65 @@ interface BatchOutcome extends EnrolResult {
 @Injectable()
 export class TriggerIntakeService implements TriggerIntake {
   private readonly logger = new Logger('JourneysIntake');
-  private readonly coalescer = new EventCoalescer<TriggerEvent, { enrolled: number }>({
-    maxBatch: COALESCE_MAX,
-    run: async (events) => {
-      const { byEvent } = await this.acceptMany(events);
-      // The same event twice in one batch: the first caller gets the entries, the repeat none.
-      const seen = new Set<string>();
-      return events.map((event) => {
-        const enrolled = seen.has(event.eventId) ? 0 : (byEvent.get(event.eventId) ?? 0);
-        seen.add(event.eventId);
-        return { enrolled };
-      });
-    },
-  });
+  private readonly coalescer: EventCoalescer<TriggerEvent, { enrolled: number }>;
 
   constructor(
     @Inject(DB) private readonly db: Db,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(PLUGIN_CONFIG) private readonly config: AppConfig,
     private readonly events: ProcessedEvents,
     private readonly matcher: TriggerMatcher,
     private readonly enrolment: Enrolment,
     private readonly listImport: ListImport,
     private readonly queue: EntryQueue,
     private readonly metrics: RuntimeMetrics,
-  ) {}
+    @Inject(PLUGIN_CONFIG) config: AppConfig,
+  ) {
+    const coalescer = (this.coalescer = new EventCoalescer({
+      maxBatch: COALESCE_MAX,
+      maxInFlight: COALESCE_IN_FLIGHT,
+      maxWaiting: config.INTAKE_MAX_BACKLOG,
+      run: async (events: TriggerEvent[]) => {
+        const { byEvent } = await this.acceptMany(events);
+        // The same event twice in one batch: the first caller gets the entries, the repeat none.
+        const seen = new Set<string>();
+        return events.map((event) => {
+          const enrolled = seen.has(event.eventId) ? 0 : (byEvent.get(event.eventId) ?? 0);
+          seen.add(event.eventId);
+          return { enrolled };
+        });
+      },
+    }));
+    new Gauge({
+      name: 'journeys_intake_backlog',
+      help: 'Trigger events accepted by the intake and not yet committed (waiting for a batch or in one)',
+      registers: [metrics.registry],
+      collect() {
+        this.set(coalescer.backlog);
+      },
+    });
+  }
 
-  /** One event; events arriving at the same time are coalesced into one batch, and each caller learns what its own event made. */
+  /**
+   * One event; events arriving at the same time are coalesced into one batch,
+   * and each caller learns what its own event made. When the backlog is full
+   * the caller waits for room (backpressure).
+   */
   accept(event: TriggerEvent): Promise<{ enrolled: number }> {
-    return this.coalescer.submit(event);
+    const handedIn = performance.now();
+    return this.coalescer.submit(event).then((result) => {
+      this.metrics.eventToEffect.observe((performance.now() - handedIn) / 1000);
+      return result;
+    });
+  }
+
+  /** Events accepted and not yet answered. */
+  get backlog(): number {
+    return this.coalescer.backlog;
+  }
+
+  /** The backlog is at its bound: a caller that can refuse (the HTTP ingest) should ask the sender to come back later. */
+  get saturated(): boolean {
+    return this.coalescer.full;
   }
 
   /**
@@ -177,8 +206,7 @@ export class TriggerIntakeService implements TriggerIntake {
       if (recorded !== fresh.length) throw new EventRace();
       const duplicates = events.length - fresh.length;
       const requests = await this.matcher.match(tx, fresh);
-      const inline = this.config.ROLE !== 'web' && events.length >= INLINE_FIRST_STEP_MIN_EVENTS;
-      if (inline && requests.length > 0) {
+      if (requests.length > 0) {
         try {
           // Each new entry inserted where its first step leaves it. In a savepoint: a race with another
           // enrolment, or a step that cannot be done here, falls back to the path below.
@@ -190,7 +218,7 @@ export class TriggerIntakeService implements TriggerIntake {
         }
       }
       const enrolled = await this.enrolment.enrol(tx, requests);
-      return { ...enrolled, duplicates, followUps: inline ? await this.firstStepInline(tx, enrolled.entries) : { wakes: [], runNow: enrolled.entries } };
+      return { ...enrolled, duplicates, followUps: await this.firstStepInline(tx, enrolled.entries) };
     });
     await this.queue.afterCommit(outcome.followUps.wakes, outcome.followUps.runNow);
     return { enrolled: outcome.enrolled, duplicates: outcome.duplicates, refused: outcome.refused, byEvent: outcome.byEvent };
