@@ -10,6 +10,8 @@ import { createServer, type Server } from 'http';
 import type { AddressInfo } from 'net';
 import { startReferenceHost, type RefHost } from './support/reference-host';
 import { entriesOf, insertJourney, logOf, MINUTE, MovableClock, runtimeOf } from './support/journey-fixtures';
+import { DB } from '../src/core/tokens';
+import type { Db } from '../src/database/db';
 import { EntryStore } from '../src/runtime/entry-store';
 import { normaliseEntry, type EntryRow } from '../src/runtime/entry.types';
 import { retryDelayMs } from '../src/runtime/webhook-sender';
@@ -146,14 +148,27 @@ describe('External actions: one sender at a time, every retry after its backoff'
     expect(entry).toMatchObject({ State: 'waiting', Attempts: 1 });
     const leaseUntil = () => new Date(clock.now().getTime() + MINUTE);
 
-    expect(await store.takeLease(entry, 'hook', 'webhook', clock.now(), leaseUntil())).toBeNull();
+    const db = host.app.get<Db>(DB);
+    const claim = [{ entryId: entry.EntryID, actionId: 'hook' }];
+    const take = (owner: string) => store.takeLeases(db, claim, owner, clock.now(), leaseUntil());
+    const hookRow = async () =>
+      (
+        await host.query<{ Status: string; Attempts: number; Result: string | null }>(
+          `SELECT Status, Attempts, Result FROM \`${host.prefix}journeys_log\` WHERE EntryID = ? AND ActionID = 'hook'`,
+          [entry.EntryID],
+        )
+      )[0];
+
+    expect([...(await take('early-taker'))]).toEqual([]); // before its backoff
     clock.advance(31_000);
-    const takers = await Promise.all([1, 2, 3].map(() => store.takeLease(entry, 'hook', 'webhook', clock.now(), leaseUntil())));
-    expect(takers.sort()).toEqual([2, null, null]);
+    const takers = await Promise.all(['taker-a', 'taker-b', 'taker-c'].map(take));
+    expect(takers.flatMap((t) => [...t.values()])).toEqual([2]); // one taker of three gets attempt 2
     // An outcome of attempt 1 arriving now (its sender lost the lease long ago) changes nothing.
-    expect(await store.recordDone(entry.EntryID, 'hook', 1, 'HTTP 200', clock.now())).toBe(false);
+    await store.recordDone([{ ...claim[0], attempt: 1, result: 'HTTP 200' }], clock.now());
+    expect(await hookRow()).toEqual({ Status: 'pending', Attempts: 2, Result: null });
     expect(await store.recordRetry(entry, 'hook', 1, 'late', new Date(clock.now().getTime() + 1000), clock.now())).toBe(false);
-    expect(await store.recordDone(entry.EntryID, 'hook', 2, 'HTTP 200', clock.now())).toBe(true);
+    await store.recordDone([{ ...claim[0], attempt: 2, result: 'HTTP 200' }], clock.now());
+    expect(await hookRow()).toEqual({ Status: 'done', Attempts: 2, Result: 'HTTP 200' });
     const [hook] = (await logOf(host, entry.EntryID)).filter((l) => l.ActionID === 'hook');
     expect(hook).toMatchObject({ Status: 'done', Result: 'HTTP 200' });
   });

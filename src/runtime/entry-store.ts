@@ -344,7 +344,7 @@ export class EntryStore {
     if (logs.length === 0) return;
     const nowSql = sqlDate(now);
     await tx.execute(
-      `INSERT INTO \`${this.tables.log}\` (EntryID, JourneyID, ActionID, ActionType, Status, Result, Detail, LeaseUntil, Attempts, CreatedAt, CompletedAt) VALUES ?`,
+      `INSERT INTO \`${this.tables.log}\` (EntryID, JourneyID, ActionID, ActionType, Status, Result, Detail, LeaseUntil, LeaseOwner, Attempts, CreatedAt, CompletedAt) VALUES ?`,
       [
         logs.map((l) => [
           l.entryId,
@@ -355,6 +355,7 @@ export class EntryStore {
           l.result?.slice(0, 64) ?? null,
           l.detail,
           l.leaseUntil ? sqlDate(l.leaseUntil) : null,
+          l.leaseUntil ? (l.leaseOwner ?? null) : null,
           l.attempts ?? 0,
           nowSql,
           l.status === 'pending' ? null : nowSql,
@@ -477,16 +478,15 @@ export class EntryStore {
     if (actionId) {
       switch (claim) {
         case 'skip':
-          await tx.execute(`UPDATE \`${this.tables.log}\` SET Status = 'skipped', LeaseUntil = NULL, CompletedAt = ? WHERE EntryID = ? AND ActionID = ?`, [
-            nowSql,
-            entryId,
-            actionId,
-          ]);
+          await tx.execute(
+            `UPDATE \`${this.tables.log}\` SET Status = 'skipped', LeaseUntil = NULL, LeaseOwner = NULL, CompletedAt = ? WHERE EntryID = ? AND ActionID = ?`,
+            [nowSql, entryId, actionId],
+          );
           break;
         case 'reopen':
           // A user's retry starts the attempts afresh.
           await tx.execute(
-            `UPDATE \`${this.tables.log}\` SET Status = 'pending', LeaseUntil = NULL, NotBefore = NULL, Attempts = 0, CompletedAt = NULL WHERE EntryID = ? AND ActionID = ?`,
+            `UPDATE \`${this.tables.log}\` SET Status = 'pending', LeaseUntil = NULL, LeaseOwner = NULL, NotBefore = NULL, Attempts = 0, CompletedAt = NULL WHERE EntryID = ? AND ActionID = ?`,
             [entryId, actionId],
           );
           break;
@@ -504,40 +504,48 @@ export class EntryStore {
   // ── External actions ───────────────────────────────────────────────────
   //
   // An external action's claim is its pending log row. Taking the lease starts
-  // an attempt: one statement checks that nobody holds the lease and that the
-  // backoff (NotBefore) has passed, and counts the attempt. Outcomes are
-  // written only by the holder of that attempt (Attempts = attempt), so a late
-  // outcome of an attempt that lost its lease changes nothing.
+  // an attempt: one statement checks, for a whole batch, that nobody holds the
+  // lease and that the backoff (NotBefore) has passed, counts the attempt and
+  // marks the rows with the taker's token; the rows carrying the token are
+  // read back. Outcomes are written only for the current attempt
+  // (Attempts = attempt), so a late outcome of an attempt that lost its
+  // lease changes nothing.
 
   /**
-   * Starts an attempt at a pending external action: returns its number (1 for
-   * the first), or null when another worker holds the lease or the next
-   * attempt is not due yet.
+   * Starts an attempt at each of these pending external actions that is free
+   * and due: returns the attempt number of each one taken (`entryId:actionId`
+   * → 1 for the first), leaving out those another worker holds or whose next
+   * attempt is not due yet. `owner`: a token unique to this taker.
    */
-  async takeLease(entry: EntryRow, actionId: string, actionType: string, now: Date, leaseUntil: Date): Promise<number | null> {
+  async takeLeases(session: SqlSession, claims: readonly ClaimRef[], owner: string, now: Date, leaseUntil: Date): Promise<Map<string, number>> {
+    const taken = new Map<string, number>();
+    if (claims.length === 0) return taken;
     const nowSql = sqlDate(now);
-    // No claim row (an entry put at the action by hand): claim it first.
-    await this.db.execute(
-      `INSERT IGNORE INTO \`${this.tables.log}\` (EntryID, JourneyID, ActionID, ActionType, Status, CreatedAt) VALUES (?, ?, ?, ?, 'pending', ?)`,
-      [entry.EntryID, entry.JourneyID, actionId, actionType, nowSql],
+    const keys = claims.map((c) => [c.entryId, c.actionId]);
+    const where = `(EntryID, ActionID) IN (${keys.map(() => '(?, ?)').join(', ')})`;
+    await session.execute(
+      `UPDATE \`${this.tables.log}\` SET LeaseUntil = ?, LeaseOwner = ?, Attempts = Attempts + 1
+        WHERE ${where} AND Status = 'pending' AND (LeaseUntil IS NULL OR LeaseUntil < ?) AND (NotBefore IS NULL OR NotBefore <= ?)`,
+      [sqlDate(leaseUntil), owner, ...keys.flat(), nowSql, nowSql],
     );
-    // LAST_INSERT_ID(expr) hands the new attempt number back in the same statement.
-    const { affectedRows, insertId } = await this.db.execute(
-      `UPDATE \`${this.tables.log}\` SET LeaseUntil = ?, Attempts = LAST_INSERT_ID(Attempts + 1)
-        WHERE EntryID = ? AND ActionID = ? AND Status = 'pending' AND (LeaseUntil IS NULL OR LeaseUntil < ?) AND (NotBefore IS NULL OR NotBefore <= ?)`,
-      [sqlDate(leaseUntil), entry.EntryID, actionId, nowSql, nowSql],
+    const rows = await session.select<{ EntryID: number; ActionID: string; Attempts: number }>(
+      `SELECT EntryID, ActionID, Attempts FROM \`${this.tables.log}\` WHERE ${where} AND LeaseOwner = ? AND Status = 'pending'`,
+      [...keys.flat(), owner],
     );
-    return affectedRows === 1 ? insertId : null;
+    for (const row of rows) taken.set(claimKeyOf(Number(row.EntryID), row.ActionID), Number(row.Attempts));
+    return taken;
   }
 
-  /** Attempt `attempt` succeeded; false when it was not the current attempt (its lease had passed to another). */
-  async recordDone(entryId: number, actionId: string, attempt: number, result: string, now: Date): Promise<boolean> {
-    const { affectedRows } = await this.db.execute(
-      `UPDATE \`${this.tables.log}\` SET Status = 'done', Result = ?, LeaseUntil = NULL, NotBefore = NULL, CompletedAt = ?
-        WHERE EntryID = ? AND ActionID = ? AND Status = 'pending' AND Attempts = ?`,
-      [result.slice(0, 64), sqlDate(now), entryId, actionId, attempt],
+  /** Successful attempts; an outcome whose attempt is no longer current (its lease passed to another) changes nothing. */
+  async recordDone(outcomes: readonly (ClaimRef & { attempt: number; result: string })[], now: Date): Promise<void> {
+    if (outcomes.length === 0) return;
+    const rows = outcomes.map((o, i) => (i === 0 ? 'SELECT ? AS EntryID, ? AS ActionID, ? AS Attempts, ? AS Result' : 'SELECT ?, ?, ?, ?')).join(' UNION ALL ');
+    await this.db.execute(
+      `UPDATE \`${this.tables.log}\` l JOIN (${rows}) v ON l.EntryID = v.EntryID AND l.ActionID = v.ActionID AND l.Attempts = v.Attempts
+          SET l.Status = 'done', l.Result = v.Result, l.LeaseUntil = NULL, l.LeaseOwner = NULL, l.NotBefore = NULL, l.CompletedAt = ?
+        WHERE l.Status = 'pending'`,
+      [...outcomes.flatMap((o) => [o.entryId, o.actionId, o.attempt, o.result.slice(0, 64)]), sqlDate(now)],
     );
-    return affectedRows === 1;
   }
 
   /**
@@ -549,7 +557,7 @@ export class EntryStore {
     const nowSql = sqlDate(now);
     return this.db.transaction(async (tx) => {
       const claim = await tx.execute(
-        `UPDATE \`${this.tables.log}\` SET LeaseUntil = NULL, NotBefore = ?, Detail = ?
+        `UPDATE \`${this.tables.log}\` SET LeaseUntil = NULL, LeaseOwner = NULL, NotBefore = ?, Detail = ?
           WHERE EntryID = ? AND ActionID = ? AND Status = 'pending' AND Attempts = ?`,
         [sqlDate(retryAt), `attempt ${attempt}: ${error}`, entry.EntryID, actionId, attempt],
       );
@@ -568,7 +576,7 @@ export class EntryStore {
     const nowSql = sqlDate(now);
     return this.db.transaction(async (tx) => {
       const claim = await tx.execute(
-        `UPDATE \`${this.tables.log}\` SET Status = 'failed', Detail = ?, LeaseUntil = NULL, NotBefore = NULL, CompletedAt = ?
+        `UPDATE \`${this.tables.log}\` SET Status = 'failed', Detail = ?, LeaseUntil = NULL, LeaseOwner = NULL, NotBefore = NULL, CompletedAt = ?
           WHERE EntryID = ? AND ActionID = ? AND Status = 'pending' AND Attempts = ?`,
         [error, nowSql, entry.EntryID, actionId, attempt],
       );
@@ -581,6 +589,16 @@ export class EntryStore {
       return true;
     });
   }
+}
+
+/** A claim: the log row of one entry's action. */
+export interface ClaimRef {
+  entryId: number;
+  actionId: string;
+}
+
+export function claimKeyOf(entryId: number, actionId: string): string {
+  return `${entryId}:${actionId}`;
 }
 
 function byList(refs: readonly SubscriberRef[]): Map<number, number[]> {

@@ -45,6 +45,8 @@ export interface LogRow {
   result: string | null;
   detail: string | null;
   leaseUntil: Date | null;
+  /** Who holds the lease (a token per step), with leaseUntil. */
+  leaseOwner?: string | null;
   /** External actions: attempts made so far (1 when this step's worker holds the lease and makes the first). */
   attempts?: number;
 }
@@ -55,8 +57,8 @@ export interface PendingExternal {
   journey: RuntimeJourney;
   action: ExternalAction;
   subscriber: HostSubscriber;
-  /** The attempt this worker makes, when it holds the lease already (it claimed the action just now); null: take the lease first. */
-  attempt: number | null;
+  /** The attempt this worker makes: it holds the claim's lease for it. */
+  attempt: number;
 }
 
 export function ended(state: EntryState): boolean {

@@ -52,15 +52,16 @@ export function claimKey(entryId: number, actionId: string): string {
  * subscriber sees the earlier one's exits). `claimed`: claims that exist
  * already (extended as this decision claims). `liveOf`: the live entries of
  * each subscriber (locked by the caller). `targets`: Start Journey targets
- * (undefined: not the owner's or gone). `leaseUntil`: the lease on external
- * actions claimed here; null when nobody holds one yet (a worker takes it).
+ * (undefined: not the owner's or gone). `lease`: the lease on external
+ * actions claimed here, held by this step's worker; null when nobody holds one
+ * yet (a worker takes it later).
  */
 export function decideSteps(
   plans: readonly Plan[],
   claimed: Set<string>,
   liveOf: ReadonlyMap<string, readonly EntryRow[]>,
   targets: ReadonlyMap<number, RuntimeJourney | undefined>,
-  leaseUntil: Date | null,
+  lease: { until: Date; owner: string } | null,
 ): Decision {
   const d: Decision = {
     positions: new Map(),
@@ -82,7 +83,7 @@ export function decideSteps(
       actionId: string,
       type: string,
       status: LogRow['status'],
-      fields: Partial<Pick<LogRow, 'result' | 'detail' | 'leaseUntil' | 'attempts'>> = {},
+      fields: Partial<Pick<LogRow, 'result' | 'detail' | 'leaseUntil' | 'leaseOwner' | 'attempts'>> = {},
     ) => d.logs.push({ entryId: entry.EntryID, journeyId, actionId, type, status, result: null, detail: null, leaseUntil: null, ...fields });
     let failure: { actionId: string; error: string } | null = null;
     for (const ran of result.ran) {
@@ -128,7 +129,11 @@ export function decideSteps(
           break;
         case 'external':
           if (!claimed.has(claimKey(entry.EntryID, outcome.action.id))) {
-            log(outcome.action.id, outcome.action.type, 'pending', { leaseUntil, attempts: leaseUntil ? 1 : 0 });
+            log(outcome.action.id, outcome.action.type, 'pending', {
+              leaseUntil: lease?.until ?? null,
+              leaseOwner: lease?.owner ?? null,
+              attempts: lease ? 1 : 0,
+            });
             claimed.add(claimKey(entry.EntryID, outcome.action.id));
             d.externalOf.set(entry.EntryID, { ...plan, action: outcome.action });
           }

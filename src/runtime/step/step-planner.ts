@@ -15,6 +15,9 @@ import { requiredActivity } from '../../engine/conditions';
 import { advance } from '../../engine/step';
 import type { LocalEffect, StepResult, StepStart } from '../../engine/step.types';
 import { refOf, subscriberKey, type EntryRow, type PendingExternal } from '../entry.types';
+
+/** An entry standing at an external action whose claim is still pending: to be carried out (once its lease is taken), not stepped. */
+export type ResumedExternal = Omit<PendingExternal, 'attempt'>;
 import { HostFacts, type OwnerFacts } from '../host-facts';
 import { JourneyStore, type RuntimeJourney } from '../journey-store';
 import { RuntimeMetrics } from '../runtime.metrics';
@@ -43,7 +46,7 @@ export class StepPlanner {
     claims: ReadonlyMap<number, { Status: string }>,
     now: Date,
     targets: StartTargets,
-  ): Promise<{ plans: Plan[]; resumeExternals: PendingExternal[] }> {
+  ): Promise<{ plans: Plan[]; resumeExternals: ResumedExternal[] }> {
     const subscribers = await this.facts.subscribers(runnable.map((entry) => ({ ownerUserId: entry.RelOwnerUserID, ref: refOf(entry) })));
     const activity = await this.facts.activity(
       runnable
@@ -57,7 +60,7 @@ export class StepPlanner {
     );
 
     const plans: Plan[] = [];
-    const resumeExternals: PendingExternal[] = [];
+    const resumeExternals: ResumedExternal[] = [];
     for (const entry of runnable) {
       const journey = journeys.get(entry.JourneyID);
       const subscriber = subscribers.get(subscriberKey(refOf(entry))) ?? null;
@@ -75,7 +78,7 @@ export class StepPlanner {
         if (isExternalAction(action)) {
           const claim = claims.get(entry.EntryID);
           if (!claim || claim.Status === 'pending') {
-            resumeExternals.push({ entry, journey, action, subscriber, attempt: null });
+            resumeExternals.push({ entry, journey, action, subscriber });
             continue;
           }
           if (claim.Status === 'failed') continue; // parked; the entry is (or is about to be) failed

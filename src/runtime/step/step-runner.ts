@@ -15,19 +15,25 @@
  * 4. External actions are claimed (log row `pending` with a lease) and carried
  *    out after commit by ExternalActions.
  */
+import { randomBytes } from 'crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../../config/env';
 import { CLOCK, DB, PLUGIN_CONFIG, type Clock } from '../../core/tokens';
 import type { Db, SqlTransaction } from '../../database/db';
 import { EntryQueue, type TimedEntryStep } from '../entry-queue.service';
-import { EntryStore } from '../entry-store';
+import { claimKeyOf, EntryStore } from '../entry-store';
 import type { EntryRow, PendingExternal } from '../entry.types';
 import { JourneyStore, type RuntimeJourney } from '../journey-store';
 import type { EntryStep } from '../queues';
 import { externalLeaseMs } from '../runtime.limits';
 import { DecisionWriter } from './decision-writer';
 import { decideSteps, standsAtExternal } from './step-decisions';
-import { StepPlanner, type StartTargets } from './step-planner';
+import { StepPlanner, type ResumedExternal, type StartTargets } from './step-planner';
+
+/** A token naming one taker of leases (22 characters of base64url). */
+function leaseToken(): string {
+  return randomBytes(16).toString('base64url');
+}
 
 export interface StepReport {
   /** Entries that moved in this step. */
@@ -110,7 +116,10 @@ export class StepRunner {
     );
     const targets: StartTargets = new Map();
     const { plans, resumeExternals } = await this.planner.plan(tx, runnable, journeys, claims, now, targets);
-    if (plans.length === 0) return { moved: 0, externals: resumeExternals, wakes: [], runNow: [] };
+    // Entries at an external action still pending (a retry, an import's claim): carried out by this worker once it holds
+    // their leases, taken here under the entries' locks, one statement for the batch; the others are someone else's.
+    const resumed = inline ? [] : await this.takeLeases(tx, resumeExternals, now);
+    if (plans.length === 0) return { moved: 0, externals: resumed, wakes: [], runNow: [] };
 
     // Log rows are written only together with a StepSeq bump (or for the entry's current external action),
     // so an entry that never moved (StepSeq 0) has none: a list import's fresh entries skip this read.
@@ -118,7 +127,8 @@ export class StepRunner {
       tx,
       plans.filter((p) => p.entry.StepSeq > 0).map((p) => p.entry.EntryID),
     );
-    const decision = decideSteps(plans, claimed, liveOf, targets, inline ? null : new Date(now.getTime() + externalLeaseMs(this.config)));
+    const lease = inline ? null : { until: new Date(now.getTime() + externalLeaseMs(this.config)), owner: leaseToken() };
+    const decision = decideSteps(plans, claimed, liveOf, targets, lease);
     const started = await this.writer.write(
       tx,
       decision,
@@ -146,7 +156,23 @@ export class StepRunner {
         });
       }
     }
-    out.externals.push(...resumeExternals);
+    out.externals.push(...resumed);
     return out;
+  }
+
+  private async takeLeases(tx: SqlTransaction, resumed: readonly ResumedExternal[], now: Date): Promise<PendingExternal[]> {
+    if (resumed.length === 0) return [];
+    const until = new Date(now.getTime() + externalLeaseMs(this.config));
+    const taken = await this.store.takeLeases(
+      tx,
+      resumed.map((r) => ({ entryId: r.entry.EntryID, actionId: r.action.id })),
+      leaseToken(),
+      now,
+      until,
+    );
+    return resumed.flatMap((r) => {
+      const attempt = taken.get(claimKeyOf(r.entry.EntryID, r.action.id));
+      return attempt === undefined ? [] : [{ ...r, attempt }];
+    });
   }
 }
