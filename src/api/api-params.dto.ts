@@ -10,21 +10,30 @@
 import 'reflect-metadata';
 import { Transform } from 'class-transformer';
 import { IsArray, IsBoolean, IsDefined, IsEmail, IsIn, IsInt, IsObject, IsOptional, IsString, MaxLength, Min } from 'class-validator';
+import { JourneysException } from '../common/journeys.exception';
 import { JOURNEY_NAME_MAX, JOURNEY_NOTES_MAX } from '../journeys/journey.dto';
+import { parameterValueViolation } from './api-input-limits';
 
 const REQUIRED = { message: '$property is required' };
 
 const toId = ({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,15}$/.test(value.trim()) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) =>
   value === 'true' || value === '1' || value === 1 ? true : value === 'false' || value === '0' || value === 0 ? false : value;
-/** JSON text (form bodies) → value; anything else is kept and fails the type check with the parameter's name. */
-const fromJsonText = ({ value }: { value: unknown }) => {
+/**
+ * JSON text (form bodies) → value; anything else is kept and fails the type check with the parameter's name.
+ * The parsed value gets the same shape checks as a JSON body's parameters (see api-input-limits.ts).
+ */
+const fromJsonText = ({ value, key }: { value: unknown; key: string }) => {
   if (typeof value !== 'string') return value;
+  let parsed: unknown;
   try {
-    return JSON.parse(value);
+    parsed = JSON.parse(value);
   } catch {
     return value;
   }
+  const violation = parameterValueViolation(key, parsed);
+  if (violation) throw JourneysException.invalid(violation.message, [violation]);
+  return parsed;
 };
 
 export class NoParams {}
