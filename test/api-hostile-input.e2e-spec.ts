@@ -174,6 +174,25 @@ describe('API refusals of hostile parameters (POST /journeys/api)', () => {
     });
   });
 
+  describe('null where a value is optional', () => {
+    it('refuses a null subscriber selector field, naming it, instead of looking the subscriber up with it', async () => {
+      const { alice } = host.demo.subscribers;
+      expectRefusal(
+        await rawJson(JSON.stringify({ Command: 'subscriber.journey.list', ListID: alice.listId, SubscriberID: null })),
+        'SubscriberID must be a positive integer',
+      );
+      expectRefusal(
+        await rawJson(JSON.stringify({ Command: 'subscriber.journey.list', ListID: null, SubscriberID: alice.subscriberId, JourneyID: journeyId })),
+        'ListID must be a positive integer',
+      );
+      expectRefusal(await rawJson(JSON.stringify({ Command: 'subscriber.journey.list', EmailAddress: null })), 'EmailAddress must be an email address');
+      expectRefusal(
+        await rawJson(JSON.stringify({ Command: 'subscriber.journey.list', EmailAddress: alice.emailAddress, JourneyID: null })),
+        'JourneyID must be a positive integer',
+      );
+    });
+  });
+
   describe('what stays accepted', () => {
     /** Yes/No conditions nested `levels` deep; the innermost holds an activity rule with emailIds, the deepest settings there are. */
     function conditionChain(levels: number, innermostBranch?: unknown[]): unknown[] {

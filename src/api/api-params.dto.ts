@@ -9,7 +9,7 @@
  */
 import 'reflect-metadata';
 import { Transform } from 'class-transformer';
-import { IsArray, IsBoolean, IsDefined, IsEmail, IsIn, IsInt, IsObject, IsOptional, IsString, MaxLength, Min } from 'class-validator';
+import { IsArray, IsBoolean, IsDefined, IsEmail, IsIn, IsInt, IsObject, IsOptional, IsString, MaxLength, Min, ValidateIf } from 'class-validator';
 import { JourneysException } from '../common/journeys.exception';
 import { JOURNEY_NAME_MAX, JOURNEY_NOTES_MAX } from '../journeys/journey.dto';
 import { parameterValueViolation } from './api-input-limits';
@@ -78,19 +78,25 @@ export class EntryParams {
   EntryID: number;
 }
 
+/**
+ * May be left out, but a value given (null included) must be valid: IsOptional lets null through, and the
+ * selector tells which subscriber to look up by which fields are present.
+ */
+const OmittableNotNull = () => ValidateIf((_params: object, value: unknown) => value !== undefined);
+
 /** A subscriber: ListID + SubscriberID, or EmailAddress (every subscriber of the user's lists with it, optionally within ListID). */
 export class SubscriberSelector {
-  @IsOptional()
+  @OmittableNotNull()
   @Transform(toId)
   @IsInt({ message: 'ListID must be a positive integer' })
   @Min(1, { message: 'ListID must be a positive integer' })
   ListID?: number;
-  @IsOptional()
+  @OmittableNotNull()
   @Transform(toId)
   @IsInt({ message: 'SubscriberID must be a positive integer' })
   @Min(1, { message: 'SubscriberID must be a positive integer' })
   SubscriberID?: number;
-  @IsOptional() @IsEmail({}, { message: 'EmailAddress must be an email address' }) EmailAddress?: string;
+  @OmittableNotNull() @IsEmail({}, { message: 'EmailAddress must be an email address' }) EmailAddress?: string;
 }
 
 export class SubscriberJourneyParams extends SubscriberSelector {
@@ -103,7 +109,7 @@ export class SubscriberJourneyParams extends SubscriberSelector {
 
 export class SubscriberHistoryParams extends SubscriberSelector {
   /** Only this journey's entries. */
-  @IsOptional()
+  @OmittableNotNull()
   @Transform(toId)
   @IsInt({ message: 'JourneyID must be a positive integer' })
   @Min(1, { message: 'JourneyID must be a positive integer' })
