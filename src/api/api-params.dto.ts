@@ -9,22 +9,31 @@
  */
 import 'reflect-metadata';
 import { Transform } from 'class-transformer';
-import { IsArray, IsBoolean, IsDefined, IsEmail, IsIn, IsInt, IsObject, IsOptional, IsString, MaxLength, Min } from 'class-validator';
+import { IsArray, IsBoolean, IsDefined, IsEmail, IsIn, IsInt, IsObject, IsOptional, IsString, MaxLength, Min, ValidateIf } from 'class-validator';
+import { JourneysException } from '../common/journeys.exception';
 import { JOURNEY_NAME_MAX, JOURNEY_NOTES_MAX } from '../journeys/journey.dto';
+import { parameterValueViolation } from './api-input-limits';
 
 const REQUIRED = { message: '$property is required' };
 
 const toId = ({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,15}$/.test(value.trim()) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) =>
   value === 'true' || value === '1' || value === 1 ? true : value === 'false' || value === '0' || value === 0 ? false : value;
-/** JSON text (form bodies) → value; anything else is kept and fails the type check with the parameter's name. */
-const fromJsonText = ({ value }: { value: unknown }) => {
+/**
+ * JSON text (form bodies) → value; anything else is kept and fails the type check with the parameter's name.
+ * The parsed value gets the same shape checks as a JSON body's parameters (see api-input-limits.ts).
+ */
+const fromJsonText = ({ value, key }: { value: unknown; key: string }) => {
   if (typeof value !== 'string') return value;
+  let parsed: unknown;
   try {
-    return JSON.parse(value);
+    parsed = JSON.parse(value);
   } catch {
     return value;
   }
+  const violation = parameterValueViolation(key, parsed);
+  if (violation) throw JourneysException.invalid(violation.message, [violation]);
+  return parsed;
 };
 
 export class NoParams {}
@@ -69,19 +78,25 @@ export class EntryParams {
   EntryID: number;
 }
 
+/**
+ * May be left out, but a value given (null included) must be valid: IsOptional lets null through, and the
+ * selector tells which subscriber to look up by which fields are present.
+ */
+const OmittableNotNull = () => ValidateIf((_params: object, value: unknown) => value !== undefined);
+
 /** A subscriber: ListID + SubscriberID, or EmailAddress (every subscriber of the user's lists with it, optionally within ListID). */
 export class SubscriberSelector {
-  @IsOptional()
+  @OmittableNotNull()
   @Transform(toId)
   @IsInt({ message: 'ListID must be a positive integer' })
   @Min(1, { message: 'ListID must be a positive integer' })
   ListID?: number;
-  @IsOptional()
+  @OmittableNotNull()
   @Transform(toId)
   @IsInt({ message: 'SubscriberID must be a positive integer' })
   @Min(1, { message: 'SubscriberID must be a positive integer' })
   SubscriberID?: number;
-  @IsOptional() @IsEmail({}, { message: 'EmailAddress must be an email address' }) EmailAddress?: string;
+  @OmittableNotNull() @IsEmail({}, { message: 'EmailAddress must be an email address' }) EmailAddress?: string;
 }
 
 export class SubscriberJourneyParams extends SubscriberSelector {
@@ -94,7 +109,7 @@ export class SubscriberJourneyParams extends SubscriberSelector {
 
 export class SubscriberHistoryParams extends SubscriberSelector {
   /** Only this journey's entries. */
-  @IsOptional()
+  @OmittableNotNull()
   @Transform(toId)
   @IsInt({ message: 'JourneyID must be a positive integer' })
   @Min(1, { message: 'JourneyID must be a positive integer' })

@@ -27,6 +27,12 @@ describe(parseParams.name, () => {
     expect(await refusal(parseParams(JourneyParams, {}, 'journey.get'))).toEqual(['JourneyID is required']);
   });
 
+  it('names a parameter once when several of its rules share a message', async () => {
+    expect(await refusal(parseParams(JourneyParams, { JourneyID: null }, 'journey.get'))).toEqual(['JourneyID is required']);
+    expect(await refusal(parseParams(JourneyParams, { JourneyID: -3 }, 'journey.get'))).toEqual(['JourneyID must be a positive integer']);
+    expect(await refusal(parseParams(JourneyParams, { JourneyID: 'seven' }, 'journey.get'))).toEqual(['JourneyID must be a positive integer']);
+  });
+
   it('names every unknown parameter', async () => {
     expect((await refusal(parseParams(JourneyParams, { JourneyID: 1, UserID: 2, Foo: 'x' }, 'journey.get'))).sort()).toEqual([
       'Unknown parameter Foo for journey.get',

@@ -8,7 +8,8 @@ function messagesOf(error: ValidationError, command: string): string[] {
   if (constraints.whitelistValidation) return [`Unknown parameter ${error.property} for ${command}`];
   // A missing parameter is reported once, not once per rule it also fails.
   if (constraints.isDefined) return [constraints.isDefined];
-  return Object.values(constraints);
+  // Rules that share a message (IsInt and Min: "must be a positive integer") name the problem once.
+  return [...new Set(Object.values(constraints))];
 }
 
 export async function parseParams<T extends object>(dto: new () => T, params: Record<string, unknown>, command: string): Promise<T> {
