@@ -129,13 +129,13 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
     ref: { listId: number; subscriberId: number },
     state: 'active' | 'waiting' | 'completed' | 'exited' | 'failed',
     actionId: string | null,
-    extra: { lastError?: string; createdAt?: string } = {},
+    extra: { lastError?: string; createdAt?: string; wakeAt?: string; attempts?: number } = {},
   ): Promise<number> {
     const live = ['active', 'waiting', 'failed'].includes(state);
     const [id] = await sequelize.query(
       `INSERT INTO \`${tables.entries}\`
-         (JourneyID, RelOwnerUserID, ListID, SubscriberID, State, CurrentActionID, JourneyVersion, ActiveLock, ChainID, LastError, CreatedAt, UpdatedAt, EndedAt)
-       VALUES (:journeyId, :owner, :listId, :subscriberId, :state, :actionId, 1, :lock, 'test', :lastError, :createdAt, :createdAt, :endedAt)`,
+         (JourneyID, RelOwnerUserID, ListID, SubscriberID, State, CurrentActionID, WakeAt, Attempts, JourneyVersion, ActiveLock, ChainID, LastError, CreatedAt, UpdatedAt, EndedAt)
+       VALUES (:journeyId, :owner, :listId, :subscriberId, :state, :actionId, :wakeAt, :attempts, 1, :lock, 'test', :lastError, :createdAt, :createdAt, :endedAt)`,
       {
         replacements: {
           journeyId,
@@ -146,6 +146,8 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
           actionId,
           lock: live ? 1 : null,
           lastError: extra.lastError ?? null,
+          wakeAt: extra.wakeAt ?? null,
+          attempts: extra.attempts ?? 0,
           createdAt: extra.createdAt ?? '2026-11-26 09:00:00.000',
           endedAt: live ? null : '2026-11-26 12:00:00.000',
         },
@@ -528,11 +530,11 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
 
     it('counts per action: live entries at it, runs that moved on (not those still waiting), failed entries parked there', async () => {
       expect(await stats.actionCounts(A, journeyId)).toEqual({
-        wait1: { current: 2, passed: 3, failed: 0 },
-        cond1: { current: 0, passed: 3, failed: 0 },
-        field1: { current: 0, passed: 1, failed: 0 },
-        sub1: { current: 1, passed: 1, failed: 1 },
-        wait2: { current: 1, passed: 0, failed: 0 },
+        wait1: { current: 2, passed: 3, failed: 0, retrying: 0 },
+        cond1: { current: 0, passed: 3, failed: 0, retrying: 0 },
+        field1: { current: 0, passed: 1, failed: 0, retrying: 0 },
+        sub1: { current: 1, passed: 1, failed: 1, retrying: 0 },
+        wait2: { current: 1, passed: 0, failed: 0, retrying: 0 },
       });
     });
 
@@ -550,7 +552,7 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
     });
 
     it('summarises entries by state', async () => {
-      expect(await stats.entriesSummary(A, journeyId)).toEqual({ active: 0, waiting: 3, completed: 1, exited: 0, failed: 1, total: 5 });
+      expect(await stats.entriesSummary(A, journeyId)).toEqual({ active: 0, waiting: 3, retrying: 0, completed: 1, exited: 0, failed: 1, total: 5 });
     });
 
     it('shows the active and total counts in the journey list', async () => {
@@ -589,7 +591,9 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
           subscriberId: S.bob.subscriberId,
           emailAddress: S.bob.emailAddress,
           actionId: 'sub1',
+          status: 'failed',
           error: 'Host database unreachable',
+          nextAttemptAt: null,
         }),
       ]);
       expect(failed[0].actionLabel.length).toBeGreaterThan(0);
@@ -601,6 +605,75 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
 
       const notFailed = await caught(stats.retryEntry(A, entries.carol));
       expect(notFailed.code).toBe(JourneysErrorCode.Conflict);
+    });
+  });
+
+  describe('entries retrying an external action', () => {
+    let journeyId: number;
+    let entries: Record<'failed' | 'retryingSoon' | 'retryingLater' | 'waitWithError' | 'waiting' | 'subscribed', number>;
+
+    beforeAll(async () => {
+      journeyId = (await newsletterJourney('Retries')).journeyId;
+      await journeys.saveActions(A, journeyId, TREE);
+      entries = {
+        failed: await insertEntry(journeyId, S.alice, 'failed', 'sub1', { lastError: 'List 9 is gone', attempts: 1 }),
+        retryingLater: await insertEntry(journeyId, S.bob, 'waiting', 'sub1', {
+          lastError: 'attempt 3 failed: subscribe: connect ECONNREFUSED',
+          attempts: 3,
+          wakeAt: '2026-11-27 10:02:00.000',
+        }),
+        retryingSoon: await insertEntry(journeyId, S.carol, 'waiting', 'sub1', {
+          lastError: 'attempt 1 failed: subscribe: HTTP 503',
+          attempts: 1,
+          wakeAt: '2026-11-27 10:00:20.000',
+        }),
+        // An error left on an entry waiting at a Wait is not a retry: only external actions retry.
+        waitWithError: await insertEntry(journeyId, S.dave, 'waiting', 'wait2', { lastError: 'old error', wakeAt: '2026-11-27 12:00:00.000' }),
+        waiting: await insertEntry(journeyId, S.aliceCustomer, 'waiting', 'wait1', { wakeAt: '2026-11-28 10:00:00.000' }),
+        subscribed: await insertEntry(journeyId, S.erin, 'completed', null),
+      };
+      await insertLog(entries.subscribed, journeyId, 'sub1', 'subscribe', 'done');
+      await insertLog(entries.failed, journeyId, 'sub1', 'subscribe', 'failed', null, 'List 9 is gone');
+      await insertLog(entries.retryingLater, journeyId, 'sub1', 'subscribe', 'pending');
+      await insertLog(entries.retryingSoon, journeyId, 'sub1', 'subscribe', 'pending');
+      await insertLog(entries.waitWithError, journeyId, 'wait2', 'wait', 'done');
+      await insertLog(entries.waiting, journeyId, 'wait1', 'wait', 'done');
+    });
+
+    it('lists failed entries first, then retrying ones by next attempt, with attempts and the next attempt time', async () => {
+      const listed = await stats.failedEntries(A, journeyId);
+      expect(listed.map((e) => [e.entryId, e.status, e.attempts, e.maxAttempts, e.nextAttemptAt?.toISOString() ?? null])).toEqual([
+        [entries.failed, 'failed', 1, 8, null],
+        [entries.retryingSoon, 'retrying', 1, 8, '2026-11-27T10:00:20.000Z'],
+        [entries.retryingLater, 'retrying', 3, 8, '2026-11-27T10:02:00.000Z'],
+      ]);
+      expect(listed[1]).toMatchObject({ emailAddress: S.carol.emailAddress, actionId: 'sub1', error: 'attempt 1 failed: subscribe: HTTP 503' });
+    });
+
+    it('counts retrying entries apart from the waiting ones, in the summary and at their action (where they have not passed)', async () => {
+      expect(await stats.entriesSummary(A, journeyId)).toEqual({ active: 0, waiting: 2, retrying: 2, completed: 1, exited: 0, failed: 1, total: 6 });
+      const counts = await stats.actionCounts(A, journeyId);
+      // Erin's subscribe passed; the retrying ones, still at it, do not take that away.
+      expect(counts.sub1).toEqual({ current: 3, passed: 1, failed: 1, retrying: 2 });
+      expect(counts.wait2).toEqual({ current: 1, passed: 0, failed: 0, retrying: 0 });
+    });
+
+    it('hands retry and skip of a retrying entry to the scheduler; refuses one that is merely waiting, and an entry of another journey', async () => {
+      await stats.retryEntry(A, entries.retryingSoon, journeyId);
+      expect(scheduler.retryEntry).toHaveBeenCalledWith(entries.retryingSoon, A);
+      await stats.skipEntry(A, entries.retryingLater);
+      expect(scheduler.skipEntry).toHaveBeenCalledWith(entries.retryingLater, A);
+
+      for (const id of [entries.waitWithError, entries.waiting]) {
+        const refused = await caught(stats.retryEntry(A, id));
+        expect(refused.code).toBe(JourneysErrorCode.Conflict);
+        expect(refused.message).toContain('is waiting, not failed or retrying');
+      }
+      const other = (await newsletterJourney('Other')).journeyId;
+      expect((await caught(stats.skipEntry(A, entries.retryingSoon, other))).code).toBe(JourneysErrorCode.NotFound);
+      expect((await caught(stats.retryEntry(B, entries.retryingSoon))).code).toBe(JourneysErrorCode.NotFound);
+      expect(scheduler.retryEntry).toHaveBeenCalledTimes(1);
+      expect(scheduler.skipEntry).toHaveBeenCalledTimes(1);
     });
   });
 

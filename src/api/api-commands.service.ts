@@ -5,12 +5,14 @@
  * user's journey, list or subscriber answers 404 (the services scope by owner).
  *
  * Results use the host's PascalCase for the envelope; the journey data inside
- * (trigger, action tree, stats) keeps the shapes journey.create and
+ * (trigger, action tree, counts, funnel) keeps the shapes journey.create and
  * journey.actions.update accept, so what journey.get returns can be sent back.
+ * The failed and retrying entries of journey.stats are rows in PascalCase.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { JourneysException } from '../common/journeys.exception';
 import { HOST_PORTS, type HostPorts, type SubscriberRef } from '../host/host.ports';
+import type { FailedEntry } from '../journeys/journey.dto';
 import { JourneyStatsService } from '../journeys/journey-stats.service';
 import { JourneysService } from '../journeys/journeys.service';
 import {
@@ -78,7 +80,7 @@ export class ApiCommands {
           this.stats.funnel(userId, p.JourneyID),
           this.stats.failedEntries(userId, p.JourneyID),
         ]);
-        return { Stats: { JourneyID: p.JourneyID, Entries: entries, Actions: actions, Funnel: funnel, FailedEntries: failed } };
+        return { Stats: { JourneyID: p.JourneyID, Entries: entries, Actions: actions, Funnel: funnel, FailedEntries: failed.map(failedEntryResult) } };
       }),
       'journey.entry.retry': define(EntryParams, async (userId, p) => {
         await this.stats.retryEntry(userId, p.EntryID);
@@ -155,4 +157,22 @@ export class ApiCommands {
     }
     return [...emails];
   }
+}
+
+/** A failed or retrying entry in journey.stats, in the host's PascalCase: Status says which; NextAttemptAt is set for a retrying one. */
+function failedEntryResult(e: FailedEntry): CommandResult {
+  return {
+    EntryID: e.entryId,
+    ListID: e.listId,
+    SubscriberID: e.subscriberId,
+    EmailAddress: e.emailAddress,
+    ActionID: e.actionId,
+    ActionLabel: e.actionLabel,
+    Status: e.status,
+    LastError: e.error,
+    Attempts: e.attempts,
+    MaxAttempts: e.maxAttempts,
+    NextAttemptAt: e.nextAttemptAt,
+    UpdatedAt: e.failedAt,
+  };
 }

@@ -1,7 +1,7 @@
 /**
  * Numbers and history of journeys: per-action counts for the planner, the
- * funnel, entry totals, a subscriber's journey history, failed entries with
- * retry / skip. Grouped SQL on the existing indexes:
+ * funnel, entry totals, a subscriber's journey history, failed and retrying
+ * entries with retry / skip. Grouped SQL on the existing indexes:
  *   entries (JourneyID, State, CurrentActionID), entries (ListID, SubscriberID, State),
  *   log (JourneyID, ActionID, Status), log (EntryID, ActionID).
  */
@@ -14,12 +14,15 @@ import type { PluginTables } from '../database/tables';
 import type { Action, ConditionAction } from '../engine/journey.types';
 import type { EntryState } from '../engine/step.types';
 import { EntryScheduler } from '../runtime/entry-scheduler';
+import { EXTERNAL_MAX_ATTEMPTS } from '../runtime/runtime.limits';
+import { externalActionIds, RETRYING_SQL, troubleOf } from './entry-trouble';
 import { decodeActions } from './journey.codec';
 import type { ActionCount, EntriesSummary, FailedEntry, Funnel, FunnelStep, HistoryEntry, HistoryLogRow, SubscriberHistory } from './journey.dto';
 import { actionLabel, actionTypeLabel } from './journey-labels';
 import { JourneyRepository } from './journey.repository';
 
 const ENTRY_STATES: EntryState[] = ['active', 'waiting', 'completed', 'exited', 'failed'];
+/** Failed entries shown (newest first), and as many retrying ones (next attempt first). */
 const FAILED_ENTRIES_LIMIT = 500;
 /** Newest entries shown in a history (all of an address's subscribers together). */
 const HISTORY_ENTRIES_LIMIT = 500;
@@ -62,14 +65,18 @@ export class JourneyStatsService {
     private readonly scheduler: EntryScheduler,
   ) {}
 
-  /** Per ActionID: live entries at it, finished runs, entries parked failed at it. Every action of the tree is present. */
+  /**
+   * Per ActionID: live entries at it, finished runs, entries parked failed at
+   * it, entries retrying it. Every action of the tree is present.
+   */
   async actionCounts(userId: number, journeyId: number): Promise<Record<string, ActionCount>> {
     const journey = await this.repo.findOwned(userId, journeyId);
+    const actions = decodeActions(journey.Actions);
     const counts: Record<string, ActionCount> = {};
-    const at = (id: string) => (counts[id] ??= { current: 0, passed: 0, failed: 0 });
-    for (const id of treeOrder(decodeActions(journey.Actions)).map((s) => s.action.id)) at(id);
+    const at = (id: string) => (counts[id] ??= { current: 0, passed: 0, failed: 0, retrying: 0 });
+    for (const id of treeOrder(actions).map((s) => s.action.id)) at(id);
 
-    const [positions, runs] = await Promise.all([
+    const [positions, runs, retrying] = await Promise.all([
       this.sequelize.query<{ ActionID: string; State: EntryState; n: number }>(
         `SELECT CurrentActionID AS ActionID, State, COUNT(*) AS n FROM \`${this.tables.entries}\`
           WHERE JourneyID = :journeyId AND State IN ('active','waiting','failed') AND CurrentActionID IS NOT NULL
@@ -81,15 +88,19 @@ export class JourneyStatsService {
           WHERE JourneyID = :journeyId AND Status = 'done' GROUP BY ActionID`,
         { replacements: { journeyId: journey.JourneyID }, type: QueryTypes.SELECT },
       ),
+      this.retryingByAction(journey.JourneyID, actions),
     ]);
-    // A Wait's run is logged `done` when the entry starts waiting, so the ones still waiting there have not passed it yet.
     const waiting = new Map<string, number>();
     for (const p of positions) {
       at(p.ActionID).current += Number(p.n);
       if (p.State === 'failed') at(p.ActionID).failed += Number(p.n);
       if (p.State === 'waiting') waiting.set(p.ActionID, Number(p.n));
     }
-    for (const r of runs) at(r.ActionID).passed += Math.max(0, Number(r.n) - (waiting.get(r.ActionID) ?? 0));
+    // Retrying entries are waiting ones, read a moment later: never more than were waiting there.
+    for (const [actionId, n] of retrying) at(actionId).retrying = Math.min(n, waiting.get(actionId) ?? 0);
+    // A Wait's run is logged `done` when the entry starts waiting, so the ones still waiting there have not passed it yet
+    // (a retrying entry's claim is still pending, so it was never counted as done).
+    for (const r of runs) at(r.ActionID).passed += Math.max(0, Number(r.n) - (waiting.get(r.ActionID) ?? 0) + at(r.ActionID).retrying);
     return counts;
   }
 
@@ -119,19 +130,27 @@ export class JourneyStatsService {
     return { entered: Number(entered?.n ?? 0), steps };
   }
 
-  /** Entries by state, and their total. */
+  /** Entries by state (retrying ones apart from the other waiting ones), and their total. */
   async entriesSummary(userId: number, journeyId: number): Promise<EntriesSummary> {
     const journey = await this.repo.findOwned(userId, journeyId);
-    const rows = await this.sequelize.query<{ State: EntryState; n: number }>(
-      `SELECT State, COUNT(*) AS n FROM \`${this.tables.entries}\` WHERE JourneyID = :journeyId GROUP BY State`,
-      { replacements: { journeyId: journey.JourneyID }, type: QueryTypes.SELECT },
-    );
+    const [rows, retrying] = await Promise.all([
+      this.sequelize.query<{ State: EntryState; n: number }>(
+        `SELECT State, COUNT(*) AS n FROM \`${this.tables.entries}\` WHERE JourneyID = :journeyId GROUP BY State`,
+        { replacements: { journeyId: journey.JourneyID }, type: QueryTypes.SELECT },
+      ),
+      this.retryingByAction(journey.JourneyID, decodeActions(journey.Actions)),
+    ]);
     const summary = Object.fromEntries(ENTRY_STATES.map((s) => [s, 0])) as EntriesSummary;
+    summary.retrying = 0;
     summary.total = 0;
     for (const r of rows) {
       summary[r.State] = Number(r.n);
       summary.total += Number(r.n);
     }
+    // Two reads a moment apart: an entry may have moved on between them.
+    for (const n of retrying.values()) summary.retrying += n;
+    summary.retrying = Math.min(summary.retrying, summary.waiting);
+    summary.waiting -= summary.retrying;
     return summary;
   }
 
@@ -218,20 +237,36 @@ export class JourneyStatsService {
     }));
   }
 
-  /** Entries parked failed in the journey (newest first, at most 500) with the subscriber's email and the error. */
+  /**
+   * Entries that stopped with an error: the failed ones (newest first), then
+   * the ones retrying an external action (next attempt first), at most 500 of
+   * each, with the subscriber's email and the error.
+   */
   async failedEntries(userId: number, journeyId: number): Promise<FailedEntry[]> {
     const journey = await this.repo.findOwned(userId, journeyId);
-    const rows = await this.sequelize.query<EntryRow>(
-      `SELECT EntryID, ListID, SubscriberID, CurrentActionID, LastError, Attempts, UpdatedAt
-         FROM \`${this.tables.entries}\`
-        WHERE JourneyID = :journeyId AND State = 'failed'
-        ORDER BY UpdatedAt DESC, EntryID DESC LIMIT ${FAILED_ENTRIES_LIMIT}`,
-      { replacements: { journeyId: journey.JourneyID }, type: QueryTypes.SELECT },
-    );
-    const tree = new Map(treeOrder(decodeActions(journey.Actions)).map((s) => [s.action.id, s.action]));
+    const actions = decodeActions(journey.Actions);
+    const externalIds = externalActionIds(actions);
+    const columns = 'EntryID, ListID, SubscriberID, State, CurrentActionID, WakeAt, LastError, Attempts, UpdatedAt';
+    const [failed, retrying] = await Promise.all([
+      this.sequelize.query<EntryRow>(
+        `SELECT ${columns} FROM \`${this.tables.entries}\` WHERE JourneyID = :journeyId AND State = 'failed'
+          ORDER BY UpdatedAt DESC, EntryID DESC LIMIT ${FAILED_ENTRIES_LIMIT}`,
+        { replacements: { journeyId: journey.JourneyID }, type: QueryTypes.SELECT },
+      ),
+      externalIds.length === 0
+        ? []
+        : this.sequelize.query<EntryRow>(
+            `SELECT ${columns} FROM \`${this.tables.entries}\` WHERE JourneyID = :journeyId AND ${RETRYING_SQL}
+              ORDER BY WakeAt, EntryID LIMIT ${FAILED_ENTRIES_LIMIT}`,
+            { replacements: { journeyId: journey.JourneyID, externalActionIds: externalIds }, type: QueryTypes.SELECT },
+          ),
+    ]);
+    const rows = [...failed, ...retrying];
+    const tree = new Map(treeOrder(actions).map((s) => [s.action.id, s.action]));
     const emails = await this.emailsOf(userId, rows);
     return rows.map((r) => {
       const action = r.CurrentActionID ? tree.get(r.CurrentActionID) : undefined;
+      const status = r.State === 'failed' ? 'failed' : 'retrying';
       return {
         entryId: Number(r.EntryID),
         listId: Number(r.ListID),
@@ -239,40 +274,62 @@ export class JourneyStatsService {
         emailAddress: emails.get(`${r.ListID}:${r.SubscriberID}`) ?? '',
         actionId: r.CurrentActionID,
         actionLabel: action ? actionLabel(action) : '',
+        status,
         error: r.LastError,
         attempts: Number(r.Attempts),
+        maxAttempts: EXTERNAL_MAX_ATTEMPTS,
         failedAt: r.UpdatedAt,
+        nextAttemptAt: status === 'retrying' ? r.WakeAt : null,
       };
     });
   }
 
-  /** Runs a failed entry's action again. */
-  async retryEntry(userId: number, entryId: number): Promise<void> {
-    await this.failedEntryOf(userId, entryId);
+  /** Runs a failed entry's action again, or a retrying entry's next attempt now. `journeyId`: the entry must be in that journey. */
+  async retryEntry(userId: number, entryId: number, journeyId?: number): Promise<void> {
+    await this.troubledEntryOf(userId, entryId, journeyId);
     await this.scheduler.retryEntry(entryId, userId);
   }
 
-  /** Moves a failed entry past its failed action. */
-  async skipEntry(userId: number, entryId: number): Promise<void> {
-    await this.failedEntryOf(userId, entryId);
+  /** Moves a failed or retrying entry past its action. `journeyId`: the entry must be in that journey. */
+  async skipEntry(userId: number, entryId: number, journeyId?: number): Promise<void> {
+    await this.troubledEntryOf(userId, entryId, journeyId);
     await this.scheduler.skipEntry(entryId, userId);
   }
 
-  /** The owner's entry (NotFound otherwise), which must be parked failed (Conflict otherwise). */
-  private async failedEntryOf(userId: number, entryId: number): Promise<void> {
+  /**
+   * The owner's entry (in `journeyId` when given; NotFound otherwise), which
+   * must be failed or retrying (Conflict otherwise). The scheduler checks the
+   * state again under the entry's lock.
+   */
+  private async troubledEntryOf(userId: number, entryId: number, journeyId?: number): Promise<void> {
     const [row] =
       Number.isSafeInteger(entryId) && entryId > 0
-        ? await this.sequelize.query<{ State: EntryState }>(
-            `SELECT e.State FROM \`${this.tables.entries}\` e
+        ? await this.sequelize.query<Pick<EntryRow, 'JourneyID' | 'State' | 'LastError' | 'CurrentActionID'> & { Actions: string }>(
+            `SELECT e.JourneyID, e.State, e.LastError, e.CurrentActionID, j.Actions FROM \`${this.tables.entries}\` e
              JOIN \`${this.tables.journeys}\` j ON j.JourneyID = e.JourneyID AND j.RelOwnerUserID = :userId
             WHERE e.EntryID = :entryId AND e.RelOwnerUserID = :userId`,
             { replacements: { userId, entryId }, type: QueryTypes.SELECT },
           )
         : [];
-    if (!row) throw JourneysException.notFound(`Entry ${entryId}`);
-    if (row.State !== 'failed') {
-      throw new JourneysException(JourneysErrorCode.Conflict, `Entry ${entryId} is ${row.State}, not failed: only a failed entry can be retried or skipped`);
+    if (!row || (journeyId !== undefined && Number(row.JourneyID) !== journeyId)) throw JourneysException.notFound(`Entry ${entryId}`);
+    if (troubleOf(row, decodeActions(row.Actions)) === null) {
+      throw new JourneysException(
+        JourneysErrorCode.Conflict,
+        `Entry ${entryId} is ${row.State}, not failed or retrying: only a failed entry, or one retrying an external action, can be retried or skipped`,
+      );
     }
+  }
+
+  /** Entries waiting for their next attempt at each external action of the tree, by ActionID. */
+  private async retryingByAction(journeyId: number, actions: readonly Action[]): Promise<Map<string, number>> {
+    const externalIds = externalActionIds(actions);
+    if (externalIds.length === 0) return new Map();
+    const rows = await this.sequelize.query<{ ActionID: string; n: number }>(
+      `SELECT CurrentActionID AS ActionID, COUNT(*) AS n FROM \`${this.tables.entries}\`
+        WHERE JourneyID = :journeyId AND ${RETRYING_SQL} GROUP BY CurrentActionID`,
+      { replacements: { journeyId, externalActionIds: externalIds }, type: QueryTypes.SELECT },
+    );
+    return new Map(rows.map((r) => [r.ActionID, Number(r.n)]));
   }
 
   /** Email addresses of the entries' subscribers, one batch read per list. */

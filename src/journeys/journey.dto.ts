@@ -83,6 +83,8 @@ export interface ActionCount {
   passed: number;
   /** Entries parked failed at the action now, waiting for a retry or a skip. */
   failed: number;
+  /** Entries at this external action waiting for their next attempt after an error (part of `current`). */
+  retrying: number;
 }
 
 export interface FunnelStep {
@@ -106,7 +108,12 @@ export interface Funnel {
   steps: FunnelStep[];
 }
 
-export type EntriesSummary = Record<EntryState, number> & { total: number };
+/**
+ * Entries by state. `retrying` entries wait for the next attempt at an external
+ * action after an error; `waiting` counts the other waiting entries only, so
+ * the states add up to `total`.
+ */
+export type EntriesSummary = Record<EntryState, number> & { retrying: number; total: number };
 
 export interface HistoryLogRow {
   actionId: string;
@@ -147,6 +154,13 @@ export interface SubscriberHistory {
   entries: HistoryEntry[];
 }
 
+/**
+ * An entry that stopped at an action with an error: `failed` (parked for good,
+ * until a user retries or skips it) or `retrying` (an external action failed
+ * for a reason that may pass; its next attempt is at `nextAttemptAt`).
+ */
+export type EntryTrouble = 'failed' | 'retrying';
+
 export interface FailedEntry {
   entryId: number;
   listId: number;
@@ -155,7 +169,15 @@ export interface FailedEntry {
   emailAddress: string;
   actionId: string | null;
   actionLabel: string;
+  status: EntryTrouble;
+  /** The latest error; a retrying entry's reads "attempt N failed: …". */
   error: string | null;
+  /** Attempts made so far. */
   attempts: number;
+  /** Attempts an external action gets before it fails for good. */
+  maxAttempts: number;
+  /** When the entry last changed: it failed, or (retrying) its latest attempt failed. */
   failedAt: Date;
+  /** When a retrying entry's next attempt starts; null for a failed entry. */
+  nextAttemptAt: Date | null;
 }

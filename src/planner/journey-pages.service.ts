@@ -40,8 +40,8 @@ const FLASH: Record<string, string> = {
   disabled: 'The journey is disabled: nobody new enters it and the subscribers inside are paused.',
   copied: 'The journey was copied. The copy starts disabled.',
   deleted: 'The journey was deleted.',
-  retried: 'The entry will be retried.',
-  skipped: 'The entry skipped the failed action and carries on.',
+  retried: 'The entry’s action will be tried again now.',
+  skipped: 'The entry skipped its action and carries on.',
 };
 
 export type JourneyTab = 'info' | 'planner' | 'funnel' | 'failed' | 'history';
@@ -220,6 +220,7 @@ export class JourneyPages {
       summary: [
         { label: 'Entered', value: summary.total },
         { label: 'In progress', value: summary.active + summary.waiting },
+        { label: 'Retrying', value: summary.retrying },
         { label: 'Completed', value: summary.completed },
         { label: 'Exited', value: summary.exited },
         { label: 'Failed', value: summary.failed },
@@ -229,17 +230,20 @@ export class JourneyPages {
 
   async failed(user: HostUser, journeyId: number, flash?: string): Promise<PageModel> {
     const [journey, entries] = await Promise.all([this.journeys.get(user.userId, journeyId), this.stats.failedEntries(user.userId, journeyId)]);
+    const rows = entries.map((e) => ({
+      ...e,
+      historyUrl: e.emailAddress ? plannerPaths.journeyHistory(journeyId, e.emailAddress) : null,
+      retryUrl: plannerPaths.entryCommand(journeyId, e.entryId, 'retry'),
+      skipUrl: plannerPaths.entryCommand(journeyId, e.entryId, 'skip'),
+      nextAttemptIso: e.nextAttemptAt ? new Date(e.nextAttemptAt).toISOString() : null,
+    }));
     return {
       ...(await this.frame(user, journey, 'failed')),
-      title: `${journey.name} · Failed Entries`,
+      title: `${journey.name} · Failed and Retrying Entries`,
       flash: flashText(flash),
       timeZone: user.timeZone,
-      entries: entries.map((e) => ({
-        ...e,
-        historyUrl: e.emailAddress ? plannerPaths.journeyHistory(journeyId, e.emailAddress) : null,
-        retryUrl: plannerPaths.entryCommand(journeyId, e.entryId, 'retry'),
-        skipUrl: plannerPaths.entryCommand(journeyId, e.entryId, 'skip'),
-      })),
+      failedEntries: rows.filter((e) => e.status === 'failed'),
+      retryingEntries: rows.filter((e) => e.status === 'retrying'),
     };
   }
 
@@ -273,7 +277,7 @@ export class JourneyPages {
   async confirm(user: HostUser, journeyId: number, command: 'delete' | 'disable', back: string): Promise<PageModel> {
     const journey = await this.journeys.get(user.userId, journeyId);
     const summary = await this.stats.entriesSummary(user.userId, journeyId);
-    const inside = summary.active + summary.waiting + summary.failed;
+    const inside = summary.active + summary.waiting + summary.retrying + summary.failed;
     const people = `${inside} ${inside === 1 ? 'subscriber is' : 'subscribers are'} inside it now.`;
     return {
       title: command === 'delete' ? `Delete ${journey.name}?` : `Disable ${journey.name}?`,
@@ -298,7 +302,7 @@ export class JourneyPages {
       { tab: 'info', label: 'Journey Information', url: plannerPaths.info(id) },
       { tab: 'planner', label: 'Action Planner', url: plannerPaths.planner(id) },
       { tab: 'funnel', label: 'Funnel', url: plannerPaths.funnel(id) },
-      { tab: 'failed', label: 'Failed Entries', url: plannerPaths.failed(id) },
+      { tab: 'failed', label: 'Failed and Retrying', url: plannerPaths.failed(id) },
       { tab: 'history', label: 'Subscriber History', url: plannerPaths.journeyHistory(id) },
     ];
     return {

@@ -1,6 +1,6 @@
 /**
  * One journey's pages (left menu: Journey Information, Action Planner, Funnel,
- * Failed Entries, Subscriber History) and its commands. Every route loads the
+ * Failed and Retrying entries, Subscriber History) and its commands. Every route loads the
  * journey through the services with the logged-in user's id: another user's
  * journey answers 404.
  */
@@ -143,14 +143,14 @@ export class JourneyController {
   @Post('entries/:entryId/retry')
   async retry(@CurrentUser() user: HostUser, @Param('journeyId', IdPipe) id: number, @Param('entryId', IdPipe) entryId: number) {
     await this.journeys.get(user.userId, id);
-    await this.stats.retryEntry(user.userId, entryId);
+    await this.stats.retryEntry(user.userId, entryId, id);
     return redirectTo(`${plannerPaths.failed(id)}?done=retried`);
   }
 
   @Post('entries/:entryId/skip')
   async skip(@CurrentUser() user: HostUser, @Param('journeyId', IdPipe) id: number, @Param('entryId', IdPipe) entryId: number) {
     await this.journeys.get(user.userId, id);
-    await this.stats.skipEntry(user.userId, entryId);
+    await this.stats.skipEntry(user.userId, entryId, id);
     return redirectTo(`${plannerPaths.failed(id)}?done=skipped`);
   }
 }

@@ -83,7 +83,7 @@ export interface PlannerNode {
   type: string;
   label: string;
   summary: string;
-  counts: { current: number; passed: number; failed: number };
+  counts: ActionCount;
   violations: string[];
   first: boolean;
   last: boolean;
@@ -115,7 +115,7 @@ function node(action: DraftAction, ctx: PlannerContext, first: boolean, last: bo
     type: action.type,
     label: info?.label ?? `Unknown action (${action.type})`,
     summary: summaryOf(action, ctx),
-    counts: { current: count?.current ?? 0, passed: count?.passed ?? 0, failed: count?.failed ?? 0 },
+    counts: { current: count?.current ?? 0, passed: count?.passed ?? 0, failed: count?.failed ?? 0, retrying: count?.retrying ?? 0 },
     violations: ctx.violations.get(action.id) ?? [],
     first,
     last,
