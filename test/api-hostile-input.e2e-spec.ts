@@ -8,7 +8,7 @@
 import request from 'supertest';
 import { API_MAX_DEPTH } from '../src/api/api-input-limits';
 import { pluginTables, type PluginTables } from '../src/database/tables';
-import { MAX_BRANCH_DEPTH } from '../src/engine';
+import { MAX_BRANCH_DEPTH } from '../src/engine/validate-journey';
 import { startReferenceHost, type RefHost } from './support/reference-host';
 
 const WAIT_A_DAY = { id: 'wait-1', type: 'wait', settings: { amount: 1, unit: 'days' } };

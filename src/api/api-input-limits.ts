@@ -6,7 +6,7 @@
  * surrogate is refused with a message naming the parameter. The checks walk
  * with an explicit stack, so no input depth can exhaust the call stack.
  */
-import { MAX_BRANCH_DEPTH } from '../engine';
+import { MAX_BRANCH_DEPTH } from '../engine/validate-journey';
 import type { Violation } from '../common/journeys.exception';
 
 /**
