@@ -86,6 +86,11 @@ export class HostTransaction {
     return answer;
   }
 
+  /** Sends what is queued (the answers arrive on the queued statements' promises). */
+  async send(): Promise<void> {
+    if (this.queue.length > 0) await this.flush();
+  }
+
   async commit(): Promise<void> {
     await this.now('COMMIT', []);
   }

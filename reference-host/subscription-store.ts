@@ -13,10 +13,11 @@
  * no gap locks for searches): a single sign-up inserts it with
  * `INSERT … ON DUPLICATE KEY UPDATE`, which takes the row's exclusive lock
  * straight away whether it inserts or finds it, so two sign-ups of one
- * address queue on that row instead of deadlocking. A batch locks its
- * existing rows and inserts its missing ones in one statement each; should
- * another sign-up insert one of them in between, the batch fails as a whole
- * (ER_DUP_ENTRY, or ConcurrentSignUp) and its caller takes the calls one by one.
+ * address queue on that row instead of deadlocking. A batch inserts its
+ * missing addresses in one statement, then locks its existing rows in one
+ * statement; should another sign-up insert one of them in between, the batch
+ * fails as a whole (ER_DUP_ENTRY, or ConcurrentSignUp) and its caller takes
+ * the calls one by one.
  */
 import type { ResultSetHeader } from 'mysql2/promise';
 import { hostTables, type HostTables } from '../src/host/mysql/host-tables';
@@ -126,39 +127,30 @@ export class SubscriptionStore {
       return signedUp.set(emailAddress, { subscriberId, subscribed });
     }
 
-    // Several: existing rows locked through the address key (READ COMMITTED: record locks only), missing ones
-    // inserted in one statement, in address order as every batch does.
+    // Several, in two round trips: which addresses are there (a plain read), then the missing ones inserted
+    // in one statement in address order, and only then the existing rows locked through the address key
+    // (READ COMMITTED: record locks only, in key order). Inserting before locking, and every batch in the
+    // same order, leaves no two batches waiting on each other.
     signUps = [...signUps].sort((a, b) => (a.emailAddress < b.emailAddress ? -1 : a.emailAddress > b.emailAddress ? 1 : 0));
-    const locked = new Map(
-      (
-        await tx.now<SubscriberRow[]>(`SELECT SubscriberID, EmailAddress, SubscriptionStatus FROM \`${table}\` WHERE EmailAddress IN (?) FOR UPDATE`, [
-          signUps.map((s) => s.emailAddress),
-        ])
-      ).map((r) => [r.EmailAddress, r]),
-    );
-    const missing = signUps.filter((s) => !locked.has(s.emailAddress));
-    if (missing.length > 0) {
-      const columns = [...new Set(missing.flatMap((s) => s.fields.map(([column]) => column)))];
-      const rows = missing.map((s) => {
-        const values = new Map(s.fields);
-        return [s.emailAddress, 'Subscribed', date, date, s.ip, ...columns.map((c) => values.get(c) ?? null)];
-      });
-      // Fails with ER_DUP_ENTRY when another sign-up inserted one of them meanwhile.
-      void tx.later(
-        `INSERT INTO \`${table}\` (EmailAddress, SubscriptionStatus, SubscriptionDate, OptInDate, SubscriptionIP${columns.map((c) => `, \`${c}\``).join('')}) VALUES ?`,
-        [rows],
-      );
-      const inserted = await tx.now<{ SubscriberID: number; EmailAddress: string }[]>(
-        `SELECT SubscriberID, EmailAddress FROM \`${table}\` WHERE EmailAddress IN (?)`,
-        [missing.map((s) => s.emailAddress)],
-      );
-      const idOf = new Map(inserted.map((r) => [r.EmailAddress, Number(r.SubscriberID)]));
-      for (const s of missing) {
-        if (!idOf.has(s.emailAddress)) throw new ConcurrentSignUp(listId);
-        signedUp.set(s.emailAddress, { subscriberId: idOf.get(s.emailAddress)!, subscribed: true });
-      }
-    }
-    const present = signUps.filter((s) => locked.has(s.emailAddress));
+    const before = await tx.now<{ EmailAddress: string }[]>(`SELECT EmailAddress FROM \`${table}\` WHERE EmailAddress IN (?)`, [
+      signUps.map((s) => s.emailAddress),
+    ]);
+    const existing = new Set(before.map((r) => r.EmailAddress));
+    const missing = signUps.filter((s) => !existing.has(s.emailAddress));
+    const present = signUps.filter((s) => existing.has(s.emailAddress));
+    const inserted = missing.length > 0 ? this.insertNew(tx, table, missing, date) : Promise.resolve([]);
+    const lockedRows =
+      present.length > 0
+        ? tx.later<SubscriberRow[]>(`SELECT SubscriberID, EmailAddress, SubscriptionStatus FROM \`${table}\` WHERE EmailAddress IN (?) FOR UPDATE`, [
+            present.map((s) => s.emailAddress),
+          ])
+        : Promise.resolve([]);
+    await tx.send();
+    const idOf = new Map((await inserted).map((r) => [r.EmailAddress, Number(r.SubscriberID)]));
+    const locked = new Map((await lockedRows).map((r) => [r.EmailAddress, r]));
+    if (missing.some((s) => !idOf.has(s.emailAddress)) || present.some((s) => !locked.has(s.emailAddress))) throw new ConcurrentSignUp(listId);
+    for (const s of missing) signedUp.set(s.emailAddress, { subscriberId: idOf.get(s.emailAddress)!, subscribed: true });
+
     const again = present.filter((s) => locked.get(s.emailAddress)!.SubscriptionStatus !== 'Subscribed');
     for (const ip of new Set(again.map((s) => s.ip))) {
       const ids = again.filter((s) => s.ip === ip).map((s) => Number(locked.get(s.emailAddress)!.SubscriberID));
@@ -170,6 +162,20 @@ export class SubscriptionStore {
       signedUp.set(s.emailAddress, { subscriberId, subscribed: again.includes(s) });
     }
     return signedUp;
+  }
+
+  /** Queues the insert of these new addresses and the read of their ids; the insert fails with ER_DUP_ENTRY when another sign-up got one of them in first. */
+  private insertNew(tx: HostTransaction, table: string, signUps: SignUp[], date: string): Promise<{ SubscriberID: number; EmailAddress: string }[]> {
+    const columns = [...new Set(signUps.flatMap((s) => s.fields.map(([column]) => column)))];
+    const rows = signUps.map((s) => {
+      const values = new Map(s.fields);
+      return [s.emailAddress, 'Subscribed', date, date, s.ip, ...columns.map((c) => values.get(c) ?? null)];
+    });
+    void tx.later(
+      `INSERT INTO \`${table}\` (EmailAddress, SubscriptionStatus, SubscriptionDate, OptInDate, SubscriptionIP${columns.map((c) => `, \`${c}\``).join('')}) VALUES ?`,
+      [rows],
+    );
+    return tx.later(`SELECT SubscriberID, EmailAddress FROM \`${table}\` WHERE EmailAddress IN (?)`, [signUps.map((s) => s.emailAddress)]);
   }
 
   /** Queues the custom field writes of one subscriber (a row this transaction holds already). */

@@ -67,6 +67,8 @@ export class HostSubscriptions {
   private readonly logger = new Logger('HostSubscriptions');
   /** Transactions run again after a deadlock (the benchmark prints it; it should stay 0). */
   deadlockRetries = 0;
+  /** Batches that failed as a whole (a race with another sign-up of one of their addresses) and ran again call by call. */
+  splitBatches = 0;
   private waiting: WaitingSignUp[] = [];
   private flushScheduled = false;
 
@@ -226,6 +228,7 @@ export class HostSubscriptions {
         work.forEach((plan, i) => (plan.outcome = written[i].outcome));
       } catch (error) {
         if (work.length > 1) {
+          this.splitBatches++;
           for (const plan of work) await runPlans([plan]);
           return;
         }

@@ -43,12 +43,18 @@ describe('reference host subscription path', () => {
     const existing = [s.alice.emailAddress, s.bob.emailAddress, s.carol.emailAddress];
     const addresses = [...fresh, ...existing].flatMap((a) => [a, a, a]);
     const hooks = host.captureHook<SubscribedHookPayload>('Subscriber.Subscribed');
-    const answers = await Promise.all(
-      addresses.map((address) => request(host.server).post('/api/subscribers/subscribe').send({ ListID: lists.newsletter, EmailAddress: address })),
-    );
+    const send = (body: object) => request(host.server).post('/api/subscribers/subscribe').send(body);
+    // Two bad requests among them (written in the same batch as their neighbours): refused alone.
+    const [answers, badAddress, unknownList] = await Promise.all([
+      Promise.all(addresses.map((address) => send({ ListID: lists.newsletter, EmailAddress: address }))),
+      send({ ListID: lists.newsletter, EmailAddress: 'crowd-bad-address' }),
+      send({ ListID: 999, EmailAddress: 'crowd-unknown-list@example.com' }),
+    ]);
 
     expect(answers.length).toBeGreaterThanOrEqual(50);
     expect(answers.filter((a) => a.status !== 200).map((a) => [a.status, a.body])).toEqual([]);
+    expect([badAddress.status, badAddress.body.Errors[0].Message]).toEqual([400, 'EmailAddress "crowd-bad-address" is not a valid email address']);
+    expect([unknownList.status, unknownList.body.Errors[0].Message]).toEqual([404, 'List 999 not found']);
     const rows = await subscribersOf(lists.newsletter, [...fresh, ...existing]);
     expect(rows.map((r) => r.EmailAddress).sort()).toEqual([...fresh, ...existing].sort());
     expect(rows.every((r) => r.SubscriptionStatus === 'Subscribed')).toBe(true);
@@ -212,6 +218,35 @@ describe('reference host subscription path', () => {
       const again = await port.subscribeMany(userA.userId, requests);
       expect(again.filter((o) => o.ok)).toEqual(outcomes.filter((o) => o.ok));
       expect(hooks).toHaveLength(2);
+    });
+
+    it('six batches of the same new addresses at the same time: one row, one real subscription and one hook per address', async () => {
+      const { lists, userA } = host.demo;
+      const hooks = host.captureHook<SubscribedHookPayload>('Subscriber.Subscribed');
+      const addresses = Array.from({ length: 12 }, (_, i) => `overlap${i}@example.com`);
+      // Each batch in its own order; most see every address missing, insert, and collide with another batch.
+      const batches = await Promise.all(
+        Array.from({ length: 6 }, (_, b) =>
+          port.subscribeMany(
+            userA.userId,
+            addresses.map((_, i) => ({ listId: lists.newsletter, emailAddress: addresses[(i + b * 5) % addresses.length], idempotencyKey: `six-${b}-${i}` })),
+          ),
+        ),
+      );
+      const outcomes = batches.flat();
+      expect(outcomes.filter((o) => !o.ok)).toEqual([]);
+      const rows = await subscribersOf(lists.newsletter, addresses);
+      expect(rows.map((r) => r.EmailAddress).sort()).toEqual([...addresses].sort());
+      const fresh = outcomes.flatMap((o) => (o.ok && !o.alreadySubscribed ? [o.subscriberId] : []));
+      expect(fresh.sort((a, b) => a - b)).toEqual(rows.map((r) => r.SubscriberID).sort((a, b) => a - b));
+      expect(hooks.map((h) => h.EmailAddress).sort()).toEqual([...addresses].sort());
+      expect(port.subscriptions.deadlockRetries).toBe(0);
+      for (const row of rows) {
+        expect({ row: row.EmailAddress, records: await autoresponderRecords(lists.newsletter, row.SubscriberID) }).toEqual({
+          row: row.EmailAddress,
+          records: 1,
+        });
+      }
     });
 
     it('unsubscribeMany answers each request in order, including a missing subscriber and another owner’s list', async () => {
