@@ -88,7 +88,7 @@ interface StepFigures {
 type HostMessage =
   | { kind: 'ready'; port: number }
   | { kind: 'cpu'; micros: number }
-  | { kind: 'verified'; problems: string[]; checked: number; hooks: number; deadlockRetries: number; splitBatches: number };
+  | { kind: 'verified'; problems: string[]; checked: number; hooks: number; deadlockRetries: number; collidedBatches: number };
 
 /** The child process: the reference host with the plug-in, listening on 127.0.0.1, answering the parent's requests over IPC. */
 async function serveHost(): Promise<void> {
@@ -114,8 +114,8 @@ async function serveHost(): Promise<void> {
       const usage = process.cpuUsage();
       send({ kind: 'cpu', micros: usage.user + usage.system });
     } else if (message.kind === 'verify') {
-      const { deadlockRetries, splitBatches } = (host.ports.subscriptions as HostSubscriptionCommands).subscriptions;
-      void verifyRows(host, message.answers ?? {}, hooksByAddress).then((v) => send({ kind: 'verified', ...v, deadlockRetries, splitBatches }));
+      const { deadlockRetries, collidedBatches } = (host.ports.subscriptions as HostSubscriptionCommands).subscriptions;
+      void verifyRows(host, message.answers ?? {}, hooksByAddress).then((v) => send({ kind: 'verified', ...v, deadlockRetries, collidedBatches }));
     } else if (message.kind === 'stop') void stop();
   });
   send({ kind: 'ready', port });
@@ -335,7 +335,7 @@ export async function runHostSubscribeBench(opts: HostSubscribeBenchOptions): Pr
       [
         `latency from each request's scheduled send time; host CPU: the host process's CPU time over the step's wall time (100% = one core); load avg: 1-minute, at the end of the step`,
         `list: demo Newsletter (one autoresponder), no journeys; every ${opts.repeatEvery || '∞'}th request repeats the address sent 3 requests earlier`,
-        `deadlock retries in the host's subscription path: ${verified.deadlockRetries}; batches of public sign-ups split call by call after a race: ${verified.splitBatches}`,
+        `deadlock retries in the host's subscription path: ${verified.deadlockRetries}; batches of public sign-ups that collided with another sign-up and ran again: ${verified.collidedBatches}`,
         `checks: ${fmtInt(verified.checked)} addresses, each one row with the answered SubscriberID, one autoresponder record, one subscription event, one hook (${fmtInt(verified.hooks)} hooks in all): ${
           problems.length === 0 ? 'all passed' : `${problems.length} problems, first: ${problems.slice(0, 5).join('; ')}`
         }`,

@@ -16,8 +16,8 @@
  * address queue on that row instead of deadlocking. A batch inserts its
  * missing addresses in one statement, then locks its existing rows in one
  * statement; should another sign-up insert one of them in between, the batch
- * fails as a whole (ER_DUP_ENTRY, or ConcurrentSignUp) and its caller takes
- * the calls one by one.
+ * fails as a whole (ER_DUP_ENTRY, or ConcurrentSignUp) and its caller runs it
+ * again.
  */
 import type { ResultSetHeader } from 'mysql2/promise';
 import { hostTables, type HostTables } from '../src/host/mysql/host-tables';

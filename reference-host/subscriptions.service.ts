@@ -41,7 +41,7 @@ import {
   type UnsubscribePlan,
   type UnsubscribeResult,
 } from './subscription-calls';
-import { SubscriptionStore, type Owner, type RememberedCall } from './subscription-store';
+import { ConcurrentSignUp, SubscriptionStore, type Owner, type RememberedCall } from './subscription-store';
 
 /** The path is built to need no deadlock retry; one stays as a safety net, counted in `deadlockRetries`. */
 const TRANSACTION_ATTEMPTS = 3;
@@ -67,8 +67,8 @@ export class HostSubscriptions {
   private readonly logger = new Logger('HostSubscriptions');
   /** Transactions run again after a deadlock (the benchmark prints it; it should stay 0). */
   deadlockRetries = 0;
-  /** Batches that failed as a whole (a race with another sign-up of one of their addresses) and ran again call by call. */
-  splitBatches = 0;
+  /** Batches that collided with another sign-up of one of their addresses and ran again (the benchmark prints it). */
+  collidedBatches = 0;
   private waiting: WaitingSignUp[] = [];
   private flushScheduled = false;
 
@@ -217,19 +217,23 @@ export class HostSubscriptions {
   }
 
   /**
-   * Runs the open plans in one transaction; when that fails with more than
-   * one (a race with another sign-up, or any error), each plan on its own,
-   * so one call's failure is only its own. Plans following a key answer last.
+   * Runs the open plans in one transaction. A batch that collides with
+   * another sign-up (ER_DUP_ENTRY, ConcurrentSignUp) runs once more, now
+   * seeing the other's rows; a batch that fails again, or for another reason,
+   * runs call by call, so one call's failure is only its own. Plans following
+   * a key answer last.
    */
   private async carryOut<T, P extends Plan<T>>(ownerUserId: number, plans: P[], write: (work: P[]) => Promise<Written<T>[]>): Promise<void> {
-    const runPlans = async (work: P[]): Promise<void> => {
+    const runPlans = async (work: P[], again: boolean): Promise<void> => {
       try {
         const written = await write(work);
         work.forEach((plan, i) => (plan.outcome = written[i].outcome));
       } catch (error) {
         if (work.length > 1) {
-          this.splitBatches++;
-          for (const plan of work) await runPlans([plan]);
+          const collided = error instanceof ConcurrentSignUp || dbErrorCode(error) === 'ER_DUP_ENTRY';
+          if (collided) this.collidedBatches++;
+          if (collided && again) return runPlans(work, false);
+          await Promise.all(work.map((plan) => runPlans([plan], false)));
           return;
         }
         const [plan] = work;
@@ -237,7 +241,7 @@ export class HostSubscriptions {
       }
     };
     const work = plans.filter((p) => !p.outcome && !p.follows);
-    if (work.length > 0) await runPlans(work);
+    if (work.length > 0) await runPlans(work, true);
     answerFollowers(plans);
   }
 
