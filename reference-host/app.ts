@@ -65,11 +65,11 @@ export async function createReferenceHost(options: ReferenceHostOptions): Promis
     const audience = new MySqlAudience(sequelize, config.DB_TABLE_PREFIX);
     const session = new SessionSigner(config.SESSION_SECRET);
     const admin = new HostAdminContext(session, audience);
-    const subscriptions = new HostSubscriptions(db, config.DB_TABLE_PREFIX, hooks, clock);
+    const fieldWriter = new MySqlCustomFieldWriter(sequelize, config.DB_TABLE_PREFIX);
+    const subscriptions = new HostSubscriptions(db, config.DB_TABLE_PREFIX, fieldWriter, hooks, clock);
     const activity = new HostActivity(sequelize, config.DB_TABLE_PREFIX, hooks, clock);
     const services: HostServices = { sequelize, tables: hostTables(config.DB_TABLE_PREFIX), audience, subscriptions, activity, admin, hooks, session };
-    const commands = new HostSubscriptionCommands(subscriptions, new MySqlCustomFieldWriter(sequelize, config.DB_TABLE_PREFIX));
-    const ports: HostPorts = { audience, subscriptions: commands, admin, hooks };
+    const ports: HostPorts = { audience, subscriptions: new HostSubscriptionCommands(subscriptions), admin, hooks };
 
     const pluginModule = loader.entryModule({ config, host: ports, clock });
     const app = await NestFactory.create<NestExpressApplication>(hostModule(pluginModule, services), {

@@ -5,7 +5,7 @@
  * Pure functions: no database here.
  */
 import { JourneysException } from '../src/common/journeys.exception';
-import type { CausationContext, SubscriberRef } from '../src/host/host.ports';
+import type { CausationContext, HostCallOutcome, SubscriberRef } from '../src/host/host.ports';
 import { assertId } from '../src/host/mysql/host-tables';
 import { IDEMPOTENCY_KEY_MAX } from './schema';
 import type { FieldValue, RememberedCall } from './subscription-store';
@@ -69,6 +69,12 @@ export interface UnsubscribePlan extends Plan<UnsubscribeResult> {
 const EMAIL_PATTERN = /^[^\s@<>"]{1,64}@[^\s@<>"]{1,185}\.[A-Za-z0-9-]{2,}$/;
 
 export const fail = (error: unknown): { ok: false; error: Error } => ({ ok: false, error: error as Error });
+
+/** The contract's shape of an answer: a refusal (JourneysException) is permanent, anything else may pass on a retry. */
+export function toHostCallOutcome<T>(outcome: CallOutcome<T>): HostCallOutcome<T> {
+  if (outcome.ok) return { ok: true, ...outcome.result };
+  return { ok: false, permanent: outcome.error instanceof JourneysException, error: outcome.error.message };
+}
 
 /** A positive integer id, or ValidationFailed naming it. */
 export function validId(value: unknown, what: string): number {
@@ -161,9 +167,13 @@ function keyReused<T>(plan: Plan<T>, firstRequest: string): CallOutcome<T> {
   return fail(JourneysException.invalid(`Idempotency key ${JSON.stringify(plan.key)} was first used for another request (${firstRequest})`));
 }
 
-/** Plans grouped by list, lists in ascending order (the order their rows are locked in). */
+/** Grouped by list, lists in ascending order (the order their rows are locked in). */
 export function byList<P extends { listId: number }>(plans: P[]): [number, P[]][] {
   const groups = new Map<number, P[]>();
-  for (const plan of plans) groups.set(plan.listId, [...(groups.get(plan.listId) ?? []), plan]);
+  for (const plan of plans) {
+    const group = groups.get(plan.listId);
+    if (group) group.push(plan);
+    else groups.set(plan.listId, [plan]);
+  }
   return [...groups].sort(([a], [b]) => a - b);
 }

@@ -2,8 +2,8 @@
  * The SubscriptionCommandsPort the reference host gives the plug-in: its own
  * subscription path (HostSubscriptions), with refusals that retrying cannot
  * change (an unknown list, an invalid address, a reused idempotency key)
- * thrown as the contract's PermanentHostError, and custom field writes by the
- * MySQL writer, inside the plug-in's transaction when it passes one.
+ * thrown as the contract's PermanentHostError rather than the host's own
+ * JourneysException. Batch calls answer them as `permanent: true` outcomes.
  */
 import { JourneysException } from '../src/common/journeys.exception';
 import {
@@ -16,14 +16,8 @@ import {
   type SubscriptionCommandsPort,
   type UnsubscribeRequest,
 } from '../src/host/host.ports';
-import type { MySqlCustomFieldWriter } from '../src/host/mysql/mysql-custom-field-writer';
-import type { CallOutcome, SubscribeResult, UnsubscribeResult } from './subscription-calls';
+import type { SubscribeResult, UnsubscribeResult } from './subscription-calls';
 import type { HostSubscriptions } from './subscriptions.service';
-
-function asPort<T>(outcome: CallOutcome<T>): HostCallOutcome<T> {
-  if (outcome.ok) return { ok: true, ...outcome.result };
-  return { ok: false, permanent: outcome.error instanceof JourneysException, error: outcome.error.message };
-}
 
 async function permanentWhenRefused<T>(call: () => Promise<T>): Promise<T> {
   try {
@@ -35,11 +29,8 @@ async function permanentWhenRefused<T>(call: () => Promise<T>): Promise<T> {
 }
 
 export class HostSubscriptionCommands implements SubscriptionCommandsPort {
-  constructor(
-    /** The host's own path behind the port (the benchmark reads its deadlock counter). */
-    readonly subscriptions: HostSubscriptions,
-    private readonly fieldWriter: MySqlCustomFieldWriter,
-  ) {}
+  /** @param subscriptions the host's own path behind the port (the benchmark reads its counters). */
+  constructor(readonly subscriptions: HostSubscriptions) {}
 
   subscribe(
     userId: number,
@@ -55,19 +46,19 @@ export class HostSubscriptionCommands implements SubscriptionCommandsPort {
     return permanentWhenRefused(() => this.subscriptions.unsubscribe(userId, ref, causation, idempotencyKey));
   }
 
-  async subscribeMany(userId: number, requests: SubscribeRequest[]): Promise<HostCallOutcome<SubscribeResult>[]> {
-    return (await permanentWhenRefused(() => this.subscriptions.subscribeMany(userId, requests))).map(asPort);
+  subscribeMany(userId: number, requests: SubscribeRequest[]): Promise<HostCallOutcome<SubscribeResult>[]> {
+    return permanentWhenRefused(() => this.subscriptions.subscribeMany(userId, requests));
   }
 
-  async unsubscribeMany(userId: number, requests: UnsubscribeRequest[]): Promise<HostCallOutcome<UnsubscribeResult>[]> {
-    return (await permanentWhenRefused(() => this.subscriptions.unsubscribeMany(userId, requests))).map(asPort);
+  unsubscribeMany(userId: number, requests: UnsubscribeRequest[]): Promise<HostCallOutcome<UnsubscribeResult>[]> {
+    return permanentWhenRefused(() => this.subscriptions.unsubscribeMany(userId, requests));
   }
 
   setCustomField(userId: number, ref: SubscriberRef, fieldId: number, value: string | null, transaction?: unknown): Promise<void> {
-    return this.fieldWriter.setCustomField(userId, ref, fieldId, value, transaction);
+    return this.subscriptions.setCustomField(userId, ref, fieldId, value, transaction);
   }
 
   setCustomFields(userId: number, listId: number, writes: CustomFieldWrite[], transaction?: unknown): Promise<void> {
-    return this.fieldWriter.setCustomFields(userId, listId, writes, transaction);
+    return this.subscriptions.setCustomFields(userId, listId, writes, transaction);
   }
 }

@@ -6,6 +6,10 @@
  * EventID) and fires Subscriber.Subscribed / Subscriber.Unsubscribed after
  * commit, carrying the plug-in's Causation along.
  *
+ * It implements the port contract itself, refusals thrown as JourneysException
+ * (the API's 404 / 400); HostSubscriptionCommands hands it to the plug-in with
+ * refusals as PermanentHostError.
+ *
  * A call may carry an idempotency key: the first call's answer is stored with
  * its effect, in the same transaction, and a repeated key answers it again
  * without running the path. Batches (several calls of one owner) take a few
@@ -19,8 +23,9 @@ import { Logger } from '@nestjs/common';
 import { JourneysException } from '../src/common/journeys.exception';
 import type { Clock } from '../src/core/tokens';
 import type { SubscribedHookPayload, UnsubscribedHookPayload } from '../src/host/hook-payloads';
-import type { CausationContext, HookBusPort, SubscriberRef } from '../src/host/host.ports';
+import type { CausationContext, CustomFieldWrite, HookBusPort, HostCallOutcome, SubscriberRef, SubscriptionCommandsPort } from '../src/host/host.ports';
 import { customFieldColumn, hostTables, type HostTables } from '../src/host/mysql/host-tables';
+import type { MySqlCustomFieldWriter } from '../src/host/mysql/mysql-custom-field-writer';
 import { dbErrorCode, inTransaction, readTogether, type HostDb, type HostTransaction } from './host-db';
 import {
   answerFollowers,
@@ -30,6 +35,7 @@ import {
   planSubscribe,
   planUnsubscribe,
   replay,
+  toHostCallOutcome,
   validId,
   type CallOutcome,
   type Plan,
@@ -61,7 +67,7 @@ interface Written<T> {
   event?: { subscriberId: number; emailAddress: string; eventIds: Promise<Map<number, number>> };
 }
 
-export class HostSubscriptions {
+export class HostSubscriptions implements SubscriptionCommandsPort {
   private readonly tables: HostTables;
   private readonly store: SubscriptionStore;
   private readonly logger = new Logger('HostSubscriptions');
@@ -75,6 +81,7 @@ export class HostSubscriptions {
   constructor(
     private readonly db: HostDb,
     prefix: string,
+    private readonly fieldWriter: MySqlCustomFieldWriter,
     private readonly hooks: HookBusPort,
     private readonly clock: Clock,
   ) {
@@ -105,20 +112,24 @@ export class HostSubscriptions {
     });
   }
 
-  subscribeMany(userId: number, calls: SubscribeCall[]): Promise<CallOutcome<SubscribeResult>[]> {
-    return this.subscribeCalls({ userId: validId(userId, 'UserID') }, calls);
+  async subscribeMany(userId: number, calls: SubscribeCall[]): Promise<HostCallOutcome<SubscribeResult>[]> {
+    return (await this.subscribeCalls({ userId: validId(userId, 'UserID') }, calls)).map(toHostCallOutcome);
   }
 
   async unsubscribe(userId: number, ref: SubscriberRef, causation?: CausationContext, idempotencyKey?: string): Promise<UnsubscribeResult> {
-    return this.only(await this.unsubscribeMany(userId, [{ ref, causation, idempotencyKey }]));
+    return this.only(await this.unsubscribeCalls(userId, [{ ref, causation, idempotencyKey }]));
   }
 
-  async unsubscribeMany(userId: number, calls: UnsubscribeCall[]): Promise<CallOutcome<UnsubscribeResult>[]> {
-    const owner = { userId: validId(userId, 'UserID') };
-    const plans = calls.map(planUnsubscribe);
-    const ownerUserId = await this.prepare(owner, plans, []);
-    await this.carryOut(ownerUserId, plans, (work) => this.optOutAll(ownerUserId, work));
-    return plans.map((p) => p.outcome!);
+  async unsubscribeMany(userId: number, calls: UnsubscribeCall[]): Promise<HostCallOutcome<UnsubscribeResult>[]> {
+    return (await this.unsubscribeCalls(userId, calls)).map(toHostCallOutcome);
+  }
+
+  setCustomField(userId: number, ref: SubscriberRef, fieldId: number, value: string | null, transaction?: unknown): Promise<void> {
+    return this.fieldWriter.setCustomField(userId, ref, fieldId, value, transaction);
+  }
+
+  setCustomFields(userId: number, listId: number, writes: CustomFieldWrite[], transaction?: unknown): Promise<void> {
+    return this.fieldWriter.setCustomFields(userId, listId, writes, transaction);
   }
 
   /** The owner of a list; NotFound when there is no such list. */
@@ -140,10 +151,9 @@ export class HostSubscriptions {
     const batch = this.waiting.splice(0, PUBLIC_BATCH_MAX);
     this.flushScheduled = this.waiting.length > 0;
     if (this.flushScheduled) setImmediate(() => void this.flushPublicSignUps());
-    const lists = new Map<number, WaitingSignUp[]>();
-    for (const item of batch) lists.set(item.call.listId, [...(lists.get(item.call.listId) ?? []), item]);
     await Promise.all(
-      [...lists].map(async ([listId, items]) => {
+      byList(batch.map((item) => ({ listId: item.call.listId, item }))).map(async ([listId, grouped]) => {
+        const items = grouped.map((g) => g.item);
         try {
           const outcomes = await this.subscribeCalls(
             { ownerOfList: listId },
@@ -164,6 +174,14 @@ export class HostSubscriptions {
   private only<T>([outcome]: CallOutcome<T>[]): T {
     if (!outcome.ok) throw outcome.error;
     return outcome.result;
+  }
+
+  private async unsubscribeCalls(userId: number, calls: UnsubscribeCall[]): Promise<CallOutcome<UnsubscribeResult>[]> {
+    const owner = { userId: validId(userId, 'UserID') };
+    const plans = calls.map(planUnsubscribe);
+    const ownerUserId = await this.prepare(owner, plans, []);
+    await this.carryOut(ownerUserId, plans, (work) => this.optOutAll(ownerUserId, work));
+    return plans.map((p) => p.outcome!);
   }
 
   private async subscribeCalls(owner: Owner, calls: SubscribeCall[]): Promise<CallOutcome<SubscribeResult>[]> {
