@@ -57,7 +57,7 @@ export type Owner = { userId: number } | { ownerOfList: number };
 /**
  * Thrown when a batch's rows do not add up to what its statements reported,
  * because another sign-up of one of its addresses got in between: the caller
- * rolls back and takes the requests one at a time.
+ * rolls back and runs the batch again.
  */
 export class ConcurrentSignUp extends Error {
   constructor(listId: number) {
