@@ -270,67 +270,75 @@ export class HostSubscriptions implements SubscriptionCommandsPort {
     return rows[0] ? replay(plan, rows[0]) : undefined;
   }
 
-  private async signUpAll(ownerUserId: number, work: SubscribePlan[]): Promise<Written<SubscribeResult>[]> {
+  /**
+   * The open plans in one transaction, list by list (lists in ascending
+   * order), each answered call's key stored with its answer last; after
+   * commit, the hooks.
+   */
+  private async writeCalls<T, P extends Plan<T>>(
+    ownerUserId: number,
+    work: P[],
+    hookName: 'Subscriber.Subscribed' | 'Subscriber.Unsubscribed',
+    writeList: (tx: HostTransaction, listId: number, plans: P[], now: Date) => Promise<Map<P, Written<T>>>,
+  ): Promise<Written<T>[]> {
     const now = this.clock.now();
     const written = await this.transaction(async (tx) => {
-      const out = new Map<SubscribePlan, Written<SubscribeResult>>();
+      const out = new Map<P, Written<T>>();
+      for (const [listId, plans] of byList(work)) for (const [plan, w] of await writeList(tx, listId, plans, now)) out.set(plan, w);
       const remember = new Map<string, RememberedCall>();
-      for (const [listId, plans] of byList(work)) {
-        const firstOf = new Map<string, SubscribePlan>();
-        for (const plan of plans) if (!firstOf.has(plan.emailAddress)) firstOf.set(plan.emailAddress, plan);
-        const signUps = [...firstOf.values()].map((p) => ({ emailAddress: p.emailAddress, fields: p.fields, ip: p.ip }));
-        const signedUp = await this.store.signUp(tx, listId, signUps, now);
-        const fresh = [...signedUp.values()].filter((s) => s.subscribed).map((s) => s.subscriberId);
-        this.store.recordAutoresponders(tx, ownerUserId, listId, fresh, now);
-        const eventIds = this.store.recordEvents(tx, ownerUserId, listId, 'Subscribed', fresh, now);
-        for (const plan of plans) {
-          const { subscriberId, subscribed } = signedUp.get(plan.emailAddress)!;
-          const first = firstOf.get(plan.emailAddress) === plan;
-          if (!first) this.store.setFields(tx, listId, subscriberId, plan.fields);
-          const result = { subscriberId, alreadySubscribed: !(first && subscribed) };
-          out.set(plan, {
-            outcome: { ok: true, result },
-            event: result.alreadySubscribed ? undefined : { subscriberId, emailAddress: plan.emailAddress, eventIds },
-          });
-          if (plan.key !== undefined) remember.set(plan.key, { request: plan.request, result: JSON.stringify(result) });
-        }
+      for (const [plan, { outcome }] of out) {
+        if (outcome.ok && plan.key !== undefined) remember.set(plan.key, { request: plan.request, result: JSON.stringify(outcome.result) });
       }
       this.store.remember(tx, ownerUserId, remember, now);
       return work.map((plan) => out.get(plan)!);
     });
-    await this.announce('Subscriber.Subscribed', ownerUserId, now, work, written);
+    await this.announce(hookName, ownerUserId, now, work, written);
     return written;
   }
 
-  private async optOutAll(ownerUserId: number, work: UnsubscribePlan[]): Promise<Written<UnsubscribeResult>[]> {
-    const now = this.clock.now();
-    const written = await this.transaction(async (tx) => {
-      const out = new Map<UnsubscribePlan, Written<UnsubscribeResult>>();
-      const remember = new Map<string, RememberedCall>();
-      for (const [listId, plans] of byList(work)) {
-        const ids = [...new Set(plans.map((p) => p.subscriberId))];
-        const optedOut = await this.store.optOut(tx, listId, ids, now);
-        const leaving = ids.filter((id) => optedOut.get(id)?.wasSubscribed);
-        const eventIds = this.store.recordEvents(tx, ownerUserId, listId, 'Unsubscribed', leaving, now);
-        const answered = new Set<number>();
-        for (const plan of plans) {
-          const row = optedOut.get(plan.subscriberId);
-          if (!row) {
-            out.set(plan, { outcome: fail(JourneysException.notFound(`Subscriber ${plan.subscriberId} of list ${listId}`)) });
-            continue;
-          }
-          const result = { wasSubscribed: row.wasSubscribed && !answered.has(plan.subscriberId) };
-          answered.add(plan.subscriberId);
-          const event = result.wasSubscribed ? { subscriberId: plan.subscriberId, emailAddress: row.emailAddress, eventIds } : undefined;
-          out.set(plan, { outcome: { ok: true, result }, event });
-          if (plan.key !== undefined) remember.set(plan.key, { request: plan.request, result: JSON.stringify(result) });
-        }
+  private signUpAll(ownerUserId: number, work: SubscribePlan[]): Promise<Written<SubscribeResult>[]> {
+    return this.writeCalls(ownerUserId, work, 'Subscriber.Subscribed', async (tx, listId, plans, now) => {
+      const out = new Map<SubscribePlan, Written<SubscribeResult>>();
+      const firstOf = new Map<string, SubscribePlan>();
+      for (const plan of plans) if (!firstOf.has(plan.emailAddress)) firstOf.set(plan.emailAddress, plan);
+      const signUps = [...firstOf.values()].map((p) => ({ emailAddress: p.emailAddress, fields: p.fields, ip: p.ip }));
+      const signedUp = await this.store.signUp(tx, listId, signUps, now);
+      const fresh = [...signedUp.values()].filter((s) => s.subscribed).map((s) => s.subscriberId);
+      this.store.recordAutoresponders(tx, ownerUserId, listId, fresh, now);
+      const eventIds = this.store.recordEvents(tx, ownerUserId, listId, 'Subscribed', fresh, now);
+      for (const plan of plans) {
+        const { subscriberId, subscribed } = signedUp.get(plan.emailAddress)!;
+        const first = firstOf.get(plan.emailAddress) === plan;
+        if (!first) this.store.setFields(tx, listId, subscriberId, plan.fields);
+        const result = { subscriberId, alreadySubscribed: !(first && subscribed) };
+        const event = result.alreadySubscribed ? undefined : { subscriberId, emailAddress: plan.emailAddress, eventIds };
+        out.set(plan, { outcome: { ok: true, result }, event });
       }
-      this.store.remember(tx, ownerUserId, remember, now);
-      return work.map((plan) => out.get(plan)!);
+      return out;
     });
-    await this.announce('Subscriber.Unsubscribed', ownerUserId, now, work, written);
-    return written;
+  }
+
+  private optOutAll(ownerUserId: number, work: UnsubscribePlan[]): Promise<Written<UnsubscribeResult>[]> {
+    return this.writeCalls(ownerUserId, work, 'Subscriber.Unsubscribed', async (tx, listId, plans, now) => {
+      const out = new Map<UnsubscribePlan, Written<UnsubscribeResult>>();
+      const ids = [...new Set(plans.map((p) => p.subscriberId))];
+      const optedOut = await this.store.optOut(tx, listId, ids, now);
+      const leaving = ids.filter((id) => optedOut.get(id)?.wasSubscribed);
+      const eventIds = this.store.recordEvents(tx, ownerUserId, listId, 'Unsubscribed', leaving, now);
+      const answered = new Set<number>();
+      for (const plan of plans) {
+        const row = optedOut.get(plan.subscriberId);
+        if (!row) {
+          out.set(plan, { outcome: fail(JourneysException.notFound(`Subscriber ${plan.subscriberId} of list ${listId}`)) });
+          continue;
+        }
+        const result = { wasSubscribed: row.wasSubscribed && !answered.has(plan.subscriberId) };
+        answered.add(plan.subscriberId);
+        const event = result.wasSubscribed ? { subscriberId: plan.subscriberId, emailAddress: row.emailAddress, eventIds } : undefined;
+        out.set(plan, { outcome: { ok: true, result }, event });
+      }
+      return out;
+    });
   }
 
   /** After commit: the hook of every call that changed something, EventID from its event row, started in call order. */
