@@ -244,3 +244,12 @@ export function printTable(title: string, rows: TableRow[], notes: string[] = []
   const out = ['', `== ${title} ==`, line(header), rule, ...rows.map(line), ...notes.map((n) => `  ${n}`), ''];
   process.stdout.write(`${out.join('\n')}\n`);
 }
+
+/** A table of any columns on stdout: the first column left-aligned, the others right-aligned. */
+export function printColumns(title: string, header: string[], rows: string[][], notes: string[] = []): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
+  const out = ['', `== ${title} ==`, line(header), rule, ...rows.map(line), ...notes.map((n) => `  ${n}`), ''];
+  process.stdout.write(`${out.join('\n')}\n`);
+}

@@ -1,6 +1,7 @@
 /**
  * The host's open / click / conversion tracking: records the activity row,
- * then fires Email.Opened, Link.Clicked or Conversion.Postback.
+ * then fires Email.Opened, Link.Clicked or Conversion.Postback with the row's
+ * id as EventID (`opened-<StatID>`, `clicked-<StatID>`, `conversion-<StatID>`).
  */
 import { Logger } from '@nestjs/common';
 import { QueryTypes, type Sequelize } from 'sequelize';
@@ -42,7 +43,7 @@ export class HostActivity {
   async open(target: ActivityTarget): Promise<{ statId: number }> {
     const r = await this.resolve(target);
     const now = this.clock.now();
-    const statId = await this.insert(this.tables.opens, target, r, now, {});
+    const { statId } = await this.insert(this.tables.opens, target, r, now, {});
     const payload: EmailOpenedHookPayload = { ...this.base(`opened-${statId}`, target, r, now) };
     await this.fire('Email.Opened', payload);
     return { statId };
@@ -51,45 +52,42 @@ export class HostActivity {
   async click(target: ActivityTarget, url: string): Promise<{ statId: number }> {
     const r = await this.resolve(target);
     const now = this.clock.now();
-    const statId = await this.insert(this.tables.clicks, target, r, now, { LinkURL: url });
+    const { statId } = await this.insert(this.tables.clicks, target, r, now, { LinkURL: url });
     const payload: LinkClickedHookPayload = { ...this.base(`clicked-${statId}`, target, r, now), URL: url };
     await this.fire('Link.Clicked', payload);
     return { statId };
   }
 
-  /** A repeated TransactionID records nothing new and fires the hook again with the same EventID. */
+  /**
+   * A repeated TransactionID records nothing new and fires the hook again with
+   * the same EventID (the conversion row's), so the plug-in counts it once.
+   * Two postbacks of one TransactionID at the same time find one row: the
+   * insert takes the existing row's id instead of failing on the unique key.
+   */
   async conversion(
     target: ActivityTarget,
     details: { channel: string | null; value: number | null; transactionId: string | null },
   ): Promise<{ statId: number; repeated: boolean }> {
     const r = await this.resolve(target);
     const now = this.clock.now();
-    let statId: number;
-    let repeated = false;
-    const [previous] = details.transactionId
-      ? await this.sequelize.query<{ StatID: number; ActivityDate: Date }>(
-          `SELECT StatID, ActivityDate FROM \`${this.tables.conversions}\` WHERE RelListID = ? AND TransactionID = ?`,
-          { type: QueryTypes.SELECT, replacements: [target.listId, details.transactionId] },
-        )
-      : [];
-    if (previous) {
-      statId = Number(previous.StatID);
-      repeated = true;
-    } else {
-      statId = await this.insert(this.tables.conversions, target, r, now, {
-        Channel: details.channel,
-        Value: details.value,
-        TransactionID: details.transactionId,
-      });
-    }
-    const eventId = details.transactionId ? `conversion-${target.listId}-${details.transactionId}` : `conversion-${statId}`;
+    const { statId, inserted } = await this.insert(this.tables.conversions, target, r, now, {
+      Channel: details.channel,
+      Value: details.value,
+      TransactionID: details.transactionId,
+    });
+    const [first] = inserted
+      ? [{ ActivityDate: now }]
+      : await this.sequelize.query<{ ActivityDate: Date }>(`SELECT ActivityDate FROM \`${this.tables.conversions}\` WHERE StatID = ?`, {
+          type: QueryTypes.SELECT,
+          replacements: [statId],
+        });
     const payload: ConversionHookPayload = {
-      ...this.base(eventId, target, r, repeated ? new Date(previous!.ActivityDate) : now),
+      ...this.base(`conversion-${statId}`, target, r, new Date(first.ActivityDate)),
       Channel: details.channel,
       Value: details.value,
     };
     await this.fire('Conversion.Postback', payload);
-    return { statId, repeated };
+    return { statId, repeated: !inserted };
   }
 
   /** The list's owner, the subscriber's address, and the email's campaign / autoresponder when not given. 404 when they do not fit together. */
@@ -126,7 +124,14 @@ export class HostActivity {
     };
   }
 
-  private async insert(table: string, target: ActivityTarget, r: Resolved, now: Date, extra: Record<string, unknown>): Promise<number> {
+  /** The activity row; on a unique key collision (a conversion's TransactionID) the existing row's id, with inserted false. */
+  private async insert(
+    table: string,
+    target: ActivityTarget,
+    r: Resolved,
+    now: Date,
+    extra: Record<string, unknown>,
+  ): Promise<{ statId: number; inserted: boolean }> {
     const row: Record<string, unknown> = {
       RelOwnerUserID: r.userId,
       RelListID: target.listId,
@@ -138,11 +143,12 @@ export class HostActivity {
       ...extra,
     };
     const columns = Object.keys(row);
-    const [insertId] = await this.sequelize.query(`INSERT INTO \`${table}\` (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`, {
-      type: QueryTypes.INSERT,
-      replacements: Object.values(row),
-    });
-    return Number(insertId);
+    // Affected rows: 1 inserted, 0 found (the Sequelize connection does not count found rows).
+    const [insertId, affectedRows] = await this.sequelize.query(
+      `INSERT INTO \`${table}\` (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON DUPLICATE KEY UPDATE StatID = LAST_INSERT_ID(StatID)`,
+      { type: QueryTypes.INSERT, replacements: Object.values(row) },
+    );
+    return { statId: Number(insertId), inserted: Number(affectedRows) === 1 };
   }
 
   private base(eventId: string, target: ActivityTarget, r: Resolved, at: Date): EmailOpenedHookPayload {

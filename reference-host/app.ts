@@ -21,6 +21,7 @@ import { HostActivity } from './activity.service';
 import { HostAdminContext } from './admin-context';
 import { HostApiModule } from './host-api.controller';
 import { HostHookBus } from './hook-bus';
+import { createHostDb } from './host-db';
 import { HOST_SERVICES, type HostServices } from './host-services';
 import { HostPagesController, HostSubscribersApiController, HostTrackingController } from './host.controllers';
 import { PluginLoader, type LoadedPlugin } from './plugin-loader';
@@ -28,6 +29,7 @@ import { installHostSchema } from './schema';
 import { seedDemo } from './seed';
 import { HostSessions } from './session';
 import { HostTryItController } from './try-it';
+import { HostSubscriptionCommands } from './subscription-commands.port';
 import { HostSubscriptions } from './subscriptions.service';
 
 export interface ReferenceHostOptions {
@@ -56,6 +58,7 @@ export async function createReferenceHost(options: ReferenceHostOptions): Promis
   const clock = options.clock ?? systemClock;
   const loader = options.loader ?? new PluginLoader();
   const sequelize = createSequelize(config);
+  const db = createHostDb(config);
   try {
     await installHostSchema(sequelize, config.DB_TABLE_PREFIX);
     if (options.seed !== false) await seedDemo(sequelize, config.DB_TABLE_PREFIX);
@@ -65,17 +68,11 @@ export async function createReferenceHost(options: ReferenceHostOptions): Promis
     const audience = new MySqlAudience(sequelize, config.DB_TABLE_PREFIX);
     const session = new HostSessions(config.SESSION_SECRET, clock, sequelize, config.DB_TABLE_PREFIX);
     const admin = new HostAdminContext(session, audience);
-    const subscriptions = new HostSubscriptions(
-      sequelize,
-      config.DB_TABLE_PREFIX,
-      audience,
-      new MySqlCustomFieldWriter(sequelize, config.DB_TABLE_PREFIX),
-      hooks,
-      clock,
-    );
+    const fieldWriter = new MySqlCustomFieldWriter(sequelize, config.DB_TABLE_PREFIX);
+    const subscriptions = new HostSubscriptions(db, config.DB_TABLE_PREFIX, fieldWriter, hooks, clock);
     const activity = new HostActivity(sequelize, config.DB_TABLE_PREFIX, hooks, clock);
     const services: HostServices = { sequelize, tables: hostTables(config.DB_TABLE_PREFIX), audience, subscriptions, activity, admin, hooks, session };
-    const ports: HostPorts = { audience, subscriptions, admin, hooks };
+    const ports: HostPorts = { audience, subscriptions: new HostSubscriptionCommands(subscriptions), admin, hooks };
 
     const pluginModule = loader.entryModule({ config, host: ports, clock });
     const app = await NestFactory.create<NestExpressApplication>(hostModule(pluginModule, services, config), {
@@ -102,10 +99,12 @@ export async function createReferenceHost(options: ReferenceHostOptions): Promis
         await plugin.disable().catch((e) => new Logger('ReferenceHost').warn(`disable failed: ${e.message}`));
         await app.close();
         await sequelize.close();
+        await db.end();
       },
     };
   } catch (error) {
     await sequelize.close().catch(() => undefined);
+    await db.end().catch(() => undefined);
     throw error;
   }
 }

@@ -183,45 +183,38 @@ export class HostPagesController {
 export class HostSubscribersApiController {
   constructor(@Inject(HOST_SERVICES) private readonly host: HostServices) {}
 
-  /** The list's public subscription path: the list decides the owner. */
+  /** The list's public subscription path: the list decides the owner. An `Idempotency-Key` header makes a repeat answer the first call again. */
   @Post('subscribe')
   @HttpCode(200)
   async subscribe(@Body() body: Record<string, unknown>, @Req() req: Request): Promise<object> {
     const listId = positiveInt(body?.ListID, 'ListID');
-    const ownerUserId = await this.ownerOf(listId);
-    const customFields = body?.CustomFields ?? {};
-    if (typeof customFields !== 'object' || Array.isArray(customFields))
-      throw JourneysException.invalid('CustomFields must be an object of CustomFieldID → value');
-    const result = await this.host.subscriptions.subscribe(ownerUserId, listId, {
-      emailAddress: String(body?.EmailAddress ?? ''),
-      customFields: customFields as Record<number, string>,
-      ip: req.ip,
-    });
+    const result = await this.host.subscriptions.subscribeToList(
+      listId,
+      { emailAddress: String(body?.EmailAddress ?? ''), customFields: (body?.CustomFields ?? {}) as Record<number, string>, ip: req.ip },
+      idempotencyKey(req),
+    );
     return { Success: true, SubscriberID: result.subscriberId, AlreadySubscribed: result.alreadySubscribed };
   }
 
   @Post('unsubscribe')
   @HttpCode(200)
-  async unsubscribe(@Body() body: Record<string, unknown>): Promise<object> {
+  async unsubscribe(@Body() body: Record<string, unknown>, @Req() req: Request): Promise<object> {
     const listId = positiveInt(body?.ListID, 'ListID');
-    const ownerUserId = await this.ownerOf(listId);
+    const ownerUserId = await this.host.subscriptions.listOwner(listId);
     const subscriberId =
       body?.SubscriberID !== undefined
         ? positiveInt(body.SubscriberID, 'SubscriberID')
         : await this.host.subscriptions.subscriberIdByEmail(listId, String(body?.EmailAddress ?? ''));
     if (!subscriberId) throw JourneysException.notFound(`Subscriber ${JSON.stringify(body?.EmailAddress ?? '')} of list ${listId}`);
-    const result = await this.host.subscriptions.unsubscribe(ownerUserId, { listId, subscriberId });
+    const result = await this.host.subscriptions.unsubscribe(ownerUserId, { listId, subscriberId }, undefined, idempotencyKey(req));
     return { Success: true, SubscriberID: subscriberId, WasSubscribed: result.wasSubscribed };
   }
+}
 
-  private async ownerOf(listId: number): Promise<number> {
-    const [list] = await this.host.sequelize.query<{ RelOwnerUserID: number }>(`SELECT RelOwnerUserID FROM \`${this.host.tables.lists}\` WHERE ListID = ?`, {
-      type: QueryTypes.SELECT,
-      replacements: [listId],
-    });
-    if (!list) throw JourneysException.notFound(`List ${listId}`);
-    return Number(list.RelOwnerUserID);
-  }
+/** The `Idempotency-Key` request header, when sent (its length is checked by the subscription path). */
+function idempotencyKey(req: Request): string | undefined {
+  const key = req.headers['idempotency-key'];
+  return Array.isArray(key) ? key[0] : key;
 }
 
 /** 1×1 transparent GIF answered by the open-tracking URL. */

@@ -1,7 +1,9 @@
 /**
  * The host's own install SQL (not the plug-in's migrations): the Oempro-style
  * tables the plug-in reads and writes through its ports, plus the activity
- * tables the tracking URLs fill and the log of autoresponders the host "would send".
+ * tables the tracking URLs fill, the log of autoresponders the host "would
+ * send", the subscription events its hooks are numbered by, and the
+ * idempotency keys of the subscription calls it has answered.
  */
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { assertId, assertPrefix, customFieldColumn, hostTables } from '../src/host/mysql/host-tables';
@@ -13,8 +15,25 @@ export function revokedSessionsTable(prefix: string): string {
 
 const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci';
 
+/** Tables of the reference host's own bookkeeping, which the plug-in never reads. */
+export interface ReferenceHostTables {
+  /** One row per subscription or unsubscription that happened: its id is the hook's EventID. */
+  subscriptionEvents: string;
+  /** Subscription calls answered per (owner, idempotency key), with the answer. */
+  idempotencyKeys: string;
+}
+
+export function referenceHostTables(prefix: string): ReferenceHostTables {
+  const p = assertPrefix(prefix);
+  return { subscriptionEvents: `${p}subscription_events`, idempotencyKeys: `${p}idempotency_keys` };
+}
+
+/** The longest idempotency key the host stores. */
+export const IDEMPOTENCY_KEY_MAX = 255;
+
 export async function installHostSchema(sequelize: Sequelize, prefix: string): Promise<void> {
   const t = hostTables(prefix);
+  const own = referenceHostTables(prefix);
   const statements = [
     `CREATE TABLE IF NOT EXISTS \`${t.users}\` (
       UserID INT UNSIGNED NOT NULL AUTO_INCREMENT,
@@ -92,6 +111,24 @@ export async function installHostSchema(sequelize: Sequelize, prefix: string): P
       RevokedAt DATETIME(3) NOT NULL,
       ExpiresAt DATETIME(3) NOT NULL,
       PRIMARY KEY (SessionID), KEY idx_expires (ExpiresAt)
+    ) ${TABLE_OPTIONS}`,
+    `CREATE TABLE IF NOT EXISTS \`${own.subscriptionEvents}\` (
+      SubscriptionEventID BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+      RelOwnerUserID INT UNSIGNED NOT NULL,
+      RelListID INT UNSIGNED NOT NULL,
+      RelSubscriberID INT UNSIGNED NOT NULL,
+      EventType ENUM('Subscribed','Unsubscribed') NOT NULL,
+      OccurredAt DATETIME(3) NOT NULL,
+      PRIMARY KEY (SubscriptionEventID), KEY idx_subscriber (RelListID, RelSubscriberID)
+    ) ${TABLE_OPTIONS}`,
+    // Keys compare byte for byte: "Key-A" and "key-a" are two calls.
+    `CREATE TABLE IF NOT EXISTS \`${own.idempotencyKeys}\` (
+      RelOwnerUserID INT UNSIGNED NOT NULL,
+      IdempotencyKey VARCHAR(${IDEMPOTENCY_KEY_MAX}) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+      Request VARCHAR(400) NOT NULL,
+      Result TEXT NOT NULL,
+      CreatedAt DATETIME(3) NOT NULL,
+      PRIMARY KEY (RelOwnerUserID, IdempotencyKey)
     ) ${TABLE_OPTIONS}`,
     ...(['opens', 'clicks', 'conversions'] as const).map(
       (kind) => `CREATE TABLE IF NOT EXISTS \`${t[kind]}\` (

@@ -1,195 +1,382 @@
 /**
- * The host's own subscription path, used by its HTTP API and by the plug-in
- * (SubscriptionCommandsPort): it writes the subscriber row, records the list's
- * autoresponders it would send and fires Subscriber.Subscribed /
- * Subscriber.Unsubscribed, carrying the plug-in's Causation along.
+ * The host's own subscription path, used by its HTTP API, its dashboard and
+ * the plug-in (through HostSubscriptionCommands): it writes the subscriber
+ * rows, records the list's autoresponders once per real subscription, numbers
+ * each subscription and unsubscription by a row of its own (the hook's
+ * EventID) and fires Subscriber.Subscribed / Subscriber.Unsubscribed after
+ * commit, carrying the plug-in's Causation along.
+ *
+ * It implements the port contract itself, refusals thrown as JourneysException
+ * (the API's 404 / 400); HostSubscriptionCommands hands it to the plug-in with
+ * refusals as PermanentHostError.
+ *
+ * A call may carry an idempotency key: the first call's answer is stored with
+ * its effect, in the same transaction, and a repeated key answers it again
+ * without running the path. Batches (several calls of one owner) take a few
+ * statements per list; each call gets its own answer, and a call that fails
+ * does not fail the others.
+ *
+ * Each call: one round trip of reads (the lists, custom fields and keys it
+ * names), then its transaction (subscription-store.ts), then its hook.
  */
 import { Logger } from '@nestjs/common';
-import { QueryTypes, type Sequelize } from 'sequelize';
 import { JourneysException } from '../src/common/journeys.exception';
 import type { Clock } from '../src/core/tokens';
 import type { SubscribedHookPayload, UnsubscribedHookPayload } from '../src/host/hook-payloads';
-import type { CausationContext, CustomFieldWrite, HookBusPort, SubscriberRef, SubscriptionCommandsPort } from '../src/host/host.ports';
-import { assertId, customFieldColumn, hostTables, type HostTables } from '../src/host/mysql/host-tables';
-import type { MySqlAudience } from '../src/host/mysql/mysql-audience';
+import type { CausationContext, CustomFieldWrite, HookBusPort, HostCallOutcome, SubscriberRef, SubscriptionCommandsPort } from '../src/host/host.ports';
+import { customFieldColumn, hostTables, type HostTables } from '../src/host/mysql/host-tables';
 import type { MySqlCustomFieldWriter } from '../src/host/mysql/mysql-custom-field-writer';
-import { toSqlDate, toSqlDateMs } from './sql-dates';
+import { dbErrorCode, inTransaction, readTogether, type HostDb, type HostTransaction } from './host-db';
+import {
+  answerFollowers,
+  byList,
+  fail,
+  leadersByKey,
+  planSubscribe,
+  planUnsubscribe,
+  replay,
+  toHostCallOutcome,
+  validId,
+  type CallOutcome,
+  type Plan,
+  type SubscribeCall,
+  type SubscribeInput,
+  type SubscribePlan,
+  type SubscribeResult,
+  type UnsubscribeCall,
+  type UnsubscribePlan,
+  type UnsubscribeResult,
+} from './subscription-calls';
+import { ConcurrentSignUp, SubscriptionStore, type Owner, type RememberedCall } from './subscription-store';
 
-const EMAIL_PATTERN = /^[^\s@<>"]{1,64}@[^\s@<>"]{1,185}\.[A-Za-z0-9-]{2,}$/;
-const UNIT_SECONDS: Record<string, number> = { Immediately: 0, 'Seconds later': 1, 'Minutes later': 60, 'Hours later': 3600, 'Days later': 86400 };
+/** The path is built to need no deadlock retry; one stays as a safety net, counted in `deadlockRetries`. */
+const TRANSACTION_ATTEMPTS = 3;
 
-export interface SubscribeInput {
-  emailAddress: string;
-  customFields?: Record<number, string>;
-  ip?: string;
+/** The most public sign-ups written in one batch. */
+const PUBLIC_BATCH_MAX = 500;
+
+interface WaitingSignUp {
+  call: SubscribeCall;
+  resolve(result: SubscribeResult): void;
+  reject(error: unknown): void;
+}
+
+/** A call's answer decided in the transaction, and the event row its hook announces after commit. */
+interface Written<T> {
+  outcome: CallOutcome<T>;
+  event?: { subscriberId: number; emailAddress: string; eventIds: Promise<Map<number, number>> };
 }
 
 export class HostSubscriptions implements SubscriptionCommandsPort {
   private readonly tables: HostTables;
+  private readonly store: SubscriptionStore;
   private readonly logger = new Logger('HostSubscriptions');
+  /** Transactions run again after a deadlock (the benchmark prints it; it should stay 0). */
+  deadlockRetries = 0;
+  /** Batches that collided with another sign-up of one of their addresses and ran again (the benchmark prints it). */
+  collidedBatches = 0;
+  private waiting: WaitingSignUp[] = [];
+  private flushScheduled = false;
 
   constructor(
-    private readonly sequelize: Sequelize,
+    private readonly db: HostDb,
     prefix: string,
-    private readonly audience: MySqlAudience,
     private readonly fieldWriter: MySqlCustomFieldWriter,
     private readonly hooks: HookBusPort,
     private readonly clock: Clock,
   ) {
     this.tables = hostTables(prefix);
+    this.store = new SubscriptionStore(prefix);
   }
 
-  async subscribe(
-    userId: number,
-    listId: number,
-    input: SubscribeInput,
-    causation?: CausationContext,
-  ): Promise<{ subscriberId: number; alreadySubscribed: boolean }> {
-    assertId(userId, 'UserID');
-    assertId(listId, 'ListID');
-    const list = await this.audience.getList(userId, listId);
-    if (!list) throw JourneysException.notFound(`List ${listId}`);
-    const emailAddress = String(input.emailAddress ?? '')
-      .trim()
-      .toLowerCase();
-    if (!EMAIL_PATTERN.test(emailAddress)) throw JourneysException.invalid(`EmailAddress ${JSON.stringify(input.emailAddress)} is not a valid email address`);
-    const allowed = new Set((await this.audience.listCustomFields(userId, listId)).map((f) => f.customFieldId));
-    const fields = Object.entries(input.customFields ?? {}).map(([id, value]) => {
-      const fieldId = Number(id);
-      if (!allowed.has(fieldId)) throw JourneysException.invalid(`CustomFields.${id} is not a custom field of list ${listId}`);
-      return [customFieldColumn(fieldId), value === null || value === undefined ? null : String(value)] as const;
-    });
+  async subscribe(userId: number, listId: number, input: SubscribeInput, causation?: CausationContext, idempotencyKey?: string): Promise<SubscribeResult> {
+    const owner = { userId: validId(userId, 'UserID') };
+    return this.only(await this.subscribeCalls(owner, [{ ...input, listId, causation, idempotencyKey }]));
+  }
 
-    const now = this.clock.now();
-    const date = toSqlDate(now);
-    const table = this.tables.subscribers(listId);
-    const outcome = await this.sequelize.transaction(async (transaction) => {
-      const [existing] = await this.sequelize.query<{ SubscriberID: number; SubscriptionStatus: string }>(
-        `SELECT SubscriberID, SubscriptionStatus FROM \`${table}\` WHERE EmailAddress = ? FOR UPDATE`,
-        { type: QueryTypes.SELECT, replacements: [emailAddress], transaction },
-      );
-      const fieldSql = fields.map(([column]) => `, \`${column}\` = ?`).join('');
-      const fieldValues = fields.map(([, value]) => value);
-      if (existing?.SubscriptionStatus === 'Subscribed') {
-        if (fields.length > 0) {
-          await this.sequelize.query(`UPDATE \`${table}\` SET SubscriberID = SubscriberID${fieldSql} WHERE SubscriberID = ?`, {
-            replacements: [...fieldValues, existing.SubscriberID],
-            transaction,
-          });
-        }
-        return { subscriberId: Number(existing.SubscriberID), alreadySubscribed: true };
+  /**
+   * The list's public subscription path (the HTTP API): the list decides the
+   * owner, in the same round trip that checks it. Sign-ups arriving in the
+   * same tick are written together, one batch per list, each still getting
+   * its own answer: under load the host spends a few statements per batch
+   * rather than per sign-up (the plug-in's intake coalesces its hooks alike).
+   */
+  async subscribeToList(listId: number, input: SubscribeInput, idempotencyKey?: string): Promise<SubscribeResult> {
+    const call = { ...input, listId: validId(listId, 'ListID'), idempotencyKey };
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ call, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => void this.flushPublicSignUps());
       }
-      let subscriberId: number;
-      if (existing) {
-        subscriberId = Number(existing.SubscriberID);
-        await this.sequelize.query(
-          `UPDATE \`${table}\` SET SubscriptionStatus = 'Subscribed', SubscriptionDate = ?, OptInDate = ?, SubscriptionIP = ?, UnsubscriptionDate = NULL${fieldSql} WHERE SubscriberID = ?`,
-          { replacements: [date, date, input.ip ?? '', ...fieldValues, subscriberId], transaction },
-        );
-      } else {
-        const columns = ['EmailAddress', 'SubscriptionStatus', 'SubscriptionDate', 'OptInDate', 'SubscriptionIP', ...fields.map(([c]) => c)];
-        const [insertId] = await this.sequelize.query(
-          `INSERT INTO \`${table}\` (${columns.map((c) => `\`${c}\``).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
-          { type: QueryTypes.INSERT, replacements: [emailAddress, 'Subscribed', date, date, input.ip ?? '', ...fieldValues], transaction },
-        );
-        subscriberId = Number(insertId);
-      }
-      await this.recordAutoresponders(userId, listId, subscriberId, emailAddress, now, transaction);
-      return { subscriberId, alreadySubscribed: false };
     });
-
-    if (!outcome.alreadySubscribed) {
-      const payload: SubscribedHookPayload = {
-        EventID: `subscribed-${listId}-${outcome.subscriberId}-${Math.floor(now.getTime() / 1000)}`,
-        UserID: userId,
-        ListID: listId,
-        SubscriberID: outcome.subscriberId,
-        EmailAddress: emailAddress,
-        OccurredAt: new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString(),
-        ...(causation ? { Causation: causation } : {}),
-      };
-      await this.fire('Subscriber.Subscribed', payload);
-    }
-    return outcome;
   }
 
-  async unsubscribe(userId: number, ref: SubscriberRef, causation?: CausationContext): Promise<{ wasSubscribed: boolean }> {
-    assertId(userId, 'UserID');
-    const listId = assertId(ref.listId, 'ListID');
-    const subscriberId = assertId(ref.subscriberId, 'SubscriberID');
-    if (!(await this.audience.getList(userId, listId))) throw JourneysException.notFound(`List ${listId}`);
-    const now = this.clock.now();
-    const table = this.tables.subscribers(listId);
-    const result = await this.sequelize.transaction(async (transaction) => {
-      const [row] = await this.sequelize.query<{ EmailAddress: string; SubscriptionStatus: string }>(
-        `SELECT EmailAddress, SubscriptionStatus FROM \`${table}\` WHERE SubscriberID = ? FOR UPDATE`,
-        { type: QueryTypes.SELECT, replacements: [subscriberId], transaction },
-      );
-      if (!row) throw JourneysException.notFound(`Subscriber ${subscriberId} of list ${listId}`);
-      if (row.SubscriptionStatus === 'Unsubscribed') return { wasSubscribed: false, emailAddress: row.EmailAddress };
-      await this.sequelize.query(`UPDATE \`${table}\` SET SubscriptionStatus = 'Unsubscribed', UnsubscriptionDate = ? WHERE SubscriberID = ?`, {
-        replacements: [toSqlDate(now), subscriberId],
-        transaction,
-      });
-      return { wasSubscribed: true, emailAddress: row.EmailAddress };
-    });
-    if (result.wasSubscribed) {
-      const payload: UnsubscribedHookPayload = {
-        EventID: `unsubscribed-${listId}-${subscriberId}-${Math.floor(now.getTime() / 1000)}`,
-        UserID: userId,
-        ListID: listId,
-        SubscriberID: subscriberId,
-        EmailAddress: result.emailAddress,
-        OccurredAt: new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString(),
-        ...(causation ? { Causation: causation } : {}),
-      };
-      await this.fire('Subscriber.Unsubscribed', payload);
-    }
-    return { wasSubscribed: result.wasSubscribed };
+  async subscribeMany(userId: number, calls: SubscribeCall[]): Promise<HostCallOutcome<SubscribeResult>[]> {
+    return (await this.subscribeCalls({ userId: validId(userId, 'UserID') }, calls)).map(toHostCallOutcome);
   }
 
-  setCustomFields(userId: number, listId: number, writes: CustomFieldWrite[], transaction?: unknown): Promise<void> {
-    return this.fieldWriter.setCustomFields(userId, listId, writes, transaction);
+  async unsubscribe(userId: number, ref: SubscriberRef, causation?: CausationContext, idempotencyKey?: string): Promise<UnsubscribeResult> {
+    return this.only(await this.unsubscribeCalls(userId, [{ ref, causation, idempotencyKey }]));
+  }
+
+  async unsubscribeMany(userId: number, calls: UnsubscribeCall[]): Promise<HostCallOutcome<UnsubscribeResult>[]> {
+    return (await this.unsubscribeCalls(userId, calls)).map(toHostCallOutcome);
   }
 
   setCustomField(userId: number, ref: SubscriberRef, fieldId: number, value: string | null, transaction?: unknown): Promise<void> {
     return this.fieldWriter.setCustomField(userId, ref, fieldId, value, transaction);
   }
 
+  setCustomFields(userId: number, listId: number, writes: CustomFieldWrite[], transaction?: unknown): Promise<void> {
+    return this.fieldWriter.setCustomFields(userId, listId, writes, transaction);
+  }
+
+  /** The owner of a list; NotFound when there is no such list. */
+  async listOwner(listId: number): Promise<number> {
+    const [[list]] = (await readTogether(this.db, [this.store.lists([validId(listId, 'ListID')])])) as { RelOwnerUserID: number }[][];
+    if (!list) throw JourneysException.notFound(`List ${listId}`);
+    return Number(list.RelOwnerUserID);
+  }
+
   /** The subscriber lookup of the public unsubscribe API, which may name an email address instead of an id. */
   async subscriberIdByEmail(listId: number, emailAddress: string): Promise<number | null> {
-    const [row] = await this.sequelize.query<{ SubscriberID: number }>(
-      `SELECT SubscriberID FROM \`${this.tables.subscribers(listId)}\` WHERE EmailAddress = ?`,
-      {
-        type: QueryTypes.SELECT,
-        replacements: [String(emailAddress).trim().toLowerCase()],
-      },
-    );
+    const [[row]] = (await readTogether(this.db, [
+      [`SELECT SubscriberID FROM \`${this.tables.subscribers(listId)}\` WHERE EmailAddress = ?`, [String(emailAddress).trim().toLowerCase()]],
+    ])) as { SubscriberID: number }[][];
     return row ? Number(row.SubscriberID) : null;
   }
 
-  private async recordAutoresponders(
-    userId: number,
-    listId: number,
-    subscriberId: number,
-    emailAddress: string,
-    now: Date,
-    transaction: unknown,
-  ): Promise<void> {
-    const autoresponders = await this.sequelize.query<{ AutoResponderID: number; RelEmailID: number; TriggerTimeType: string; TriggerTime: number }>(
-      `SELECT AutoResponderID, RelEmailID, TriggerTimeType, TriggerTime FROM \`${this.tables.autoresponders}\`
-        WHERE RelListID = ? AND RelOwnerUserID = ? AND AutoResponderTriggerType = 'OnSubscription' ORDER BY AutoResponderID`,
-      { type: QueryTypes.SELECT, replacements: [listId, userId], transaction: transaction as never },
+  private async flushPublicSignUps(): Promise<void> {
+    const batch = this.waiting.splice(0, PUBLIC_BATCH_MAX);
+    this.flushScheduled = this.waiting.length > 0;
+    if (this.flushScheduled) setImmediate(() => void this.flushPublicSignUps());
+    await Promise.all(
+      byList(batch.map((item) => ({ listId: item.call.listId, item }))).map(async ([listId, grouped]) => {
+        const items = grouped.map((g) => g.item);
+        try {
+          const outcomes = await this.subscribeCalls(
+            { ownerOfList: listId },
+            items.map((item) => item.call),
+          );
+          items.forEach((item, i) => {
+            const outcome = outcomes[i];
+            if (outcome.ok) item.resolve(outcome.result);
+            else item.reject(outcome.error);
+          });
+        } catch (error) {
+          for (const item of items) item.reject(error);
+        }
+      }),
     );
-    for (const ar of autoresponders) {
-      const scheduledFor = new Date(now.getTime() + (UNIT_SECONDS[ar.TriggerTimeType] ?? 0) * Number(ar.TriggerTime) * 1000);
-      await this.sequelize.query(
-        `INSERT INTO \`${this.tables.autoresponderLog}\` (RelOwnerUserID, RelAutoResponderID, RelListID, RelSubscriberID, RelEmailID, EmailAddress, ScheduledFor, CreatedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        {
-          replacements: [userId, ar.AutoResponderID, listId, subscriberId, ar.RelEmailID, emailAddress, toSqlDateMs(scheduledFor), toSqlDateMs(now)],
-          transaction: transaction as never,
-        },
-      );
+  }
+
+  private only<T>([outcome]: CallOutcome<T>[]): T {
+    if (!outcome.ok) throw outcome.error;
+    return outcome.result;
+  }
+
+  private async unsubscribeCalls(userId: number, calls: UnsubscribeCall[]): Promise<CallOutcome<UnsubscribeResult>[]> {
+    const owner = { userId: validId(userId, 'UserID') };
+    const plans = calls.map(planUnsubscribe);
+    const ownerUserId = await this.prepare(owner, plans, []);
+    await this.carryOut(ownerUserId, plans, (work) => this.optOutAll(ownerUserId, work));
+    return plans.map((p) => p.outcome!);
+  }
+
+  private async subscribeCalls(owner: Owner, calls: SubscribeCall[]): Promise<CallOutcome<SubscribeResult>[]> {
+    const plans = calls.map(planSubscribe);
+    const ownerUserId = await this.prepare(owner, plans, plans);
+    await this.carryOut(ownerUserId, plans, (work) => this.signUpAll(ownerUserId, work));
+    return plans.map((p) => p.outcome!);
+  }
+
+  /**
+   * One round trip of reads: the answers stored for the plans' keys, their
+   * lists (refused unless the owner's) and, for plans writing custom fields,
+   * the fields they may write. Returns the owner's UserID (0 when the public
+   * API named a list that does not exist).
+   */
+  private async prepare<T>(owner: Owner, plans: Plan<T>[], fieldPlans: SubscribePlan[]): Promise<number> {
+    const leaders = leadersByKey(plans);
+    const open = plans.filter((p) => !p.outcome && !p.follows);
+    const listIds = [...new Set(open.map((p) => p.listId))];
+    const writingFields = fieldPlans.filter((p) => !p.outcome && !p.follows && Object.keys(p.fieldInput).length > 0);
+    const reads = [
+      this.store.lists(listIds.length > 0 ? listIds : [0]),
+      ...(leaders.size > 0 ? [this.store.remembered(owner, [...leaders.keys()])] : []),
+      ...(writingFields.length > 0 ? [this.store.customFields(owner, listIds)] : []),
+    ];
+    const [lists, ...rest] = await readTogether(this.db, reads);
+    const remembered = leaders.size > 0 ? (rest.shift() as ({ IdempotencyKey: string } & RememberedCall)[]) : [];
+    const fields = writingFields.length > 0 ? (rest.shift() as { CustomFieldID: number; RelListID: number }[]) : [];
+
+    const ownerOfList = new Map((lists as { ListID: number; RelOwnerUserID: number }[]).map((l) => [Number(l.ListID), Number(l.RelOwnerUserID)]));
+    const ownerUserId = 'userId' in owner ? owner.userId : (ownerOfList.get(owner.ownerOfList) ?? 0);
+    for (const row of remembered) leaders.get(row.IdempotencyKey)!.outcome = replay(leaders.get(row.IdempotencyKey)!, row);
+    for (const plan of open) {
+      if (!plan.outcome && ownerOfList.get(plan.listId) !== ownerUserId) plan.outcome = fail(JourneysException.notFound(`List ${plan.listId}`));
+    }
+    const listOfField = new Map(fields.map((f) => [Number(f.CustomFieldID), Number(f.RelListID)]));
+    for (const plan of writingFields) if (!plan.outcome) this.checkFields(plan, listOfField);
+    return ownerUserId;
+  }
+
+  /** Custom fields must be the owner's global fields (list 0) or the list's own. */
+  private checkFields(plan: SubscribePlan, listOfField: Map<number, number>): void {
+    for (const [id, value] of Object.entries(plan.fieldInput)) {
+      const fieldList = listOfField.get(Number(id));
+      if (fieldList === undefined || (fieldList !== 0 && fieldList !== plan.listId)) {
+        plan.outcome = fail(JourneysException.invalid(`CustomFields.${id} is not a custom field of list ${plan.listId}`));
+        return;
+      }
+      plan.fields.push([customFieldColumn(Number(id)), value === null || value === undefined ? null : String(value)]);
+    }
+  }
+
+  /**
+   * Runs the open plans in one transaction. A batch that collides with
+   * another sign-up (ER_DUP_ENTRY, ConcurrentSignUp) runs once more, now
+   * seeing the other's rows; a batch that fails again, or for another reason,
+   * runs call by call, so one call's failure is only its own. Plans following
+   * a key answer last.
+   */
+  private async carryOut<T, P extends Plan<T>>(ownerUserId: number, plans: P[], write: (work: P[]) => Promise<Written<T>[]>): Promise<void> {
+    const runPlans = async (work: P[], again: boolean): Promise<void> => {
+      try {
+        const written = await write(work);
+        work.forEach((plan, i) => (plan.outcome = written[i].outcome));
+      } catch (error) {
+        if (work.length > 1) {
+          const collided = error instanceof ConcurrentSignUp || dbErrorCode(error) === 'ER_DUP_ENTRY';
+          if (collided) this.collidedBatches++;
+          if (collided && again) return runPlans(work, false);
+          await Promise.all(work.map((plan) => runPlans([plan], false)));
+          return;
+        }
+        const [plan] = work;
+        plan.outcome = (await this.storedMeanwhile(ownerUserId, plan, error)) ?? fail(error);
+      }
+    };
+    const work = plans.filter((p) => !p.outcome && !p.follows);
+    if (work.length > 0) await runPlans(work, true);
+    answerFollowers(plans);
+  }
+
+  /** After ER_DUP_ENTRY on its key: a concurrent call with the same key committed first, so this one answers what that one did. */
+  private async storedMeanwhile<T>(ownerUserId: number, plan: Plan<T>, error: unknown): Promise<CallOutcome<T> | undefined> {
+    if (dbErrorCode(error) !== 'ER_DUP_ENTRY' || plan.key === undefined) return undefined;
+    const [rows] = (await readTogether(this.db, [this.store.remembered({ userId: ownerUserId }, [plan.key])])) as RememberedCall[][];
+    return rows[0] ? replay(plan, rows[0]) : undefined;
+  }
+
+  /**
+   * The open plans in one transaction, list by list (lists in ascending
+   * order), each answered call's key stored with its answer last; after
+   * commit, the hooks.
+   */
+  private async writeCalls<T, P extends Plan<T>>(
+    ownerUserId: number,
+    work: P[],
+    hookName: 'Subscriber.Subscribed' | 'Subscriber.Unsubscribed',
+    writeList: (tx: HostTransaction, listId: number, plans: P[], now: Date) => Promise<Map<P, Written<T>>>,
+  ): Promise<Written<T>[]> {
+    const now = this.clock.now();
+    const written = await this.transaction(async (tx) => {
+      const out = new Map<P, Written<T>>();
+      for (const [listId, plans] of byList(work)) for (const [plan, w] of await writeList(tx, listId, plans, now)) out.set(plan, w);
+      const remember = new Map<string, RememberedCall>();
+      for (const [plan, { outcome }] of out) {
+        if (outcome.ok && plan.key !== undefined) remember.set(plan.key, { request: plan.request, result: JSON.stringify(outcome.result) });
+      }
+      this.store.remember(tx, ownerUserId, remember, now);
+      return work.map((plan) => out.get(plan)!);
+    });
+    await this.announce(hookName, ownerUserId, now, work, written);
+    return written;
+  }
+
+  private signUpAll(ownerUserId: number, work: SubscribePlan[]): Promise<Written<SubscribeResult>[]> {
+    return this.writeCalls(ownerUserId, work, 'Subscriber.Subscribed', async (tx, listId, plans, now) => {
+      const out = new Map<SubscribePlan, Written<SubscribeResult>>();
+      const firstOf = new Map<string, SubscribePlan>();
+      for (const plan of plans) if (!firstOf.has(plan.emailAddress)) firstOf.set(plan.emailAddress, plan);
+      const signUps = [...firstOf.values()].map((p) => ({ emailAddress: p.emailAddress, fields: p.fields, ip: p.ip }));
+      const signedUp = await this.store.signUp(tx, listId, signUps, now);
+      const fresh = [...signedUp.values()].filter((s) => s.subscribed).map((s) => s.subscriberId);
+      this.store.recordAutoresponders(tx, ownerUserId, listId, fresh, now);
+      const eventIds = this.store.recordEvents(tx, ownerUserId, listId, 'Subscribed', fresh, now);
+      for (const plan of plans) {
+        const { subscriberId, subscribed } = signedUp.get(plan.emailAddress)!;
+        const first = firstOf.get(plan.emailAddress) === plan;
+        if (!first) this.store.setFields(tx, listId, subscriberId, plan.fields);
+        const result = { subscriberId, alreadySubscribed: !(first && subscribed) };
+        const event = result.alreadySubscribed ? undefined : { subscriberId, emailAddress: plan.emailAddress, eventIds };
+        out.set(plan, { outcome: { ok: true, result }, event });
+      }
+      return out;
+    });
+  }
+
+  private optOutAll(ownerUserId: number, work: UnsubscribePlan[]): Promise<Written<UnsubscribeResult>[]> {
+    return this.writeCalls(ownerUserId, work, 'Subscriber.Unsubscribed', async (tx, listId, plans, now) => {
+      const out = new Map<UnsubscribePlan, Written<UnsubscribeResult>>();
+      const ids = [...new Set(plans.map((p) => p.subscriberId))];
+      const optedOut = await this.store.optOut(tx, listId, ids, now);
+      const leaving = ids.filter((id) => optedOut.get(id)?.wasSubscribed);
+      const eventIds = this.store.recordEvents(tx, ownerUserId, listId, 'Unsubscribed', leaving, now);
+      const answered = new Set<number>();
+      for (const plan of plans) {
+        const row = optedOut.get(plan.subscriberId);
+        if (!row) {
+          out.set(plan, { outcome: fail(JourneysException.notFound(`Subscriber ${plan.subscriberId} of list ${listId}`)) });
+          continue;
+        }
+        const result = { wasSubscribed: row.wasSubscribed && !answered.has(plan.subscriberId) };
+        answered.add(plan.subscriberId);
+        const event = result.wasSubscribed ? { subscriberId: plan.subscriberId, emailAddress: row.emailAddress, eventIds } : undefined;
+        out.set(plan, { outcome: { ok: true, result }, event });
+      }
+      return out;
+    });
+  }
+
+  /** After commit: the hook of every call that changed something, EventID from its event row, started in call order. */
+  private async announce<T>(
+    hookName: 'Subscriber.Subscribed' | 'Subscriber.Unsubscribed',
+    ownerUserId: number,
+    now: Date,
+    plans: Plan<T>[],
+    written: Written<T>[],
+  ): Promise<void> {
+    const kind = hookName === 'Subscriber.Subscribed' ? 'subscribed' : 'unsubscribed';
+    const payloads: (SubscribedHookPayload | UnsubscribedHookPayload)[] = [];
+    for (const [i, { event }] of written.entries()) {
+      if (!event) continue;
+      const plan = plans[i];
+      payloads.push({
+        EventID: `${kind}-${(await event.eventIds).get(event.subscriberId)}`,
+        UserID: ownerUserId,
+        ListID: plan.listId,
+        SubscriberID: event.subscriberId,
+        EmailAddress: event.emailAddress,
+        OccurredAt: now.toISOString(),
+        ...(plan.causation ? { Causation: plan.causation } : {}),
+      });
+    }
+    // Concurrently: the plug-in's intake takes hooks that arrive together as one batch.
+    await Promise.all(payloads.map((payload) => this.fire(hookName, payload)));
+  }
+
+  private async transaction<T>(work: (tx: HostTransaction) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await inTransaction(this.db, work);
+      } catch (error) {
+        if (dbErrorCode(error) !== 'ER_LOCK_DEADLOCK' || attempt >= TRANSACTION_ATTEMPTS) throw error;
+        this.deadlockRetries++;
+        this.logger.warn(`deadlock in the subscription path, attempt ${attempt}: ${(error as Error).message}`);
+      }
     }
   }
 

@@ -10,6 +10,7 @@ import type {
   SubscribedHookPayload,
   UnsubscribedHookPayload,
 } from '../src/host/hook-payloads';
+import { referenceHostTables } from '../reference-host/schema';
 import { startReferenceHost, type RefHost } from './support/reference-host';
 
 describe('reference host', () => {
@@ -55,14 +56,18 @@ describe('reference host', () => {
         [`CustomField${fields.city}`]: 'Bursa',
       });
 
+      const [event] = await host.query<{ SubscriptionEventID: number }>(
+        `SELECT SubscriptionEventID FROM \`${referenceHostTables(host.prefix).subscriptionEvents}\` WHERE RelListID = ? AND RelSubscriberID = 5 AND EventType = 'Subscribed'`,
+        [lists.newsletter],
+      );
       expect(seen).toEqual([
         {
-          EventID: `subscribed-${lists.newsletter}-5-${Math.floor(fixedNow.getTime() / 1000)}`,
+          EventID: `subscribed-${event.SubscriptionEventID}`,
           UserID: userA.userId,
           ListID: lists.newsletter,
           SubscriberID: 5,
           EmailAddress: 'newcomer@example.com',
-          OccurredAt: '2026-11-27T08:30:15.000Z',
+          OccurredAt: '2026-11-27T08:30:15.250Z',
         },
       ]);
       const log = await host.query(
@@ -125,14 +130,18 @@ describe('reference host', () => {
       const res = await request(host.server).post('/api/subscribers/unsubscribe').send({ ListID: bob.listId, EmailAddress: bob.emailAddress }).expect(200);
       expect(res.body).toEqual({ Success: true, SubscriberID: bob.subscriberId, WasSubscribed: true });
       expect(await host.subscriberRow(bob)).toMatchObject({ SubscriptionStatus: 'Unsubscribed', UnsubscriptionDate: new Date('2026-11-27T08:30:15Z') });
+      const [event] = await host.query<{ SubscriptionEventID: number }>(
+        `SELECT SubscriptionEventID FROM \`${referenceHostTables(host.prefix).subscriptionEvents}\` WHERE RelListID = ? AND RelSubscriberID = ? AND EventType = 'Unsubscribed'`,
+        [bob.listId, bob.subscriberId],
+      );
       expect(seen).toEqual([
         {
-          EventID: `unsubscribed-${bob.listId}-${bob.subscriberId}-${Math.floor(fixedNow.getTime() / 1000)}`,
+          EventID: `unsubscribed-${event.SubscriptionEventID}`,
           UserID: host.demo.userA.userId,
           ListID: bob.listId,
           SubscriberID: bob.subscriberId,
           EmailAddress: bob.emailAddress,
-          OccurredAt: '2026-11-27T08:30:15.000Z',
+          OccurredAt: '2026-11-27T08:30:15.250Z',
         },
       ]);
       const again = await request(host.server).post('/api/subscribers/unsubscribe').send({ ListID: bob.listId, SubscriberID: bob.subscriberId }).expect(200);
@@ -228,7 +237,7 @@ describe('reference host', () => {
       expect(second.body).toMatchObject({ Success: true, ConversionID: first.body.ConversionID, Repeated: true });
       expect(seen).toHaveLength(2);
       expect(seen[0]).toMatchObject({
-        EventID: 'conversion-2-T-1001',
+        EventID: `conversion-${first.body.ConversionID}`,
         UserID: 1,
         ListID: 2,
         SubscriberID: 2,

@@ -8,13 +8,22 @@ export const HOOK_NAMES = ['Subscriber.Subscribed', 'Subscriber.Unsubscribed', '
 export type HookName = (typeof HOOK_NAMES)[number];
 
 interface SubscriberHookBase {
-  /** Stable id of this host event: the same id never enrols twice. */
+  /**
+   * Id of this occurrence (at most 128 characters): the plug-in enrols once
+   * per EventID, so it must be unique per occurrence and stable when the same
+   * occurrence is delivered again. Build it from the row that records the
+   * occurrence (e.g. `subscribed-<id of the subscription event row>`,
+   * `opened-<StatID>`), never from a timestamp: a subscribe → unsubscribe →
+   * subscribe within one second is three occurrences with three ids. A
+   * re-delivery of the same occurrence (a conversion postback repeating its
+   * TransactionID) carries the first delivery's EventID.
+   */
   EventID: string;
   UserID: number;
   ListID: number;
   SubscriberID: number;
   EmailAddress: string;
-  /** ISO 8601. */
+  /** When it happened, ISO 8601 with milliseconds (`2026-11-27T08:30:15.250Z`). */
   OccurredAt: string;
   /** Present when a journey action caused this event (loop bound). */
   Causation?: CausationContext;
