@@ -1,7 +1,15 @@
 import { createServer, type Server } from 'http';
 import type { AddressInfo } from 'net';
 import { Webhook } from 'standardwebhooks';
-import { classifyStatus, parseRetryAfter, refusedAddressReason, retryDelayMs, signatureHeaders, WebhookSender } from './webhook-sender';
+import {
+  classifyStatus,
+  parseRetryAfter,
+  PER_DESTINATION_CONCURRENCY,
+  refusedAddressReason,
+  retryDelayMs,
+  signatureHeaders,
+  WebhookSender,
+} from './webhook-sender';
 
 const SECRET = `whsec_${Buffer.from('a-test-secret-of-enough-length!!').toString('base64')}`;
 
@@ -219,5 +227,45 @@ describe(WebhookSender.name, () => {
     const sender = new WebhookSender({ timeoutMs: 1000, allowPrivate: true });
     expect((await sender.send(request('ftp://example.com/x'))).kind).toBe('permanent');
     expect((await sender.send(request('https://user:pw@example.com/x'))).kind).toBe('permanent');
+  });
+});
+
+describe('WebhookSender connections', () => {
+  let server: Server;
+  let url = '';
+  let connections = 0;
+  let inFlight = 0;
+  let mostInFlight = 0;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      inFlight++;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      req.resume();
+      req.on('end', () =>
+        setTimeout(() => {
+          inFlight--;
+          res.writeHead(200).end('ok');
+        }, 20),
+      );
+    });
+    server.on('connection', () => connections++);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it(`keeps connections alive and sends at most ${PER_DESTINATION_CONCURRENCY} requests to one destination at a time`, async () => {
+    const sender = new WebhookSender({ timeoutMs: 5000, allowPrivate: true });
+    const send = (i: number) =>
+      sender.send({ url, method: 'POST', body: '{}', deliveryId: `msg_${i}`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', timestamp: new Date() });
+    const first = await Promise.all(Array.from({ length: 60 }, (_, i) => send(i)));
+    expect(first.every((o) => o.kind === 'delivered')).toBe(true);
+    expect(mostInFlight).toBe(PER_DESTINATION_CONCURRENCY);
+    expect(connections).toBeLessThanOrEqual(PER_DESTINATION_CONCURRENCY);
+    const opened = connections;
+    await Promise.all(Array.from({ length: 30 }, (_, i) => send(100 + i)));
+    expect(connections).toBe(opened); // the second wave reuses the kept connections
+    sender.onApplicationShutdown();
   });
 });

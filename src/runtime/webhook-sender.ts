@@ -106,11 +106,62 @@ export function classifyStatus(status: number): 'delivered' | 'retry' | 'permane
 
 const FORBIDDEN_HEADERS = new Set(['host', 'content-length', 'connection', 'transfer-encoding', 'webhook-id', 'webhook-timestamp', 'webhook-signature']);
 
+/** Requests in flight to one destination at most; more wait their turn, and their time limit starts when they are sent. */
+export const PER_DESTINATION_CONCURRENCY = 16;
+/** Destinations whose keep-alive connections are kept at most; the least recently used is closed first. */
+const MAX_DESTINATIONS = 500;
+
+/** One receiver address: its keep-alive connections and the requests it may have in flight. */
+class Destination {
+  private active = 0;
+  private readonly queued: (() => void)[] = [];
+
+  constructor(readonly agent: http.Agent) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= PER_DESTINATION_CONCURRENCY) await new Promise<void>((resolve) => this.queued.push(resolve));
+    else this.active++;
+    try {
+      return await work();
+    } finally {
+      const next = this.queued.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}
+
 export class WebhookSender {
   private readonly resolve: (hostname: string) => Promise<{ address: string; family: number }[]>;
+  /** Keep-alive connections per (scheme, checked address, port, TLS name): a connection is only ever reused for the address it was checked for. */
+  private readonly destinations = new Map<string, Destination>();
 
   constructor(private readonly options: WebhookSenderOptions) {
     this.resolve = options.resolve ?? ((hostname) => dns.promises.lookup(hostname, { all: true, verbatim: true }));
+  }
+
+  /** Closes the kept connections (at shutdown). */
+  onApplicationShutdown(): void {
+    for (const destination of this.destinations.values()) destination.agent.destroy();
+    this.destinations.clear();
+  }
+
+  private destination(url: URL, address: string, servername: string | undefined): Destination {
+    const key = `${url.protocol}|${address}|${url.port}|${servername ?? ''}`;
+    let destination = this.destinations.get(key);
+    if (destination) {
+      this.destinations.delete(key); // Map order: most recently used last
+    } else {
+      const Agent = url.protocol === 'https:' ? https.Agent : http.Agent;
+      destination = new Destination(new Agent({ keepAlive: true, maxSockets: PER_DESTINATION_CONCURRENCY, maxFreeSockets: PER_DESTINATION_CONCURRENCY }));
+      if (this.destinations.size >= MAX_DESTINATIONS) {
+        const [oldest, stale] = this.destinations.entries().next().value as [string, Destination];
+        stale.agent.destroy();
+        this.destinations.delete(oldest);
+      }
+    }
+    this.destinations.set(key, destination);
+    return destination;
   }
 
   async send(request: WebhookRequest): Promise<WebhookOutcome> {
@@ -173,45 +224,46 @@ export class WebhookSender {
         return { kind: 'permanent', error: `invalid header ${JSON.stringify(name)}` };
       }
     }
-    return new Promise<WebhookOutcome>((resolve) => {
-      let settled = false;
-      const finish = (outcome: WebhookOutcome) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(outcome);
-      };
-      const req = transport.request(
-        url,
-        { method: request.method, headers, lookup, agent: false, servername: ipaddr.isValid(hostname) ? undefined : hostname },
-        (res) => {
-          res.resume(); // drain and drop the answer body
-          res.on('end', () => {
-            const status = res.statusCode ?? 0;
-            const verdict = classifyStatus(status);
-            if (verdict === 'delivered') return finish({ kind: 'delivered', status });
-            if (verdict === 'retry') {
-              const retryAfter = res.headers['retry-after'];
-              return finish({
-                kind: 'retry',
-                status,
-                error: `HTTP ${status}`,
-                retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, request.timestamp),
-              });
-            }
-            const redirect = status >= 300 && status < 400 ? ` (redirect to ${res.headers.location ?? '?'} not followed)` : '';
-            finish({ kind: 'permanent', status, error: `HTTP ${status}${redirect}` });
+    const servername = ipaddr.isValid(hostname) ? undefined : hostname;
+    const destination = this.destination(url, pinned.address, servername);
+    return destination.run(
+      () =>
+        new Promise<WebhookOutcome>((resolve) => {
+          let settled = false;
+          const finish = (outcome: WebhookOutcome) => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            resolve(outcome);
+          };
+          const req = transport.request(url, { method: request.method, headers, lookup, agent: destination.agent, servername }, (res) => {
+            res.resume(); // drain and drop the answer body
+            res.on('end', () => {
+              const status = res.statusCode ?? 0;
+              const verdict = classifyStatus(status);
+              if (verdict === 'delivered') return finish({ kind: 'delivered', status });
+              if (verdict === 'retry') {
+                const retryAfter = res.headers['retry-after'];
+                return finish({
+                  kind: 'retry',
+                  status,
+                  error: `HTTP ${status}`,
+                  retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, request.timestamp),
+                });
+              }
+              const redirect = status >= 300 && status < 400 ? ` (redirect to ${res.headers.location ?? '?'} not followed)` : '';
+              finish({ kind: 'permanent', status, error: `HTTP ${status}${redirect}` });
+            });
+            res.on('error', (error) => finish({ kind: 'retry', status: res.statusCode, error: `reading the answer failed: ${error.message}` }));
           });
-          res.on('error', (error) => finish({ kind: 'retry', status: res.statusCode, error: `reading the answer failed: ${error.message}` }));
-        },
-      );
-      const timer = setTimeout(() => {
-        req.destroy(new Error(`timed out after ${this.options.timeoutMs} ms`));
-      }, this.options.timeoutMs);
-      req.on('error', (error) => finish({ kind: 'retry', error: `network error: ${error.message}` }));
-      if (withBody) req.write(request.body);
-      req.end();
-    });
+          const timer = setTimeout(() => {
+            req.destroy(new Error(`timed out after ${this.options.timeoutMs} ms`));
+          }, this.options.timeoutMs);
+          req.on('error', (error) => finish({ kind: 'retry', error: `network error: ${error.message}` }));
+          if (withBody) req.write(request.body);
+          req.end();
+        }),
+    );
   }
 }
 
