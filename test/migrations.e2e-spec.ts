@@ -28,7 +28,7 @@ describe('plug-in migrations', () => {
 
   it('runs every migration up, down and up again, leaving only the migration table after down', async () => {
     const tables = pluginTables(box.prefix);
-    const owned = [tables.journeys, tables.triggers, tables.entries, tables.log, tables.events, tables.webhookDeliveries].sort();
+    const owned = [tables.journeys, tables.triggers, tables.entries, tables.log, tables.events, tables.webhookDeliveries, tables.subscriberEvents].sort();
     const migrator = createMigrator(box.sequelize, box.prefix);
     const all = (await migrator.pending()).map((m) => m.name);
     expect(all.length).toBeGreaterThanOrEqual(3);

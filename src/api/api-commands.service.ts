@@ -49,7 +49,7 @@ export class ApiCommands {
     const j = this.journeys;
     this.commands = {
       'journey.create': define(CreateJourneyParams, async (userId, p) => ({
-        Journey: await j.create(userId, { name: p.Name, notes: p.Notes ?? null, trigger: p.Trigger, reEntry: p.ReEntry }),
+        Journey: await j.create(userId, { name: p.Name, notes: p.Notes ?? null, trigger: p.Trigger, reEntry: p.ReEntry, goal: p.Goal }),
       })),
       'journey.get': define(JourneyParams, async (userId, p) => ({ Journey: await j.get(userId, p.JourneyID) })),
       'journey.list': define(NoParams, async (userId) => {
@@ -57,7 +57,7 @@ export class ApiCommands {
         return { TotalCount: journeys.length, Journeys: journeys };
       }),
       'journey.update': define(UpdateJourneyParams, async (userId, p) => ({
-        Journey: await j.updateInfo(userId, p.JourneyID, { name: p.Name, notes: p.Notes, trigger: p.Trigger, reEntry: p.ReEntry }),
+        Journey: await j.updateInfo(userId, p.JourneyID, { name: p.Name, notes: p.Notes, trigger: p.Trigger, reEntry: p.ReEntry, goal: p.Goal }),
       })),
       'journey.delete': define(JourneyParams, async (userId, p) => {
         await j.delete(userId, p.JourneyID);

@@ -52,6 +52,8 @@ export class CreateJourneyParams {
   /** `{"type":"subscription","listIds":[1]}` (object, or its JSON text). */
   @IsDefined(REQUIRED) @Transform(fromJsonText) @IsObject({ message: 'Trigger must be an object (or its JSON text)' }) Trigger: Record<string, unknown>;
   @IsOptional() @IsIn(['allow', 'once']) ReEntry?: 'allow' | 'once';
+  /** `{"type":"conversion","emailIds":"any"}` (object, or its JSON text); none when absent. */
+  @IsOptional() @Transform(fromJsonText) @IsObject({ message: 'Goal must be an object (or its JSON text), or null for none' }) Goal?: Record<string, unknown>;
 }
 
 export class UpdateJourneyParams extends JourneyParams {
@@ -59,6 +61,11 @@ export class UpdateJourneyParams extends JourneyParams {
   @IsOptional() @IsString() @MaxLength(JOURNEY_NOTES_MAX) Notes?: string;
   @IsOptional() @Transform(fromJsonText) @IsObject({ message: 'Trigger must be an object (or its JSON text)' }) Trigger?: Record<string, unknown>;
   @IsOptional() @IsIn(['allow', 'once']) ReEntry?: 'allow' | 'once';
+  /** The goal (object, or its JSON text); `{"type":"none"}` removes it. */
+  @IsOptional() @Transform(fromJsonText) @IsObject({ message: 'Goal must be an object (or its JSON text); {"type":"none"} removes it' }) Goal?: Record<
+    string,
+    unknown
+  >;
 }
 
 export class UpdateActionsParams extends JourneyParams {

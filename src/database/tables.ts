@@ -9,6 +9,8 @@ export interface PluginTables {
   log: string;
   events: string;
   webhookDeliveries: string;
+  /** Opens, clicks and conversions the intake saw, for goals and Wait for event. */
+  subscriberEvents: string;
   migrations: string;
 }
 
@@ -21,6 +23,7 @@ export function pluginTables(hostPrefix: string): PluginTables {
     log: `${p}_log`,
     events: `${p}_events`,
     webhookDeliveries: `${p}_webhook_deliveries`,
+    subscriberEvents: `${p}_subscriber_events`,
     migrations: `${p}_migrations`,
   };
 }

@@ -32,11 +32,14 @@ describe('ACTION_REGISTRY', () => {
       'Unsubscribe from list',
       'Update Custom Field Value',
       'Webhook',
+      'Send Email',
+      'Wait for event',
+      'Random split',
     ]);
   });
 
   it('marks exactly the actions carried out outside MySQL as external', () => {
-    expect(ACTION_TYPES.filter((type) => ACTION_REGISTRY[type].external)).toEqual(['subscribe', 'unsubscribe', 'webhook']);
+    expect(ACTION_TYPES.filter((type) => ACTION_REGISTRY[type].external)).toEqual(['subscribe', 'unsubscribe', 'webhook', 'send_email']);
   });
 
   it('gives every action a description and fresh default settings', () => {

@@ -18,6 +18,7 @@ import {
   parseWaitSettings,
   parseWebhookSettings,
 } from './action-settings';
+import { parseRandomSplitSettings, parseSendEmailSettings, parseWaitForEventSettings } from './event-settings';
 import type { Action, ActionType } from './journey.types';
 import { ACTION_TYPES } from './journey.types';
 import type { Report, ValidationContext } from './validation.types';
@@ -30,7 +31,7 @@ export interface ActionDefinition<T extends ActionType = ActionType> {
   description: string;
   /** Carried out outside the step's MySQL transaction (host subscription path, HTTP): the entry parks there. */
   external: boolean;
-  /** Holds Yes and No branches. */
+  /** Holds branches (Yes and No, or the paths of a split); actions go on inside them, never after it. */
   branches: boolean;
   /** Where the planner's "Add action" menu lists it, with a one-line hint. */
   menu: { group: 'Flow' | 'Subscriber' | 'Journeys' | 'Integrations'; hint: string };
@@ -49,7 +50,7 @@ export const ACTION_REGISTRY = {
     label: 'Wait',
     description: 'Waits for a time, optionally until the send window opens in your time zone.',
     external: false as const,
-    branches: false,
+    branches: false as const,
     menu: { group: 'Flow', hint: 'Pause for a while, optionally until a send window' },
     settingsPartial: 'settings/wait',
     defaultSettings: () => ({ amount: 1, unit: 'days' }),
@@ -60,7 +61,7 @@ export const ACTION_REGISTRY = {
     label: 'Yes/No condition',
     description: 'Checks the subscriber against one or more rules and continues on the Yes or the No branch.',
     external: false as const,
-    branches: true,
+    branches: true as const,
     menu: { group: 'Flow', hint: 'Split the flow on subscriber data or activity' },
     settingsPartial: 'settings/condition',
     defaultSettings: () => ({ match: 'all', rules: [] }),
@@ -71,7 +72,7 @@ export const ACTION_REGISTRY = {
     label: 'Start Journey',
     description: 'Enrols the subscriber in another journey.',
     external: false as const,
-    branches: false,
+    branches: false as const,
     menu: { group: 'Journeys', hint: 'Enrol the subscriber in another journey' },
     settingsPartial: 'settings/start_journey',
     defaultSettings: () => ({ journeyId: 0 }),
@@ -82,7 +83,7 @@ export const ACTION_REGISTRY = {
     label: 'Exit Journey',
     description: 'Removes the subscriber from the chosen journeys.',
     external: false as const,
-    branches: false,
+    branches: false as const,
     menu: { group: 'Journeys', hint: 'Remove the subscriber from other journeys' },
     settingsPartial: 'settings/exit_journey',
     defaultSettings: () => ({ journeyIds: [] }),
@@ -93,7 +94,7 @@ export const ACTION_REGISTRY = {
     label: 'Exit This Journey',
     description: 'Ends this journey for the subscriber.',
     external: false as const,
-    branches: false,
+    branches: false as const,
     menu: { group: 'Journeys', hint: 'End this journey here' },
     settingsPartial: 'settings/none',
     defaultSettings: parseNoSettings,
@@ -104,7 +105,7 @@ export const ACTION_REGISTRY = {
     label: 'Exit All Other Journeys',
     description: 'Removes the subscriber from every other journey they are in.',
     external: false as const,
-    branches: false,
+    branches: false as const,
     menu: { group: 'Journeys', hint: 'Leave every other active journey' },
     settingsPartial: 'settings/none',
     defaultSettings: parseNoSettings,
@@ -115,7 +116,7 @@ export const ACTION_REGISTRY = {
     label: 'Subscribe to list',
     description: "Subscribes the subscriber's email address to another list, firing that list's autoresponders and journeys.",
     external: true as const,
-    branches: false,
+    branches: false as const,
     menu: { group: 'Subscriber', hint: "Through the list's own subscription" },
     settingsPartial: 'settings/subscribe',
     defaultSettings: () => ({ listId: 0 }),
@@ -126,7 +127,7 @@ export const ACTION_REGISTRY = {
     label: 'Unsubscribe from list',
     description: "Unsubscribes the subscriber's email address from a list through the normal unsubscription path.",
     external: true as const,
-    branches: false,
+    branches: false as const,
     menu: { group: 'Subscriber', hint: "Through the list's own unsubscription" },
     settingsPartial: 'settings/unsubscribe',
     defaultSettings: () => ({ listId: 0 }),
@@ -137,7 +138,7 @@ export const ACTION_REGISTRY = {
     label: 'Update Custom Field Value',
     description: 'Sets a custom field of the subscriber; merge tags such as %Subscriber:EmailAddress% are allowed.',
     external: false as const,
-    branches: false,
+    branches: false as const,
     menu: { group: 'Subscriber', hint: 'Set a field, merge tags allowed' },
     settingsPartial: 'settings/update_custom_field',
     defaultSettings: () => ({ fieldId: 0, value: '' }),
@@ -148,11 +149,44 @@ export const ACTION_REGISTRY = {
     label: 'Webhook',
     description: "Sends the subscriber's data to a URL, signed with the journey's secret.",
     external: true as const,
-    branches: false,
+    branches: false as const,
     menu: { group: 'Integrations', hint: 'Send the subscriber to a URL, signed' },
     settingsPartial: 'settings/webhook',
     defaultSettings: () => ({ url: '', method: 'POST', includeCustomFields: true }),
     parseSettings: parseWebhookSettings,
+  },
+  send_email: {
+    type: 'send_email',
+    label: 'Send Email',
+    description: 'Asks the host to send one of your emails to the subscriber; skips it or exits when they cannot receive it.',
+    external: true as const,
+    branches: false as const,
+    menu: { group: 'Subscriber', hint: 'One of your emails, sent and tracked by the host' },
+    settingsPartial: 'settings/send_email',
+    defaultSettings: () => ({ emailId: 0, whenUndeliverable: 'skip' as const }),
+    parseSettings: parseSendEmailSettings,
+  },
+  wait_for_event: {
+    type: 'wait_for_event',
+    label: 'Wait for event',
+    description: 'Waits until the subscriber opens, clicks or converts (Yes), or until the timeout passes (No).',
+    external: false as const,
+    branches: true as const,
+    menu: { group: 'Flow', hint: 'Yes when they open, click or convert; No at the timeout' },
+    settingsPartial: 'settings/wait_for_event',
+    defaultSettings: () => ({ event: { type: 'email_opened' as const, emailIds: 'any' as const }, timeout: { amount: 3, unit: 'days' as const } }),
+    parseSettings: parseWaitForEventSettings,
+  },
+  random_split: {
+    type: 'random_split',
+    label: 'Random split',
+    description: 'Sends each subscriber down one of 2–5 paths by the percentages, chosen once per entry.',
+    external: false as const,
+    branches: true as const,
+    menu: { group: 'Flow', hint: 'Test two or more paths against each other' },
+    settingsPartial: 'settings/random_split',
+    defaultSettings: () => ({ percents: [50, 50] }),
+    parseSettings: parseRandomSplitSettings,
   },
 } satisfies ActionRegistry;
 

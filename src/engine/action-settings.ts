@@ -129,7 +129,8 @@ function describeAttribute(attribute: string): string {
   return fieldId === null ? attribute : `custom field ${fieldId}`;
 }
 
-function parseRule(raw: unknown, position: number, ctx: ValidationContext, report: Report): ConditionRule | null {
+/** One condition rule (also a goal's rule), reported as "Rule <position>". */
+export function parseRule(raw: unknown, position: number, ctx: ValidationContext, report: Report): ConditionRule | null {
   const label = `Rule ${position}`;
   if (!isRecord(raw)) {
     report('invalid_settings', `${label} must be an object with attribute, operator and value`);

@@ -64,11 +64,11 @@ describe(nextAfter.name, () => {
 
 describe(branchesTo.name, () => {
   it('names each condition on the way and the branch taken', () => {
-    expect(branchesTo(tree, 'yn1').map((b) => [b.condition.id, b.branch])).toEqual([
+    expect(branchesTo(tree, 'yn1').map((b) => [b.action.id, b.branch.key])).toEqual([
       ['c1', 'yes'],
       ['c2', 'no'],
     ]);
-    expect(branchesTo(tree, 'n2').map((b) => b.branch)).toEqual(['no']);
+    expect(branchesTo(tree, 'n2').map((b) => b.branch.key)).toEqual(['no']);
     expect(branchesTo(tree, 'w1')).toEqual([]);
   });
 });

@@ -1,9 +1,11 @@
 /**
- * Navigation of an action tree. The tree is a list of actions where a Yes/No
- * condition holds two more lists (its branches). Branches never rejoin: when
- * a list runs out, the journey ends for that subscriber.
+ * Navigation of an action tree. The tree is a list of actions where a
+ * branching action (a Yes/No condition, a Wait for event, a Random split)
+ * holds more lists, its branches. Branches never rejoin: when a list runs out,
+ * the journey ends for that subscriber.
  */
-import type { Action, ConditionAction } from './journey.types';
+import type { Action } from './journey.types';
+import { assertNever } from './journey.types';
 
 /** One step of the way down to an action: the list it sits in and its index there. */
 export interface TreePosition {
@@ -14,16 +16,47 @@ export interface TreePosition {
 /** The positions from the root list down to an action (the last one is the action's own). */
 export type ActionPath = TreePosition[];
 
-/** Every action of the tree, depth-first, each condition before its Yes then its No branch. */
+/** A branch of a branching action: `yes` / `no`, or `path1`… of a split, with what the planner calls it. */
+export interface Branch {
+  key: string;
+  label: string;
+  actions: Action[];
+}
+
+/** The branches an action holds, in order (none for an action that does not branch). */
+export function branchesOf(action: Action): Branch[] {
+  switch (action.type) {
+    case 'condition':
+    case 'wait_for_event':
+      return [
+        { key: 'yes', label: 'Yes', actions: action.yes ?? [] },
+        { key: 'no', label: 'No', actions: action.no ?? [] },
+      ];
+    case 'random_split':
+      return (action.paths ?? []).map((actions, i) => ({ key: `path${i + 1}`, label: `Path ${String.fromCharCode(65 + i)}`, actions }));
+    case 'wait':
+    case 'start_journey':
+    case 'exit_journey':
+    case 'exit_this_journey':
+    case 'exit_all_other_journeys':
+    case 'subscribe':
+    case 'unsubscribe':
+    case 'update_custom_field':
+    case 'webhook':
+    case 'send_email':
+      return [];
+    default:
+      return assertNever(action, 'action');
+  }
+}
+
+/** Every action of the tree, depth-first, each branching action before its branches in order. */
 export function allActions(actions: readonly Action[]): Action[] {
   const out: Action[] = [];
   const visit = (list: readonly Action[]): void => {
     for (const action of list) {
       out.push(action);
-      if (action.type === 'condition') {
-        visit(action.yes);
-        visit(action.no);
-      }
+      for (const branch of branchesOf(action)) visit(branch.actions);
     }
   };
   visit(actions);
@@ -40,8 +73,8 @@ export function actionPath(actions: readonly Action[], id: string): ActionPath |
     const action = actions[index];
     const here: TreePosition = { list: actions, index };
     if (action.id === id) return [here];
-    if (action.type === 'condition') {
-      const inside = actionPath(action.yes, id) ?? actionPath(action.no, id);
+    for (const branch of branchesOf(action)) {
+      const inside = actionPath(branch.actions, id);
       if (inside) return [here, ...inside];
     }
   }
@@ -67,23 +100,31 @@ export function nextAfter(actions: readonly Action[], id: string): Action | null
   return list[index + 1] ?? null;
 }
 
-/** The conditions whose branches lead to `id`, outermost first, with the branch taken. */
-export function branchesTo(actions: readonly Action[], id: string): { condition: ConditionAction; branch: 'yes' | 'no' }[] {
+/** The branching actions whose branches lead to `id`, outermost first, with the branch taken. */
+export function branchesTo(actions: readonly Action[], id: string): { action: Action; branch: Branch }[] {
   const path = actionPath(actions, id);
   if (!path) return [];
-  const out: { condition: ConditionAction; branch: 'yes' | 'no' }[] = [];
+  const out: { action: Action; branch: Branch }[] = [];
   for (let depth = 0; depth < path.length - 1; depth++) {
-    const condition = path[depth].list[path[depth].index] as ConditionAction;
-    out.push({ condition, branch: condition.yes === path[depth + 1].list ? 'yes' : 'no' });
+    const action = path[depth].list[path[depth].index];
+    const branch = branchesOf(action).find((b) => b.actions === path[depth + 1].list);
+    if (branch) out.push({ action, branch });
   }
   return out;
+}
+
+/** Whether `earlierId` runs before `laterId` on every way to it (earlier in its list or in a list that encloses it). */
+export function runsBefore(actions: readonly Action[], earlierId: string, laterId: string): boolean {
+  const path = actionPath(actions, laterId);
+  if (!path) return false;
+  return path.some(({ list, index }) => list.slice(0, index + 1).some((action, i) => action.id === earlierId && (i < index || action.id !== laterId)));
 }
 
 /** Deepest nesting of branches (0 for a flat list). */
 export function treeDepth(actions: readonly Action[]): number {
   let deepest = 0;
   for (const action of actions) {
-    if (action.type === 'condition') deepest = Math.max(deepest, 1 + treeDepth(action.yes), 1 + treeDepth(action.no));
+    for (const branch of branchesOf(action)) deepest = Math.max(deepest, 1 + treeDepth(branch.actions));
   }
   return deepest;
 }

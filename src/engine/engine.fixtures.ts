@@ -1,7 +1,17 @@
 /** Builders for the engine's specs: small, valid defaults that a test overrides where it matters. */
 import type { HostSubscriber } from './host-facts.types';
-import type { Action, ConditionAction, ConditionRule, JourneyDefinition, SendWindow, WaitUnit } from './journey.types';
-import type { StepFacts } from './host-facts.types';
+import type {
+  Action,
+  AwaitedEvent,
+  ConditionAction,
+  ConditionRule,
+  JourneyDefinition,
+  RandomSplitAction,
+  SendWindow,
+  WaitForEventAction,
+  WaitUnit,
+} from './journey.types';
+import type { StepFacts, SubscriberEvent } from './host-facts.types';
 import type { ValidationContext } from './validation.types';
 
 export function aSubscriber(overrides: Partial<HostSubscriber> = {}): HostSubscriber {
@@ -90,4 +100,22 @@ export const act = {
   unsubscribe: (id: string, listId: number): Action => ({ id, type: 'unsubscribe', settings: { listId } }),
   setField: (id: string, fieldId: number, value: string): Action => ({ id, type: 'update_custom_field', settings: { fieldId, value } }),
   webhook: (id: string, url = 'https://hooks.example.com/in'): Action => ({ id, type: 'webhook', settings: { url, method: 'POST' } }),
+  sendEmail: (id: string, emailId: number, whenUndeliverable: 'skip' | 'exit' = 'skip'): Action => ({
+    id,
+    type: 'send_email',
+    settings: { emailId, whenUndeliverable },
+  }),
+  waitForEvent: (id: string, event: AwaitedEvent, yes: Action[] = [], no: Action[] = [], timeoutHours = 72): WaitForEventAction => ({
+    id,
+    type: 'wait_for_event',
+    settings: { event, timeout: { amount: timeoutHours, unit: 'hours' } },
+    yes,
+    no,
+  }),
+  split: (id: string, percents: number[], paths: Action[][]): RandomSplitAction => ({ id, type: 'random_split', settings: { percents }, paths }),
 };
+
+/** An open, click or conversion the subscriber made. */
+export function anEvent(overrides: Partial<SubscriberEvent> = {}): SubscriberEvent {
+  return { eventId: 'ev-1', type: 'email_opened', emailId: 5, occurredAt: new Date('2025-01-06T09:00:00Z'), ...overrides };
+}

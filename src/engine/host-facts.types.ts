@@ -77,7 +77,18 @@ export interface CausationContext {
   depth: number;
 }
 
-/** What a step decides on: the subscriber, their activity, the owner's time zone and field names. */
+/** An open, click or conversion of the subscriber the plug-in has seen (for goals and Wait for event). */
+export interface SubscriberEvent {
+  eventId: string;
+  type: 'email_opened' | 'link_clicked' | 'conversion';
+  emailId?: number;
+  url?: string;
+  channel?: string | null;
+  value?: number | null;
+  occurredAt: Date;
+}
+
+/** What a step decides on: the subscriber, their activity and recent events, the owner's time zone and field names. */
 export interface StepFacts {
   subscriber: HostSubscriber;
   /** Activity counts keyed by `activityKey(emailIds)`; the runtime loads those `requiredActivity()` names. */
@@ -86,6 +97,8 @@ export interface StepFacts {
   timeZone: string;
   /** Custom field id → name, for merge tags and webhook payloads. */
   customFieldNames?: Record<number, string>;
+  /** The subscriber's recent opens, clicks and conversions, oldest first; loaded for journeys with a goal or a Wait for event. */
+  events?: SubscriberEvent[];
 }
 
 /** Key of an activity lookup in StepFacts.activity. */

@@ -14,7 +14,7 @@ export type Trigger =
   | { type: 'unsubscription'; listIds: IdSelection }
   | { type: 'email_opened'; emailIds: IdSelection }
   | { type: 'conversion'; emailIds: IdSelection; channel?: string; minValue?: number }
-  | { type: 'link_clicked'; emailIds: IdSelection; link?: { match: 'exact' | 'pattern'; value: string } }
+  | { type: 'link_clicked'; emailIds: IdSelection; link?: LinkSpec }
   | { type: 'manual' };
 
 export const WAIT_UNITS = ['seconds', 'minutes', 'hours', 'days'] as const;
@@ -92,6 +92,35 @@ export type UnsubscribeAction = ActionOf<'unsubscribe', { listId: number }>;
 export type UpdateCustomFieldAction = ActionOf<'update_custom_field', { fieldId: number; value: string }>;
 export type WebhookAction = ActionOf<'webhook', { url: string; method: WebhookMethod; headers?: Record<string, string>; includeCustomFields?: boolean }>;
 
+/** A link of a click: the exact URL, or a pattern where `*` matches anything. */
+export interface LinkSpec {
+  match: 'exact' | 'pattern';
+  value: string;
+}
+
+/** The email an awaited event is about: any, chosen ones, or the one a Send Email action of this journey sent (by its action id). */
+export type EmailTarget = IdSelection | { sentBy: string };
+
+/** What a Wait for event waits for: an open, a click (optionally of a link), a conversion (optionally of a channel and minimum value). */
+export type AwaitedEvent =
+  | { type: 'email_opened'; emailIds: EmailTarget }
+  | { type: 'link_clicked'; emailIds: EmailTarget; link?: LinkSpec }
+  | { type: 'conversion'; emailIds: EmailTarget; channel?: string; minValue?: number };
+
+export const UNDELIVERABLE_CHOICES = ['skip', 'exit'] as const;
+
+export type SendEmailAction = ActionOf<'send_email', { emailId: number; whenUndeliverable: (typeof UNDELIVERABLE_CHOICES)[number] }>;
+/** Yes as soon as the event arrives, No when the timeout passes (a time with the optional send window, like Wait). */
+export type WaitForEventAction = ActionOf<'wait_for_event', { event: AwaitedEvent; timeout: WaitAction['settings'] }> & {
+  yes: Action[];
+  no: Action[];
+};
+/** 2–5 paths; each entry takes one, chosen once and deterministically by the percentages. */
+export type RandomSplitAction = ActionOf<'random_split', { percents: number[] }> & { paths: Action[][] };
+
+export const MIN_SPLIT_PATHS = 2;
+export const MAX_SPLIT_PATHS = 5;
+
 export type Action =
   | WaitAction
   | ConditionAction
@@ -102,7 +131,10 @@ export type Action =
   | SubscribeAction
   | UnsubscribeAction
   | UpdateCustomFieldAction
-  | WebhookAction;
+  | WebhookAction
+  | SendEmailAction
+  | WaitForEventAction
+  | RandomSplitAction;
 
 export type ActionType = Action['type'];
 
@@ -117,11 +149,27 @@ export const ACTION_TYPES: readonly ActionType[] = [
   'unsubscribe',
   'update_custom_field',
   'webhook',
+  'send_email',
+  'wait_for_event',
+  'random_split',
 ];
 
 export type JourneyStatus = 'Enabled' | 'Disabled';
 /** `allow`: a subscriber may enter again after an earlier pass ended; `once`: never twice. */
 export type ReEntryRule = 'allow' | 'once';
+
+/**
+ * A journey's goal: when an entry meets it, the entry leaves the journey as
+ * "converted", wherever it stands (also while waiting), and no further action
+ * runs. A conversion or a click (as their triggers describe them) since the
+ * entry entered, or a custom field condition that is true.
+ */
+export type JourneyGoal =
+  | { type: 'conversion'; emailIds: IdSelection; channel?: string; minValue?: number }
+  | { type: 'link_clicked'; emailIds: IdSelection; link?: LinkSpec }
+  | { type: 'custom_field'; rule: ConditionRule };
+
+export const GOAL_TYPES = ['conversion', 'link_clicked', 'custom_field'] as const;
 
 export interface JourneyDefinition {
   journeyId: number;
@@ -132,6 +180,7 @@ export interface JourneyDefinition {
   trigger: Trigger;
   actions: Action[];
   version: number;
+  goal?: JourneyGoal | null;
 }
 
 export function assertNever(value: never, what = 'value'): never {

@@ -19,7 +19,8 @@
  *   the entry at that action with the message, ready for retry or skip.
  */
 import { isExternalAction, type InstantAction } from './action-registry';
-import { actionPath } from './action-tree';
+import { actionPath, findAction } from './action-tree';
+import { awaitedEventIn, goalMet } from './goals';
 import { evaluateCondition } from './conditions';
 import type { Action } from './journey.types';
 import { assertNever } from './journey.types';
@@ -49,15 +50,21 @@ interface ActionRun {
   facts?: StepFacts;
 }
 
+/** The position right after an action, or null when the tree no longer has it. */
+function cursorAfter(actions: readonly Action[], actionId: string): Cursor | null {
+  const path = actionPath(actions, actionId);
+  if (!path) return null;
+  const own = path[path.length - 1];
+  return { list: own.list, index: own.index + 1 };
+}
+
 function startCursor(actions: readonly Action[], start: StepStart): Cursor | null {
   switch (start.from) {
     case 'beginning':
       return { list: actions, index: 0 };
-    case 'after': {
-      const path = actionPath(actions, start.actionId);
-      if (!path) return null;
-      const own = path[path.length - 1];
-      return { list: own.list, index: own.index + 1 };
+    case 'after':
+    case 'waiting': {
+      return cursorAfter(actions, start.actionId);
     }
     default:
       return assertNever(start, 'step start');
@@ -106,6 +113,16 @@ function runInstant(action: InstantAction, input: StepInput, facts: StepFacts): 
       return { ran: ran(), effect: { kind: 'exit_all_other_journeys', actionId: action.id }, move: { kind: 'next' } };
     case 'exit_this_journey':
       return { ran: ran(), move: { kind: 'stop', outcome: { kind: 'exited', actionId: action.id, reason: EXIT_THIS_JOURNEY_REASON } } };
+    case 'wait_for_event': {
+      // Reached: wait for the event until the timeout. Logged when it resolves (Yes or No), once.
+      const { amount, unit, window } = action.settings.timeout;
+      const wakeAt = computeWakeAt(input.now, amount, unit, window, facts.timeZone);
+      return { move: { kind: 'stop', outcome: { kind: 'wait', actionId: action.id, wakeAt, eventsSince: input.now } } };
+    }
+    case 'random_split': {
+      const path = splitPath(input.entry?.key ?? '', action.id, action.settings.percents);
+      return { ran: ran(`path ${String.fromCharCode(65 + path)}`), move: { kind: 'enter', list: action.paths[path] ?? [] } };
+    }
     default:
       return assertNever(action, 'action');
   }
@@ -124,16 +141,82 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * The path of a Random split an entry takes: a hash of the entry and the
+ * action, spread over 0–99 and cut by the percentages. The same entry always
+ * takes the same path at the same split (a retried step too); over many
+ * entries the shares follow the percentages.
+ */
+export function splitPath(entryKey: string, actionId: string, percents: readonly number[]): number {
+  // FNV-1a over "entryKey|actionId", 32 bits.
+  let hash = 0x811c9dc5;
+  for (const char of `${entryKey}|${actionId}`) {
+    hash ^= char.charCodeAt(0);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  const point = hash % 100;
+  let upTo = 0;
+  for (let i = 0; i < percents.length; i++) {
+    upTo += percents[i];
+    if (point < upTo) return i;
+  }
+  return Math.max(0, percents.length - 1);
+}
+
+const EPOCH = new Date(0);
+
+/** The goal met now, as an outcome, or null. */
+function goalOutcome(input: StepInput, facts: StepFacts, at: string | null): StepOutcome | null {
+  const goal = input.journey.goal;
+  if (!goal) return null;
+  const met = goalMet(goal, facts, input.entry?.enteredAt ?? EPOCH, input.now);
+  return met ? { kind: 'converted', actionId: at, reason: `Goal met: ${met}` } : null;
+}
+
+/**
+ * Where a waiting entry goes: on after a Wait that is due; into a Wait for
+ * event's Yes branch on an event in [since, until], its No branch once the
+ * timeout passed; nowhere yet otherwise (null).
+ */
+function resumeWaiting(
+  input: StepInput,
+  start: Extract<StepStart, { from: 'waiting' }>,
+  facts: StepFacts,
+): { cursor: Cursor; ran?: RanAction } | 'removed' | null {
+  const action = findAction(input.journey.actions, start.actionId);
+  if (!action) return 'removed';
+  const due = input.now.getTime() >= start.until.getTime();
+  if (action.type !== 'wait_for_event') {
+    const after = cursorAfter(input.journey.actions, start.actionId);
+    return due && after ? { cursor: after } : null;
+  }
+  const event = awaitedEventIn(action.settings.event, input.journey.actions, facts.events ?? [], start.since, start.until);
+  if (event) return { cursor: { list: action.yes, index: 0 }, ran: { actionId: action.id, type: action.type, result: `yes: ${event.eventId}` } };
+  if (due) return { cursor: { list: action.no, index: 0 }, ran: { actionId: action.id, type: action.type, result: 'no: timed out' } };
+  return null;
+}
+
 export function advance(input: StepInput): StepResult {
   const ran: RanAction[] = [];
   const effects: LocalEffect[] = [];
   const finish = (outcome: StepOutcome): StepResult => ({ ran, effects, outcome });
+  const here = input.start.from === 'beginning' ? null : input.start.actionId;
 
-  const start = startCursor(input.journey.actions, input.start);
-  if (!start) {
-    const removedId = input.start.from === 'after' ? input.start.actionId : null;
-    return finish({ kind: 'exited', actionId: removedId, reason: ACTION_REMOVED_REASON });
+  // A goal met takes the entry out wherever it stands, before anything runs.
+  const converted = goalOutcome(input, input.facts, here);
+  if (converted) return finish(converted);
+
+  let start: Cursor | null;
+  if (input.start.from === 'waiting') {
+    const resumed = resumeWaiting(input, input.start, input.facts);
+    if (resumed === null) return finish({ kind: 'unchanged' });
+    if (resumed === 'removed') return finish({ kind: 'exited', actionId: input.start.actionId, reason: ACTION_REMOVED_REASON });
+    if (resumed.ran) ran.push(resumed.ran);
+    start = resumed.cursor;
+  } else {
+    start = startCursor(input.journey.actions, input.start);
   }
+  if (!start) return finish({ kind: 'exited', actionId: here, reason: ACTION_REMOVED_REASON });
   const maxActions = input.maxActions ?? DEFAULT_MAX_ACTIONS;
   let cursor: Cursor = start;
   let facts = input.facts;
@@ -149,7 +232,12 @@ export function advance(input: StepInput): StepResult {
     }
     if (run.ran) ran.push(run.ran);
     if (run.effect) effects.push(run.effect);
-    if (run.facts) facts = run.facts;
+    if (run.facts) {
+      facts = run.facts;
+      // A field write can make a custom field goal true: no further action runs then.
+      const met = goalOutcome(input, facts, action.id);
+      if (met) return finish(met);
+    }
     switch (run.move.kind) {
       case 'next':
         cursor = { list: cursor.list, index: cursor.index + 1 };

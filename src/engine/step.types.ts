@@ -7,19 +7,37 @@ import type { StepFacts } from './host-facts.types';
 import type { ExternalAction } from './action-registry';
 import type { Action, JourneyDefinition } from './journey.types';
 
-export type EntryState = 'active' | 'waiting' | 'completed' | 'exited' | 'failed';
+/** `converted`: met the journey's goal (ended, like completed and exited). */
+export type EntryState = 'active' | 'waiting' | 'completed' | 'exited' | 'failed' | 'converted';
 
 /** Where the walk starts. */
 export type StepStart =
   | { from: 'beginning' }
-  /** Resume after an action that has finished (a Wait that came due, an external action that was carried out). */
-  | { from: 'after'; actionId: string };
+  /** Resume after an action that has finished (an external action that was carried out). */
+  | { from: 'after'; actionId: string }
+  /**
+   * Waiting at a Wait or a Wait for event since `since`, until `until` (its
+   * wake time or timeout): goes on after a Wait that is due, takes a Wait for
+   * event's Yes branch on an event in [since, until] or its No branch once due;
+   * otherwise stays (outcome `unchanged`).
+   */
+  | { from: 'waiting'; actionId: string; since: Date; until: Date };
+
+/** The entry being moved, where a decision depends on it. */
+export interface StepEntry {
+  /** What identifies the entry (a Random split chooses its path by it). */
+  key: string;
+  /** When it entered the journey: events count toward the goal from here. */
+  enteredAt: Date;
+}
 
 export interface StepInput {
   journey: JourneyDefinition;
   start: StepStart;
   facts: StepFacts;
   now: Date;
+  /** The entry (a Random split's path is chosen by its key; the goal counts events since it entered). Defaults to key '', entered at the epoch. */
+  entry?: StepEntry;
   /** Bound on actions run in one call (a guard; trees are finite). */
   maxActions?: number;
 }
@@ -40,8 +58,12 @@ export interface RanAction {
 }
 
 export type StepOutcome =
-  /** Parked at a Wait until wakeAt. */
-  | { kind: 'wait'; actionId: string; wakeAt: Date }
+  /** Parked at a Wait until wakeAt, or at a Wait for event (`eventsSince`: from when events count) until its timeout at wakeAt. */
+  | { kind: 'wait'; actionId: string; wakeAt: Date; eventsSince?: Date }
+  /** Still waiting where it waits: nothing to write. */
+  | { kind: 'unchanged' }
+  /** Met the journey's goal: leaves the journey as converted, `reason` says what met it. */
+  | { kind: 'converted'; actionId: string | null; reason: string }
   /**
    * Parked at an action with an effect outside MySQL (host subscription path,
    * HTTP). The runtime claims it, carries it out after commit, then resumes

@@ -6,10 +6,11 @@
 import type { Violation } from './validation.types';
 import { ACTION_REGISTRY, isActionType } from './action-registry';
 import { unknownEmailIds, unknownListIds } from './action-settings';
-import { allActions } from './action-tree';
-import type { Action, ConditionAction, IdSelection, Trigger, TriggerType } from './journey.types';
+import { pathLetter, readConversionExtras, readLink, readSelection } from './event-settings';
+import { allActions, findAction, runsBefore } from './action-tree';
+import type { Action, ConditionAction, RandomSplitAction, Trigger, TriggerType, WaitForEventAction } from './journey.types';
 import { TRIGGER_TYPES, assertNever } from './journey.types';
-import { isRecord, readIdSelection, readKeyword, readNumber, readOptionalText, readText } from './raw-input';
+import { isRecord, readKeyword, readText } from './raw-input';
 import type { Report, ValidationContext, ViolationCode } from './validation.types';
 
 export const MAX_ACTIONS = 500;
@@ -46,6 +47,7 @@ function collectGivenIds(input: unknown, into: Set<string>, depth = 0): void {
     if (id !== null) into.add(id.trim());
     collectGivenIds(item.yes, into, depth + 1);
     collectGivenIds(item.no, into, depth + 1);
+    if (Array.isArray(item.paths)) for (const path of item.paths) collectGivenIds(path, into, depth + 1);
   }
 }
 
@@ -72,7 +74,7 @@ function readActionId(raw: Record<string, unknown>, state: ParseState): string {
   return id;
 }
 
-function parseBranch(raw: unknown, name: 'Yes' | 'No', conditionId: string, state: ParseState, depth: number): Action[] {
+function parseBranch(raw: unknown, name: string, conditionId: string, state: ParseState, depth: number): Action[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) {
     state.violations.push(violation('not_a_list', conditionId, `The ${name} branch must be a list of actions`));
@@ -135,6 +137,26 @@ function buildAction(
       return { id, type, settings: ACTION_REGISTRY.update_custom_field.parseSettings(rawSettings, ctx, report) };
     case 'webhook':
       return { id, type, settings: ACTION_REGISTRY.webhook.parseSettings(rawSettings, ctx, report) };
+    case 'send_email':
+      return { id, type, settings: ACTION_REGISTRY.send_email.parseSettings(rawSettings, ctx, report) };
+    case 'wait_for_event': {
+      const settings = ACTION_REGISTRY.wait_for_event.parseSettings(rawSettings, ctx, report);
+      const yes = parseBranch(raw.yes, 'Yes', id, state, depth);
+      const no = parseBranch(raw.no, 'No', id, state, depth);
+      return { id, type, settings, yes, no } satisfies WaitForEventAction;
+    }
+    case 'random_split': {
+      const settings = ACTION_REGISTRY.random_split.parseSettings(rawSettings, ctx, report);
+      const rawPaths = raw.paths === undefined || raw.paths === null ? [] : raw.paths;
+      if (!Array.isArray(rawPaths)) report('not_a_list', 'The paths of a Random split must be a list of lists of actions');
+      const given = Array.isArray(rawPaths) ? rawPaths.slice(0, settings.percents.length) : [];
+      if (Array.isArray(rawPaths) && rawPaths.length > settings.percents.length) {
+        report('invalid_split', `The split has ${rawPaths.length} paths but ${settings.percents.length} percentages`);
+      }
+      // One path per percentage; a path not given is empty (the journey ends there for its share).
+      const paths = settings.percents.map((_, i) => parseBranch(given[i], `Path ${pathLetter(i)}`, id, state, depth));
+      return { id, type, settings, paths } satisfies RandomSplitAction;
+    }
     default:
       return assertNever(type, 'action type');
   }
@@ -160,20 +182,37 @@ function parseList(raw: unknown[], state: ParseState, depth: number): Action[] {
   return actions;
 }
 
-/** Branches never rejoin, so whatever follows a condition in the same list could never run. */
+/** Branches never rejoin, so whatever follows a branching action in the same list could never run. */
 function reportActionsAfterConditions(actions: Action[], state: ParseState): void {
   actions.forEach((action, index) => {
     const following = actions.length - index - 1;
-    if (action.type === 'condition' && following > 0) {
+    if (ACTION_REGISTRY[action.type].branches && following > 0) {
+      const label = ACTION_REGISTRY[action.type].label;
+      const into = action.type === 'random_split' ? 'one of its paths' : 'its Yes or No branch';
       state.violations.push(
         violation(
           'unreachable_actions',
           action.id,
-          `${following} action${following === 1 ? '' : 's'} after this Yes/No condition would never run; move ${following === 1 ? 'it' : 'them'} into its Yes or No branch`,
+          `${following} action${following === 1 ? '' : 's'} after this ${label} would never run; move ${following === 1 ? 'it' : 'them'} into ${into}`,
         ),
       );
     }
   });
+}
+
+/** A Wait for event on "the email a Send Email action sent" must name a Send Email action that runs before it. */
+function reportSendEmailReferences(actions: Action[], state: ParseState): void {
+  for (const action of allActions(actions)) {
+    if (action.type !== 'wait_for_event') continue;
+    const target = action.settings.event.emailIds;
+    if (target === 'any' || Array.isArray(target)) continue;
+    const sender = findAction(actions, target.sentBy);
+    if (sender?.type !== 'send_email') {
+      state.violations.push(violation('unknown_action', action.id, `Wait for event: "${target.sentBy}" is not a Send Email action of this journey`));
+    } else if (!runsBefore(actions, sender.id, action.id)) {
+      state.violations.push(violation('unknown_action', action.id, `Wait for event: the Send Email action "${sender.id}" does not run before this action`));
+    }
+  }
 }
 
 /**
@@ -188,6 +227,7 @@ export function parseActions(input: unknown, ctx: ValidationContext, newId: () =
   collectGivenIds(input, givenIds);
   const state: ParseState = { ctx, violations: [], seenIds: new Set(), givenIds, newId, count: 0, tooMany: false };
   const actions = parseList(input, state, 0);
+  reportSendEmailReferences(actions, state);
   return { actions, violations: state.violations };
 }
 
@@ -198,63 +238,14 @@ export interface ParsedTrigger {
   violations: Violation[];
 }
 
-const MAX_LINK_LENGTH = 2048;
-const MAX_CHANNEL_LENGTH = 100;
-
-function readSelection(
-  raw: unknown,
-  what: 'list' | 'email',
-  unknownIds: (selection: IdSelection) => number[],
-  report: (code: ViolationCode, message: string) => void,
-): IdSelection {
-  const selection = readIdSelection(raw);
-  if (selection === null || (selection !== 'any' && selection.length === 0)) {
-    report('invalid_trigger', `Choose at least one ${what}, or any ${what}`);
-    return [];
-  }
-  const unknown = unknownIds(selection);
-  if (unknown.length > 0)
-    report(what === 'list' ? 'unknown_list' : 'unknown_email', `${what === 'list' ? 'List' : 'Email'} ${unknown.join(', ')} is not one of yours`);
-  return selection;
-}
-
-function readLink(raw: unknown, report: (code: ViolationCode, message: string) => void): { match: 'exact' | 'pattern'; value: string } | undefined {
-  if (raw === undefined || raw === null || raw === '') return undefined;
-  if (!isRecord(raw)) {
-    report('invalid_trigger', 'Link must be an object with match ("exact" or "pattern") and value');
-    return undefined;
-  }
-  const match = raw.match === undefined ? 'exact' : readKeyword(raw.match);
-  const value = readOptionalText(raw.value);
-  if (match !== 'exact' && match !== 'pattern') report('invalid_trigger', 'Link match must be "exact" or "pattern"');
-  if (!value) report('invalid_trigger', 'Link needs a URL or a pattern');
-  else if (value.length > MAX_LINK_LENGTH) report('invalid_trigger', `Link must be at most ${MAX_LINK_LENGTH} characters`);
-  if ((match !== 'exact' && match !== 'pattern') || !value || value.length > MAX_LINK_LENGTH) return undefined;
-  return { match, value };
-}
-
-function readConversionExtras(raw: Record<string, unknown>, report: (code: ViolationCode, message: string) => void): { channel?: string; minValue?: number } {
-  const extras: { channel?: string; minValue?: number } = {};
-  const channel = readOptionalText(raw.channel);
-  if (channel === null || (channel && channel.length > MAX_CHANNEL_LENGTH))
-    report('invalid_trigger', `Channel must be text of at most ${MAX_CHANNEL_LENGTH} characters`);
-  else if (channel !== undefined) extras.channel = channel;
-  if (raw.minValue !== undefined && raw.minValue !== null && raw.minValue !== '') {
-    const minValue = readNumber(raw.minValue);
-    if (minValue === null || minValue < 0) report('invalid_trigger', 'Minimum value must be a number ≥ 0');
-    else extras.minValue = minValue;
-  }
-  return extras;
-}
-
 function buildTrigger(
   type: TriggerType,
   raw: Record<string, unknown>,
   ctx: ValidationContext,
   report: (code: ViolationCode, message: string) => void,
 ): Trigger {
-  const lists = (value: unknown) => readSelection(value, 'list', (selection) => unknownListIds(ctx, selection), report);
-  const emails = (value: unknown) => readSelection(value, 'email', (selection) => unknownEmailIds(ctx, selection), report);
+  const lists = (value: unknown) => readSelection(value, 'list', (selection) => unknownListIds(ctx, selection), report, 'invalid_trigger');
+  const emails = (value: unknown) => readSelection(value, 'email', (selection) => unknownEmailIds(ctx, selection), report, 'invalid_trigger');
   switch (type) {
     case 'subscription':
     case 'unsubscription':
@@ -262,9 +253,9 @@ function buildTrigger(
     case 'email_opened':
       return { type, emailIds: emails(raw.emailIds) };
     case 'conversion':
-      return { type, emailIds: emails(raw.emailIds), ...readConversionExtras(raw, report) };
+      return { type, emailIds: emails(raw.emailIds), ...readConversionExtras(raw, report, 'invalid_trigger') };
     case 'link_clicked': {
-      const link = readLink(raw.link, report);
+      const link = readLink(raw.link, report, 'invalid_trigger');
       return link ? { type, emailIds: emails(raw.emailIds), link } : { type, emailIds: emails(raw.emailIds) };
     }
     case 'manual':

@@ -57,6 +57,9 @@ export const VIOLATION_CODES = [
   'unknown_merge_tag',
   'unknown_trigger_type',
   'invalid_trigger',
+  'invalid_split',
+  'unknown_action',
+  'invalid_goal',
 ] as const;
 export type ViolationCode = (typeof VIOLATION_CODES)[number];
 

@@ -6,9 +6,10 @@
 import { randomBytes } from 'crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { JourneysException, type Violation } from '../common/journeys.exception';
+import { parseGoal } from '../engine/goals';
 import { parseActions, startJourneyCycleViolations, validateTrigger } from '../engine/validate-journey';
 import type { ValidationContext } from '../engine/validation.types';
-import type { Action, Trigger, TriggerType } from '../engine/journey.types';
+import type { Action, JourneyGoal, Trigger, TriggerType } from '../engine/journey.types';
 import { HOST_PORTS, type HostPorts, type SubscriberRef } from '../host/host.ports';
 import type { AppConfig } from '../config/env';
 import { PLUGIN_CONFIG } from '../core/tokens';
@@ -61,6 +62,14 @@ export class JourneyValidation {
     const result = validateTrigger(input, ctx);
     violations.push(...result.violations);
     return result.violations.length === 0 ? result.trigger : undefined;
+  }
+
+  /** The goal (null: none) when valid; its violations are appended to `violations`. */
+  async checkGoal(userId: number, input: unknown, violations: Violation[]): Promise<JourneyGoal | null | undefined> {
+    const { ctx } = await this.contextFor(userId, 0, { trees: false });
+    const result = parseGoal(input, ctx);
+    violations.push(...result.violations);
+    return result.violations.length === 0 ? result.goal : undefined;
   }
 
   /** Parses an action tree for the journey: shape, settings, ownership of every referenced object, Start Journey cycles. */

@@ -1,5 +1,5 @@
 import type { Trigger } from '../engine/journey.types';
-import { decodeActions, decodeTrigger, encodeTrigger, toDefinition } from './journey.codec';
+import { decodeActions, decodeGoal, decodeTrigger, encodeGoal, encodeTrigger, toDefinition } from './journey.codec';
 
 describe('journey codec', () => {
   const triggers: Trigger[] = [
@@ -48,6 +48,15 @@ describe('journey codec', () => {
       trigger: { type: 'subscription', listIds: [1] },
       actions: [{ id: 'w', type: 'wait', settings: { amount: 1, unit: 'days' } }],
       version: 3,
+      goal: null,
     });
+  });
+
+  it('stores a goal as JSON and reads it back; none is NULL', () => {
+    const goal = { type: 'conversion' as const, emailIds: [3], channel: 'shop', minValue: 10 };
+    expect(decodeGoal(encodeGoal(goal))).toEqual(goal);
+    expect(encodeGoal(null)).toBeNull();
+    expect(decodeGoal(null)).toBeNull();
+    expect(decodeGoal('not json')).toBeNull();
   });
 });

@@ -4,7 +4,7 @@
  * `{}` for manual), and the action tree as JSON in Actions. Pure functions, so
  * the runtime can read journey rows the same way without importing this module.
  */
-import type { Action, JourneyDefinition, JourneyStatus, ReEntryRule, Trigger, TriggerType } from '../engine/journey.types';
+import type { Action, JourneyDefinition, JourneyGoal, JourneyStatus, ReEntryRule, Trigger, TriggerType } from '../engine/journey.types';
 
 export interface JourneyRowFields {
   JourneyID: number;
@@ -15,6 +15,8 @@ export interface JourneyRowFields {
   Status: JourneyStatus;
   ReEntry: ReEntryRule;
   Actions: string;
+  /** JSON of the goal; NULL (or absent in older rows) for none. */
+  Goal?: string | null;
   Version: number;
 }
 
@@ -38,6 +40,16 @@ export function decodeActions(json: string): Action[] {
   return Array.isArray(parsed) ? (parsed as Action[]) : [];
 }
 
+export function encodeGoal(goal: JourneyGoal | null | undefined): string | null {
+  return goal ? JSON.stringify(goal) : null;
+}
+
+export function decodeGoal(json: string | null | undefined): JourneyGoal | null {
+  if (!json) return null;
+  const parsed = parseJson(json, null);
+  return parsed && typeof parsed === 'object' ? (parsed as JourneyGoal) : null;
+}
+
 export function toDefinition(row: JourneyRowFields): JourneyDefinition {
   return {
     journeyId: Number(row.JourneyID),
@@ -48,6 +60,7 @@ export function toDefinition(row: JourneyRowFields): JourneyDefinition {
     trigger: decodeTrigger(row.TriggerType, row.TriggerSettings),
     actions: decodeActions(row.Actions),
     version: Number(row.Version),
+    goal: decodeGoal(row.Goal),
   };
 }
 

@@ -4,7 +4,7 @@
  * is a parameter taken from the authenticated context.
  */
 import type { Violation } from '../common/journeys.exception';
-import type { Action, ActionType, JourneyStatus, ReEntryRule, Trigger, TriggerType } from '../engine/journey.types';
+import type { Action, ActionType, JourneyGoal, JourneyStatus, ReEntryRule, Trigger, TriggerType } from '../engine/journey.types';
 import type { EntryState } from '../engine/step.types';
 
 export const JOURNEY_NAME_MAX = 250;
@@ -16,6 +16,8 @@ export interface CreateJourneyInput {
   /** Validated against the owner's lists and emails. */
   trigger: unknown;
   reEntry?: ReEntryRule;
+  /** The goal (validated); absent or null for none. */
+  goal?: unknown;
 }
 
 /** Every field optional: only the given ones change. */
@@ -24,6 +26,8 @@ export interface UpdateJourneyInfoInput {
   notes?: string | null;
   trigger?: unknown;
   reEntry?: ReEntryRule;
+  /** The goal (validated); null for none. */
+  goal?: unknown;
 }
 
 export interface JourneySummary {
@@ -53,6 +57,8 @@ export interface JourneyDetail {
   reEntry: ReEntryRule;
   actions: Action[];
   version: number;
+  /** Entries that meet it leave the journey as converted; null for none. */
+  goal: JourneyGoal | null;
   /** Standard Webhooks secret (`whsec_…`) the Webhook action signs with. */
   webhookSecret: string;
   createdAt: Date;

@@ -23,6 +23,8 @@ export class JourneyModel extends Model<InferAttributes<JourneyModel>, InferCrea
   declare ReEntry: ReEntryRule;
   /** JSON of the action tree. */
   declare Actions: string;
+  /** JSON of the goal, NULL for none. */
+  declare Goal: string | null;
   declare Version: CreationOptional<number>;
   declare WebhookSecret: string;
   declare CreatedAt: CreationOptional<Date>;
@@ -58,6 +60,7 @@ export function defineJourneyModels(sequelize: Sequelize, tables: PluginTables):
       Status: { type: DataTypes.ENUM('Enabled', 'Disabled'), allowNull: false, defaultValue: 'Disabled' },
       ReEntry: { type: DataTypes.ENUM('allow', 'once'), allowNull: false, defaultValue: 'allow' },
       Actions: { type: DataTypes.TEXT('long'), allowNull: false },
+      Goal: { type: DataTypes.TEXT, allowNull: true },
       Version: { type: DataTypes.INTEGER.UNSIGNED, allowNull: false, defaultValue: 1 },
       WebhookSecret: { type: DataTypes.STRING(100), allowNull: false },
       CreatedAt: { type: DataTypes.DATE(3) },

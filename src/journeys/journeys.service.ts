@@ -16,7 +16,7 @@ import { ACTION_REMOVED_REASON } from '../engine/step';
 import type { Action, ReEntryRule, Trigger } from '../engine/journey.types';
 import type { CausationContext, SubscriberRef } from '../host/host.ports';
 import { EntryScheduler, type ManualEnrolResult } from '../runtime/entry-scheduler';
-import { decodeActions, decodeTrigger, encodeActions, encodeTrigger } from './journey.codec';
+import { decodeActions, decodeGoal, decodeTrigger, encodeActions, encodeGoal, encodeTrigger } from './journey.codec';
 import {
   JOURNEY_NAME_MAX,
   JOURNEY_NOTES_MAX,
@@ -85,6 +85,7 @@ export class JourneysService {
     const notes = checkNotes(input?.notes, violations);
     const reEntry = checkReEntry(input?.reEntry ?? 'allow', violations);
     const trigger = await this.validation.checkTrigger(userId, input?.trigger, violations);
+    const goal = input?.goal === undefined ? null : await this.validation.checkGoal(userId, input.goal, violations);
     if (violations.length > 0 || !trigger) throw JourneysException.invalid(summarise('The journey could not be created', violations), violations);
 
     const journey = await transactionWithRetry(this.sequelize, async (transaction) => {
@@ -97,6 +98,7 @@ export class JourneysService {
           Status: 'Disabled',
           ReEntry: reEntry,
           Actions: encodeActions([]),
+          Goal: encodeGoal(goal),
           Version: 1,
           WebhookSecret: newWebhookSecret(),
         },
@@ -109,14 +111,14 @@ export class JourneysService {
   }
 
   /**
-   * Journey Information: name, notes, trigger, re-entry rule. Only the given
-   * fields change. A change of name, trigger or re-entry bumps Version too
-   * (the runtime caches definitions by version); notes alone do not.
+   * Journey Information: name, notes, trigger, re-entry rule, goal. Only the
+   * given fields change. A change of name, trigger, re-entry or goal bumps
+   * Version too (the runtime caches definitions by version); notes alone do not.
    */
   async updateInfo(userId: number, journeyId: number, input: UpdateJourneyInfoInput): Promise<JourneyDetail> {
     await this.repo.findOwned(userId, journeyId);
     const violations: Violation[] = [];
-    const patch: Partial<Pick<JourneyModel, 'Name' | 'Notes' | 'ReEntry' | 'TriggerType' | 'TriggerSettings'>> = {};
+    const patch: Partial<Pick<JourneyModel, 'Name' | 'Notes' | 'ReEntry' | 'TriggerType' | 'TriggerSettings' | 'Goal'>> = {};
     if (input?.name !== undefined) patch.Name = checkName(input.name, violations);
     if (input?.notes !== undefined) patch.Notes = checkNotes(input.notes, violations);
     if (input?.reEntry !== undefined) patch.ReEntry = checkReEntry(input.reEntry, violations);
@@ -125,12 +127,16 @@ export class JourneysService {
       trigger = await this.validation.checkTrigger(userId, input.trigger, violations);
       if (trigger) Object.assign(patch, encodeTrigger(trigger));
     }
+    if (input?.goal !== undefined) {
+      const goal = await this.validation.checkGoal(userId, input.goal, violations);
+      if (goal !== undefined) patch.Goal = encodeGoal(goal);
+    }
     if (violations.length > 0) throw JourneysException.invalid(summarise('The journey could not be saved', violations), violations);
 
     await transactionWithRetry(this.sequelize, async (transaction) => {
       const row = await this.repo.findOwned(userId, journeyId, { transaction, lock: true });
       // The runtime caches definitions by JourneyID + Version: a change it reads (name, trigger, re-entry) needs a new version.
-      const runtimeVisible = (['Name', 'ReEntry', 'TriggerType', 'TriggerSettings'] as const).some(
+      const runtimeVisible = (['Name', 'ReEntry', 'TriggerType', 'TriggerSettings', 'Goal'] as const).some(
         (key) => patch[key] !== undefined && patch[key] !== row[key],
       );
       await row.update(runtimeVisible ? { ...patch, Version: row.Version + 1 } : patch, { transaction });
@@ -324,6 +330,7 @@ function toDetail(row: JourneyModel): JourneyDetail {
     reEntry: row.ReEntry,
     actions: decodeActions(row.Actions),
     version: row.Version,
+    goal: decodeGoal(row.Goal),
     webhookSecret: row.WebhookSecret,
     createdAt: row.CreatedAt,
     updatedAt: row.UpdatedAt,

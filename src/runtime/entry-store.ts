@@ -23,7 +23,7 @@ import { ended, normaliseEntry, refOf, subscriberKey, type EntryRow, type FinalP
 import { chunk } from './queues';
 
 const ENTRY_COLUMNS =
-  'EntryID, JourneyID, RelOwnerUserID, ListID, SubscriberID, State, CurrentActionID, WakeAt, StepSeq, ChainID, ChainDepth, TriggerEvent, Attempts';
+  'EntryID, JourneyID, RelOwnerUserID, ListID, SubscriberID, State, CurrentActionID, WakeAt, StepSeq, ChainID, ChainDepth, TriggerEvent, Attempts, EntryNumber, CreatedAt, WaitingSince';
 
 /** A new entry as enrolment inserts it: active at the start, or already exited (refused by the loop bound). */
 export interface NewEntry {
@@ -95,7 +95,8 @@ export class EntryStore {
   /** An unlocked look at entries that might run (live, active or waiting). */
   async peekRunnable(entryIds: readonly number[]): Promise<EntryRow[]> {
     const rows = await this.db.select<EntryRow>(
-      `SELECT EntryID, JourneyID, RelOwnerUserID, ListID, SubscriberID, State, CurrentActionID, WakeAt, StepSeq, ChainID, ChainDepth, NULL AS TriggerEvent, Attempts
+      `SELECT EntryID, JourneyID, RelOwnerUserID, ListID, SubscriberID, State, CurrentActionID, WakeAt, StepSeq, ChainID, ChainDepth, NULL AS TriggerEvent, Attempts,
+              EntryNumber, CreatedAt, WaitingSince
          FROM \`${this.tables.entries}\` WHERE EntryID IN (?) AND ActiveLock = 1 AND State IN ('active','waiting')`,
       [entryIds],
     );
@@ -203,6 +204,22 @@ export class EntryStore {
     const at = new Map(entries.map((e) => [e.EntryID, e.CurrentActionID]));
     for (const row of rows) if (at.get(Number(row.EntryID)) === row.ActionID) out.set(Number(row.EntryID), { Status: row.Status });
     return out;
+  }
+
+  /**
+   * The live entries of these subscribers that an open, click or conversion
+   * may move now: entries waiting at a Wait for event, and every live entry
+   * of an enabled journey with a goal.
+   */
+  reactiveEntriesOf(refs: readonly SubscriberRef[]): Promise<{ EntryID: number; StepSeq: number }[]> {
+    if (refs.length === 0) return Promise.resolve([]);
+    return this.db.select(
+      `SELECT e.EntryID, e.StepSeq FROM \`${this.tables.entries}\` e
+         JOIN \`${this.tables.journeys}\` j ON j.JourneyID = e.JourneyID AND j.Status = 'Enabled'
+        WHERE (e.ListID, e.SubscriberID) IN (${refs.map(() => '(?, ?)').join(', ')}) AND e.State IN ('active','waiting')
+          AND (e.WaitingSince IS NOT NULL OR j.Goal IS NOT NULL)`,
+      refs.flatMap((r) => [r.listId, r.subscriberId]),
+    );
   }
 
   /** Positions of live entries to queue (active now, waiting at their time). */
@@ -369,7 +386,14 @@ export class EntryStore {
     const nowSql = sqlDate(now);
     const groups = new Map<string, { final: FinalPosition; ids: number[] }>();
     for (const [entryId, final] of positions) {
-      const key = JSON.stringify([final.state, final.currentActionId, final.wakeAt?.getTime() ?? null, final.exitReason, final.lastError]);
+      const key = JSON.stringify([
+        final.state,
+        final.currentActionId,
+        final.wakeAt?.getTime() ?? null,
+        final.waitingSince?.getTime() ?? null,
+        final.exitReason,
+        final.lastError,
+      ]);
       const group = groups.get(key) ?? { final, ids: [] };
       group.ids.push(entryId);
       groups.set(key, group);
@@ -378,13 +402,14 @@ export class EntryStore {
       const isEnded = ended(final.state);
       await tx.execute(
         `UPDATE \`${this.tables.entries}\`
-            SET State = ?, CurrentActionID = COALESCE(?, CurrentActionID), WakeAt = ?, ExitReason = ?, LastError = ?,
+            SET State = ?, CurrentActionID = COALESCE(?, CurrentActionID), WakeAt = ?, WaitingSince = ?, ExitReason = ?, LastError = ?,
                 ActiveLock = ${isEnded ? 'NULL' : '1'}, EndedAt = ${isEnded ? '?' : 'NULL'}, Attempts = 0, StepSeq = StepSeq + 1, UpdatedAt = ?
           WHERE EntryID IN (?)`,
         [
           final.state,
           final.currentActionId,
           final.wakeAt ? sqlDate(final.wakeAt) : null,
+          final.waitingSince ? sqlDate(final.waitingSince) : null,
           final.exitReason,
           final.lastError,
           ...(isEnded ? [nowSql] : []),
@@ -496,7 +521,7 @@ export class EntryStore {
       }
     }
     await tx.execute(
-      `UPDATE \`${this.tables.entries}\` SET State = 'active', CurrentActionID = ?, WakeAt = NULL, LastError = NULL, Attempts = 0, StepSeq = StepSeq + 1, UpdatedAt = ? WHERE EntryID = ?`,
+      `UPDATE \`${this.tables.entries}\` SET State = 'active', CurrentActionID = ?, WakeAt = NULL, WaitingSince = NULL, LastError = NULL, Attempts = 0, StepSeq = StepSeq + 1, UpdatedAt = ? WHERE EntryID = ?`,
       [resumeAt, nowSql, entryId],
     );
   }
@@ -536,16 +561,41 @@ export class EntryStore {
     return taken;
   }
 
-  /** Successful attempts; an outcome whose attempt is no longer current (its lease passed to another) changes nothing. */
-  async recordDone(outcomes: readonly (ClaimRef & { attempt: number; result: string })[], now: Date): Promise<void> {
+  /**
+   * Finished attempts (done, or skipped with a reason: the entry goes on
+   * either way); an outcome whose attempt is no longer current (its lease
+   * passed to another) changes nothing.
+   */
+  async recordDone(outcomes: readonly (ClaimRef & { attempt: number; result: string; skipped?: string })[], now: Date): Promise<void> {
     if (outcomes.length === 0) return;
-    const rows = outcomes.map((o, i) => (i === 0 ? 'SELECT ? AS EntryID, ? AS ActionID, ? AS Attempts, ? AS Result' : 'SELECT ?, ?, ?, ?')).join(' UNION ALL ');
+    const rows = outcomes
+      .map((o, i) => (i === 0 ? 'SELECT ? AS EntryID, ? AS ActionID, ? AS Attempts, ? AS Status, ? AS Result, ? AS Detail' : 'SELECT ?, ?, ?, ?, ?, ?'))
+      .join(' UNION ALL ');
     await this.db.execute(
       `UPDATE \`${this.tables.log}\` l JOIN (${rows}) v ON l.EntryID = v.EntryID AND l.ActionID = v.ActionID AND l.Attempts = v.Attempts
-          SET l.Status = 'done', l.Result = v.Result, l.LeaseUntil = NULL, l.LeaseOwner = NULL, l.NotBefore = NULL, l.CompletedAt = ?
+          SET l.Status = v.Status, l.Result = v.Result, l.Detail = v.Detail, l.LeaseUntil = NULL, l.LeaseOwner = NULL, l.NotBefore = NULL, l.CompletedAt = ?
         WHERE l.Status = 'pending'`,
-      [...outcomes.flatMap((o) => [o.entryId, o.actionId, o.attempt, o.result.slice(0, 64)]), sqlDate(now)],
+      [...outcomes.flatMap((o) => [o.entryId, o.actionId, o.attempt, o.skipped ? 'skipped' : 'done', o.result.slice(0, 64), o.skipped ?? null]), sqlDate(now)],
     );
+  }
+
+  /** Attempt `attempt` found the action cannot be done for this subscriber, and the entry leaves the journey with the reason. */
+  async recordExit(entry: EntryRow, actionId: string, attempt: number, reason: string, now: Date): Promise<boolean> {
+    const nowSql = sqlDate(now);
+    return this.db.transaction(async (tx) => {
+      const claim = await tx.execute(
+        `UPDATE \`${this.tables.log}\` SET Status = 'skipped', Detail = ?, LeaseUntil = NULL, LeaseOwner = NULL, NotBefore = NULL, CompletedAt = ?
+          WHERE EntryID = ? AND ActionID = ? AND Status = 'pending' AND Attempts = ?`,
+        [reason, nowSql, entry.EntryID, actionId, attempt],
+      );
+      if (claim.affectedRows !== 1) return false;
+      await tx.execute(
+        `UPDATE \`${this.tables.entries}\` SET State = 'exited', ActiveLock = NULL, WakeAt = NULL, ExitReason = ?, EndedAt = ?, StepSeq = StepSeq + 1, UpdatedAt = ?
+          WHERE EntryID = ? AND CurrentActionID = ? AND ActiveLock = 1`,
+        [reason.slice(0, 255), nowSql, nowSql, entry.EntryID, actionId],
+      );
+      return true;
+    });
   }
 
   /**

@@ -21,6 +21,12 @@ export interface EntryRow {
   ChainDepth: number;
   TriggerEvent: string | null;
   Attempts: number;
+  /** Its pass number through the journey (1 for the first). */
+  EntryNumber: number;
+  /** When it entered the journey. */
+  CreatedAt: Date;
+  /** Waiting at a Wait for event: events count from here (null otherwise). */
+  WaitingSince: Date | null;
 }
 
 /** Where a step leaves an entry. */
@@ -28,6 +34,8 @@ export interface FinalPosition {
   state: EntryState;
   currentActionId: string | null;
   wakeAt: Date | null;
+  /** Waiting at a Wait for event: events count from here. */
+  waitingSince?: Date | null;
   exitReason: string | null;
   lastError: string | null;
   newStepSeq: number;
@@ -62,7 +70,7 @@ export interface PendingExternal {
 }
 
 export function ended(state: EntryState): boolean {
-  return state === 'completed' || state === 'exited';
+  return state === 'completed' || state === 'exited' || state === 'converted';
 }
 
 /** The states of a live entry (ActiveLock 1). */
@@ -72,6 +80,11 @@ export function isLive(state: EntryState): boolean {
 
 export function refOf(entry: Pick<EntryRow, 'ListID' | 'SubscriberID'>): SubscriberRef {
   return { listId: Number(entry.ListID), subscriberId: Number(entry.SubscriberID) };
+}
+
+/** What a Random split chooses an entry's path by: the entry's identity, known before it is inserted. */
+export function splitKeyOf(entry: Pick<EntryRow, 'JourneyID' | 'ListID' | 'SubscriberID' | 'EntryNumber'>): string {
+  return `${entry.JourneyID}:${entry.ListID}:${entry.SubscriberID}:${entry.EntryNumber}`;
 }
 
 export function subscriberKey(ref: SubscriberRef): string {
@@ -90,6 +103,9 @@ export function normaliseEntry(row: EntryRow): EntryRow {
     StepSeq: Number(row.StepSeq),
     ChainDepth: Number(row.ChainDepth),
     Attempts: Number(row.Attempts),
+    EntryNumber: Number(row.EntryNumber),
     WakeAt: row.WakeAt ? new Date(row.WakeAt) : null,
+    CreatedAt: new Date(row.CreatedAt),
+    WaitingSince: row.WaitingSince ? new Date(row.WaitingSince) : null,
   };
 }

@@ -9,6 +9,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DB, TABLES } from '../core/tokens';
 import { sqlDate, type Db, type SqlSession } from '../database/db';
 import type { PluginTables } from '../database/tables';
+import { allActions } from '../engine/action-tree';
 import type { JourneyDefinition } from '../engine/journey.types';
 import { toDefinition, type JourneyRowFields } from '../journeys/journey.codec';
 
@@ -16,11 +17,14 @@ export interface RuntimeJourney {
   definition: JourneyDefinition;
   enabled: boolean;
   webhookSecret: string;
+  /** Has a goal or a Wait for event: its entries are stepped when the subscriber opens, clicks or converts, also while they wait. */
+  reactsToEvents: boolean;
 }
 
 interface CachedTree {
   definition: JourneyDefinition;
   webhookSecret: string;
+  reactsToEvents: boolean;
   loadedAt: number;
 }
 
@@ -57,13 +61,15 @@ export class JourneyStore {
     }
     if (missing.length > 0) {
       const rows = await session.select<JourneyRowFields & { WebhookSecret: string }>(
-        `SELECT JourneyID, RelOwnerUserID, Name, TriggerType, TriggerSettings, Status, ReEntry, Actions, Version, WebhookSecret
+        `SELECT JourneyID, RelOwnerUserID, Name, TriggerType, TriggerSettings, Status, ReEntry, Actions, Goal, Version, WebhookSecret
            FROM \`${this.tables.journeys}\` WHERE JourneyID IN (?)`,
         [missing],
       );
       if (this.trees.size > MAX_CACHED) this.trees.clear();
       for (const row of rows) {
-        const cached: CachedTree = { definition: toDefinition(row), webhookSecret: row.WebhookSecret, loadedAt: now };
+        const definition = toDefinition(row);
+        const reactsToEvents = !!definition.goal || allActions(definition.actions).some((a) => a.type === 'wait_for_event');
+        const cached: CachedTree = { definition, webhookSecret: row.WebhookSecret, reactsToEvents, loadedAt: now };
         this.trees.set(`${row.JourneyID}:${row.Version}`, cached);
         out.set(Number(row.JourneyID), this.view(cached, row.Status));
       }
@@ -101,6 +107,7 @@ export class JourneyStore {
       definition: { ...cached.definition, status: enabled ? 'Enabled' : 'Disabled' },
       enabled,
       webhookSecret: cached.webhookSecret,
+      reactsToEvents: cached.reactsToEvents,
     };
   }
 }

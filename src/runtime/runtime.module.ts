@@ -19,11 +19,13 @@ import { EntryScheduler } from './entry-scheduler';
 import { EntryStore } from './entry-store';
 import { EntryProcessor, EntryWorker } from './entry.processor';
 import { ExternalActions } from './external/external-actions';
+import { SendEmailExecutor } from './external/send-email-executor';
 import { SubscribeExecutor, UnsubscribeExecutor } from './external/subscription-executors';
 import { WEBHOOK_SENDER, WebhookExecutor } from './external/webhook-executor';
 import { HostFacts } from './host-facts';
 import { Enrolment } from './intake/enrolment';
 import { ProcessedEvents } from './intake/processed-events';
+import { SubscriberEvents } from './intake/subscriber-events';
 import { TRIGGER_INTAKE } from './trigger-intake';
 import { TriggerIntakeService } from './intake/trigger-intake.service';
 import { TriggerMatcher } from './intake/trigger-matcher';
@@ -32,6 +34,7 @@ import { ENTRY_QUEUE } from './queues';
 import { RuntimeHealth } from './runtime.health';
 import { RuntimeMetrics } from './runtime.metrics';
 import { DecisionWriter } from './step/decision-writer';
+import { EventWaits } from './step/event-waits';
 import { ListImport } from './step/list-import';
 import { StepPlanner } from './step/step-planner';
 import { StepRunner } from './step/step-runner';
@@ -47,6 +50,8 @@ import { WebhookSender } from './webhook-sender';
     RuntimeMetrics,
     HostFacts,
     ProcessedEvents,
+    SubscriberEvents,
+    EventWaits,
     TriggerMatcher,
     Enrolment,
     StepPlanner,
@@ -63,6 +68,7 @@ import { WebhookSender } from './webhook-sender';
     SubscribeExecutor,
     UnsubscribeExecutor,
     WebhookExecutor,
+    SendEmailExecutor,
     ExternalActions,
     EntryScheduler,
     EntryWorker,

@@ -14,6 +14,7 @@ import { CLOCK, PLUGIN_CONFIG, type Clock } from '../core/tokens';
 import { EntryQueue } from './entry-queue.service';
 import { EntryStore } from './entry-store';
 import { ProcessedEvents } from './intake/processed-events';
+import { SubscriberEvents } from './intake/subscriber-events';
 import { EVENT_RETENTION_MS, STALE_ACTIVE_MS } from './runtime.limits';
 
 const PAGE = 5000;
@@ -38,6 +39,7 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
     private readonly queue: EntryQueue,
     private readonly store: EntryStore,
     private readonly events: ProcessedEvents,
+    private readonly subscriberEvents: SubscriberEvents,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -90,6 +92,7 @@ export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdow
     }
 
     report.prunedEvents = await this.events.prune(new Date(now.getTime() - EVENT_RETENTION_MS));
+    await this.subscriberEvents.prune(new Date(now.getTime() - EVENT_RETENTION_MS));
     return report;
   }
 }

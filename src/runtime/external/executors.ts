@@ -12,7 +12,13 @@ import { PermanentHostError, type HostCallOutcome } from '../../host/host.ports'
 import type { PendingExternal } from '../entry.types';
 
 /** What carrying out an action once came to. */
-export type ExternalOutcome = { kind: 'done'; result: string } | { kind: 'retry'; error: string; retryAfterMs?: number } | { kind: 'permanent'; error: string };
+export type ExternalOutcome =
+  /** Carried out (or, with `skipped`, not carried out for that reason, and the entry goes on). */
+  | { kind: 'done'; result: string; skipped?: string }
+  /** Not carried out, and the entry leaves the journey for this reason (Send Email set to exit when undeliverable). */
+  | { kind: 'exit'; reason: string }
+  | { kind: 'retry'; error: string; retryAfterMs?: number }
+  | { kind: 'permanent'; error: string };
 
 export type PendingOf<T extends ExternalActionType> = PendingExternal & { action: Extract<ExternalAction, { type: T }> };
 

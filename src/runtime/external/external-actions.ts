@@ -22,6 +22,7 @@ import { RuntimeMetrics } from '../runtime.metrics';
 import { EXTERNAL_MAX_ATTEMPTS } from '../runtime.limits';
 import { retryDelayMs } from '../webhook-sender';
 import { assertExecutorsComplete, outcomeOfError, type ExternalExecutor, type ExternalExecutors, type ExternalOutcome, type PendingOf } from './executors';
+import { SendEmailExecutor } from './send-email-executor';
 import { SubscribeExecutor, UnsubscribeExecutor } from './subscription-executors';
 import { WebhookExecutor } from './webhook-executor';
 
@@ -38,8 +39,9 @@ export class ExternalActions {
     subscribe: SubscribeExecutor,
     unsubscribe: UnsubscribeExecutor,
     webhook: WebhookExecutor,
+    sendEmail: SendEmailExecutor,
   ) {
-    this.executors = { subscribe, unsubscribe, webhook };
+    this.executors = { subscribe, unsubscribe, webhook, send_email: sendEmail };
     assertExecutorsComplete(this.executors);
   }
 
@@ -67,7 +69,13 @@ export class ExternalActions {
     const now = this.clock.now();
     const done = [...outcomes].filter((o): o is [PendingExternal, Extract<ExternalOutcome, { kind: 'done' }>] => o[1].kind === 'done');
     await this.store.recordDone(
-      done.map(([item, outcome]) => ({ entryId: item.entry.EntryID, actionId: item.action.id, attempt: item.attempt, result: outcome.result })),
+      done.map(([item, outcome]) => ({
+        entryId: item.entry.EntryID,
+        actionId: item.action.id,
+        attempt: item.attempt,
+        result: outcome.result,
+        skipped: outcome.skipped,
+      })),
       now,
     );
     for (const [item] of done) this.metrics.actionsRun.inc({ type: item.action.type });
@@ -75,6 +83,10 @@ export class ExternalActions {
     for (const [item, outcome] of outcomes) {
       if (outcome.kind === 'done') continue;
       const { entry, action, attempt } = item;
+      if (outcome.kind === 'exit') {
+        await this.store.recordExit(entry, action.id, attempt, outcome.reason, now);
+        continue;
+      }
       if (outcome.kind === 'retry' && attempt < EXTERNAL_MAX_ATTEMPTS) {
         const retryAt = new Date(now.getTime() + retryDelayMs(attempt, outcome.retryAfterMs));
         if (await this.store.recordRetry(entry, action.id, attempt, outcome.error, retryAt, now)) {

@@ -18,14 +18,17 @@ import type { AppConfig } from '../../config/env';
 import { CLOCK, DB, PLUGIN_CONFIG, type Clock } from '../../core/tokens';
 import { isTransientDbError, withDbRetry, type Db, type SqlTransaction } from '../../database/db';
 import type { TriggerEvent } from '../../engine/trigger-event';
-import { EntryQueue, type TimedEntryStep } from '../entry-queue.service';
+import type { SubscriberRef } from '../../engine/host-facts.types';
+import { EntryQueue } from '../entry-queue.service';
 import { chunk, type EntryStep } from '../queues';
 import { RuntimeMetrics } from '../runtime.metrics';
+import { EventWaits } from '../step/event-waits';
 import { FreshEnrolmentRace, ListImport, type FirstStepFollowUps } from '../step/list-import';
 import { ROWS_PER_INSERT } from './admission';
 import { Enrolment, emptyEnrolResult, type EnrolResult } from './enrolment';
 import { EventCoalescer } from './event-coalescer';
 import { ProcessedEvents } from './processed-events';
+import { SubscriberEvents } from './subscriber-events';
 import type { TriggerIntake } from '../trigger-intake';
 import { TriggerMatcher } from './trigger-matcher';
 
@@ -55,6 +58,8 @@ class EventRace extends Error {}
 interface BatchOutcome extends EnrolResult {
   duplicates: number;
   followUps: FirstStepFollowUps;
+  /** Subscribers with new opens, clicks or conversions. */
+  touched: SubscriberRef[];
 }
 
 @Injectable()
@@ -71,6 +76,8 @@ export class TriggerIntakeService implements TriggerIntake {
     private readonly listImport: ListImport,
     private readonly queue: EntryQueue,
     private readonly metrics: RuntimeMetrics,
+    private readonly subscriberEvents: SubscriberEvents,
+    private readonly eventWaits: EventWaits,
     @Inject(PLUGIN_CONFIG) config: AppConfig,
   ) {
     const coalescer = (this.coalescer = new EventCoalescer({
@@ -195,7 +202,12 @@ export class TriggerIntakeService implements TriggerIntake {
           )
         : new Set<string>();
       const fresh = events.filter((e) => !seen.has(e.eventId));
-      const nothing = (duplicates: number): BatchOutcome => ({ ...emptyEnrolResult(), duplicates, followUps: { wakes: [], runNow: [] } });
+      const nothing = (duplicates: number): BatchOutcome => ({
+        ...emptyEnrolResult(),
+        duplicates,
+        followUps: { wakes: [], runNow: [], eventWaits: [] },
+        touched: [],
+      });
       if (fresh.length === 0) return nothing(events.length);
       const recorded = await this.events.record(
         fresh.map((e) => e.eventId),
@@ -205,12 +217,14 @@ export class TriggerIntakeService implements TriggerIntake {
       if (recorded === 0) return nothing(events.length); // every id was seen before
       if (recorded !== fresh.length) throw new EventRace();
       const duplicates = events.length - fresh.length;
+      // Opens, clicks and conversions are kept for goals and Wait for event; their subscribers' waiting entries move after commit.
+      const touched = await this.subscriberEvents.record(tx, fresh, now);
       const requests = await this.matcher.match(tx, fresh);
       if (requests.length > 0) {
         try {
           // Each new entry inserted where its first step leaves it. In a savepoint: a race with another
           // enrolment, or a step that cannot be done here, falls back to the path below.
-          return { ...(await tx.savepoint((sp) => this.listImport.enrolFresh(sp, requests))), duplicates };
+          return { ...(await tx.savepoint((sp) => this.listImport.enrolFresh(sp, requests))), duplicates, touched };
         } catch (error) {
           if (isTransientDbError(error)) throw error;
           if (!(error instanceof FreshEnrolmentRace))
@@ -218,21 +232,37 @@ export class TriggerIntakeService implements TriggerIntake {
         }
       }
       const enrolled = await this.enrolment.enrol(tx, requests);
-      return { ...enrolled, duplicates, followUps: await this.firstStepInline(tx, enrolled.entries) };
+      return { ...enrolled, duplicates, touched, followUps: await this.firstStepInline(tx, enrolled.entries) };
     });
     await this.queue.afterCommit(outcome.followUps.wakes, outcome.followUps.runNow);
+    await this.moveWaiting(outcome);
     return { enrolled: outcome.enrolled, duplicates: outcome.duplicates, refused: outcome.refused, byEvent: outcome.byEvent };
   }
 
   /** The first step of entries this transaction inserted, in a savepoint: if it cannot be done here, the entries still stand and go to the queue. */
-  private async firstStepInline(tx: SqlTransaction, entries: EntryStep[]): Promise<{ wakes: TimedEntryStep[]; runNow: EntryStep[] }> {
-    if (entries.length === 0) return { wakes: [], runNow: [] };
+  private async firstStepInline(tx: SqlTransaction, entries: EntryStep[]): Promise<FirstStepFollowUps> {
+    if (entries.length === 0) return { wakes: [], runNow: [], eventWaits: [] };
     try {
       return await tx.savepoint((sp) => this.listImport.stepFresh(sp, entries));
     } catch (error) {
       if (isTransientDbError(error)) throw error;
       this.logger.warn(`first step of ${entries.length} new entries left to the workers: ${(error as Error).message}`);
-      return { wakes: [], runNow: entries };
+      return { wakes: [], runNow: entries, eventWaits: [] };
+    }
+  }
+
+  /**
+   * After commit: entries these events may move (waiting for them, or in a
+   * journey with a goal) and entries that started waiting for an event run now.
+   * Best effort, like any queueing: should Redis be away, the step at their
+   * wake time still finds the events in MySQL.
+   */
+  private async moveWaiting(outcome: BatchOutcome): Promise<void> {
+    try {
+      await this.eventWaits.wake(outcome.touched);
+      await this.eventWaits.catchUp(outcome.followUps.eventWaits);
+    } catch (error) {
+      this.logger.warn(`waking entries that wait for events failed (they move at their wake time): ${(error as Error).message}`);
     }
   }
 }

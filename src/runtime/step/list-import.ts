@@ -36,12 +36,15 @@ import { RuntimeMetrics } from '../runtime.metrics';
 import { DecisionWriter } from './decision-writer';
 import { decideSteps } from './step-decisions';
 import { StepPlanner, type StartTargets } from './step-planner';
+import type { EventWait } from './event-waits';
 import { StepRunner } from './step-runner';
 
 /** What a list import leaves to queue once the enrolment transaction has committed. */
 export interface FirstStepFollowUps {
   wakes: TimedEntryStep[];
   runNow: EntryStep[];
+  /** Entries that started waiting for an event (checked for events that arrived meanwhile, after commit). */
+  eventWaits: EventWait[];
 }
 
 /**
@@ -77,7 +80,7 @@ export class ListImport {
   /** Admits, decides and inserts new entries at the position their first step leaves them in. Throws FreshEnrolmentRace (see above). */
   async enrolFresh(tx: SqlTransaction, requests: readonly EnrolRequest[]): Promise<EnrolResult & { followUps: FirstStepFollowUps }> {
     const now = this.clock.now();
-    const result = { ...emptyEnrolResult(), followUps: { wakes: [], runNow: [] } as FirstStepFollowUps };
+    const result = { ...emptyEnrolResult(), followUps: { wakes: [], runNow: [], eventWaits: [] } as FirstStepFollowUps };
     // One read of every entry these subscribers have in their lists: admission's history, and the live entries to lock.
     const known = await this.store.entriesOfSubscribers(
       tx,
@@ -114,6 +117,9 @@ export class ListImport {
           ChainDepth: chainDepth,
           TriggerEvent: triggerEvent,
           Attempts: 0,
+          EntryNumber: admitted.entryNumber,
+          CreatedAt: now,
+          WaitingSince: null,
         };
         fresh.push({ group, admitted, entry });
       }
@@ -194,6 +200,8 @@ export class ListImport {
       const entryId = realId.get(plan.entry.EntryID);
       if (!position || entryId === undefined) continue;
       if (position.state === 'waiting' && position.wakeAt) result.followUps.wakes.push({ entryId, stepSeq: position.newStepSeq, wakeAt: position.wakeAt });
+      if (position.waitingSince)
+        result.followUps.eventWaits.push({ entryId, stepSeq: position.newStepSeq, ref: refOf(plan.entry), since: position.waitingSince });
       if (decision.externalOf.has(plan.entry.EntryID) && position.state === 'active') result.followUps.runNow.push({ entryId, stepSeq: position.newStepSeq });
     }
     result.followUps.runNow.push(...started.entries);
@@ -206,7 +214,7 @@ export class ListImport {
    * actions are only claimed here (no lease) and their entries queued.
    */
   async stepFresh(tx: SqlTransaction, entries: readonly EntryStep[]): Promise<FirstStepFollowUps> {
-    if (entries.length === 0) return { wakes: [], runNow: [] };
+    if (entries.length === 0) return { wakes: [], runNow: [], eventWaits: [] };
     const rows = await this.store.unmoved(
       tx,
       entries.map((e) => e.entryId),
@@ -216,7 +224,7 @@ export class ListImport {
       tx,
     );
     const done = await this.runner.stepLocked(tx, rows, journeys, this.clock.now(), true);
-    return { wakes: done.wakes, runNow: done.runNow };
+    return { wakes: done.wakes, runNow: done.runNow, eventWaits: done.eventWaits };
   }
 
   /**

@@ -121,11 +121,21 @@ export function decideSteps(
     } else {
       switch (outcome.kind) {
         case 'wait':
+          if (outcome.eventsSince) {
+            // A Wait for event is logged once, when it resolves (its Yes or No is the claim).
+            position = at('waiting', outcome.actionId, { wakeAt: outcome.wakeAt, waitingSince: outcome.eventsSince });
+            break;
+          }
           if (!claimed.has(claimKey(entry.EntryID, outcome.actionId))) {
             log(outcome.actionId, 'wait', 'done', { result: outcome.wakeAt.toISOString() });
             claimed.add(claimKey(entry.EntryID, outcome.actionId));
           }
           position = at('waiting', outcome.actionId, { wakeAt: outcome.wakeAt });
+          break;
+        case 'unchanged':
+          continue; // still waiting where it waits: nothing to write
+        case 'converted':
+          position = at('converted', outcome.actionId ?? entry.CurrentActionID, { exitReason: outcome.reason.slice(0, 255) });
           break;
         case 'external':
           if (!claimed.has(claimKey(entry.EntryID, outcome.action.id))) {

@@ -13,8 +13,10 @@ import { isExternalAction } from '../../engine/action-registry';
 import { findAction } from '../../engine/action-tree';
 import { requiredActivity } from '../../engine/conditions';
 import { advance } from '../../engine/step';
+import type { SubscriberEvent } from '../../engine/host-facts.types';
 import type { LocalEffect, StepResult, StepStart } from '../../engine/step.types';
-import { refOf, subscriberKey, type EntryRow, type PendingExternal } from '../entry.types';
+import { refOf, splitKeyOf, subscriberKey, type EntryRow, type PendingExternal } from '../entry.types';
+import { SubscriberEvents } from '../intake/subscriber-events';
 
 /** An entry standing at an external action whose claim is still pending: to be carried out (once its lease is taken), not stepped. */
 export type ResumedExternal = Omit<PendingExternal, 'attempt'>;
@@ -32,6 +34,7 @@ export class StepPlanner {
     private readonly facts: HostFacts,
     private readonly journeys: JourneyStore,
     private readonly metrics: RuntimeMetrics,
+    private readonly subscriberEvents: SubscriberEvents,
   ) {}
 
   /**
@@ -48,6 +51,10 @@ export class StepPlanner {
     targets: StartTargets,
   ): Promise<{ plans: Plan[]; resumeExternals: ResumedExternal[] }> {
     const subscribers = await this.facts.subscribers(runnable.map((entry) => ({ ownerUserId: entry.RelOwnerUserID, ref: refOf(entry) })));
+    const events = await this.eventsOf(
+      tx,
+      runnable.filter((entry) => journeys.get(entry.JourneyID)?.reactsToEvents),
+    );
     const activity = await this.facts.activity(
       runnable
         .filter((entry) => journeys.has(entry.JourneyID))
@@ -72,18 +79,24 @@ export class StepPlanner {
         plans.push({ entry, journey, subscriber, result: exitWith(entry.CurrentActionID, 'Subscriber no longer exists in the list') });
         continue;
       }
-      const start: StepStart = entry.CurrentActionID ? { from: 'after', actionId: entry.CurrentActionID } : { from: 'beginning' };
+      let start: StepStart = { from: 'beginning' };
       if (entry.CurrentActionID) {
         const action = findAction(journey.definition.actions, entry.CurrentActionID);
         if (isExternalAction(action)) {
           const claim = claims.get(entry.EntryID);
           if (!claim || claim.Status === 'pending') {
-            resumeExternals.push({ entry, journey, action, subscriber });
-            continue;
+            if (entry.State === 'active' || !entry.WakeAt || entry.WakeAt.getTime() <= now.getTime())
+              resumeExternals.push({ entry, journey, action, subscriber });
+            continue; // (a retry not due yet waits for its time)
           }
           if (claim.Status === 'failed') continue; // parked; the entry is (or is about to be) failed
-        } else if (entry.State === 'waiting' && entry.WakeAt) {
-          this.metrics.wakeLateness.observe(Math.max(0, now.getTime() - entry.WakeAt.getTime()) / 1000);
+          start = { from: 'after', actionId: entry.CurrentActionID };
+        } else if (entry.State === 'waiting') {
+          const until = entry.WakeAt ?? now;
+          start = { from: 'waiting', actionId: entry.CurrentActionID, since: entry.WaitingSince ?? entry.CreatedAt, until };
+          if (until.getTime() <= now.getTime()) this.metrics.wakeLateness.observe((now.getTime() - until.getTime()) / 1000);
+        } else {
+          start = { from: 'after', actionId: entry.CurrentActionID };
         }
       }
       const owner = await this.facts.owner(entry.RelOwnerUserID);
@@ -93,7 +106,14 @@ export class StepPlanner {
           journey: journey.definition,
           start,
           now,
-          facts: { subscriber, activity: activity.get(subscriberKey(refOf(entry))) ?? {}, timeZone: owner.timeZone, customFieldNames: owner.customFieldNames },
+          entry: { key: splitKeyOf(entry), enteredAt: entry.CreatedAt },
+          facts: {
+            subscriber,
+            activity: activity.get(subscriberKey(refOf(entry))) ?? {},
+            timeZone: owner.timeZone,
+            customFieldNames: owner.customFieldNames,
+            events: events.get(subscriberKey(refOf(entry))),
+          },
         });
       } catch (error) {
         const actionId = entry.CurrentActionID ?? journey.definition.actions[0]?.id ?? '-';
@@ -110,6 +130,13 @@ export class StepPlanner {
       plans.push({ entry, journey, subscriber, result });
     }
     return { plans, resumeExternals };
+  }
+
+  /** The recent opens, clicks and conversions of these entries' subscribers, since the earliest any of them needs. */
+  private async eventsOf(tx: SqlTransaction, entries: readonly EntryRow[]): Promise<Map<string, SubscriberEvent[]>> {
+    if (entries.length === 0) return new Map();
+    const since = new Date(Math.min(...entries.map((e) => Math.min(e.CreatedAt.getTime(), e.WaitingSince?.getTime() ?? Infinity))));
+    return this.subscriberEvents.since(entries.map(refOf), since, tx);
   }
 
   /**
@@ -161,6 +188,7 @@ function placeholderJourney(entry: EntryRow): RuntimeJourney {
   return {
     enabled: true,
     webhookSecret: '',
+    reactsToEvents: false,
     definition: {
       journeyId: entry.JourneyID,
       ownerUserId: entry.RelOwnerUserID,

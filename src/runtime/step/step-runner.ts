@@ -22,11 +22,12 @@ import { CLOCK, DB, PLUGIN_CONFIG, type Clock } from '../../core/tokens';
 import type { Db, SqlTransaction } from '../../database/db';
 import { EntryQueue, type TimedEntryStep } from '../entry-queue.service';
 import { claimKeyOf, EntryStore } from '../entry-store';
-import type { EntryRow, PendingExternal } from '../entry.types';
+import { refOf, type EntryRow, type PendingExternal } from '../entry.types';
 import { JourneyStore, type RuntimeJourney } from '../journey-store';
 import type { EntryStep } from '../queues';
 import { externalLeaseMs } from '../runtime.limits';
 import { DecisionWriter } from './decision-writer';
+import { EventWaits, type EventWait } from './event-waits';
 import { decideSteps, standsAtExternal } from './step-decisions';
 import { StepPlanner, type ResumedExternal, type StartTargets } from './step-planner';
 
@@ -48,6 +49,8 @@ export interface StepFollowUps {
   wakes: TimedEntryStep[];
   /** Entries to run now: Start Journey enrolments, and (inline steps) entries whose external action a worker carries out. */
   runNow: EntryStep[];
+  /** Entries that started waiting for an event: checked for events that arrived meanwhile, after commit. */
+  eventWaits: EventWait[];
 }
 
 @Injectable()
@@ -61,6 +64,7 @@ export class StepRunner {
     private readonly planner: StepPlanner,
     private readonly writer: DecisionWriter,
     private readonly queue: EntryQueue,
+    private readonly eventWaits: EventWaits,
   ) {}
 
   /** One step for each runnable entry among `entryIds`. */
@@ -75,7 +79,8 @@ export class StepRunner {
     const candidates = seen.filter((entry) => {
       const journey = journeys.get(entry.JourneyID);
       if (journey && !journey.enabled) return false; // a disabled journey freezes its entries: leave them exactly where they are
-      if (entry.State === 'waiting' && entry.WakeAt && entry.WakeAt.getTime() > now.getTime()) {
+      // A wait not due yet is handed back for its time, unless an event may move it now (a goal, a Wait for event).
+      if (entry.State === 'waiting' && entry.WakeAt && entry.WakeAt.getTime() > now.getTime() && !journey?.reactsToEvents) {
         notDue.push({ entryId: entry.EntryID, stepSeq: entry.StepSeq, wakeAt: entry.WakeAt });
         return false;
       }
@@ -87,6 +92,7 @@ export class StepRunner {
     const done = await this.db.transaction((tx) => this.stepLocked(tx, candidates, journeys, now, false));
     await this.queue.runAt(done.wakes);
     await this.queue.runNow(done.runNow);
+    await this.eventWaits.catchUp(done.eventWaits);
     return { moved: done.moved, externals: done.externals };
   }
 
@@ -106,9 +112,14 @@ export class StepRunner {
     // The entries as they are now, under lock: still live, still runnable.
     const runnable = candidates
       .map((c) => locked.get(c.EntryID))
-      .filter((e): e is EntryRow => !!e && (e.State === 'active' || (e.State === 'waiting' && (!e.WakeAt || e.WakeAt.getTime() <= now.getTime()))))
+      .filter(
+        (e): e is EntryRow =>
+          !!e &&
+          (e.State === 'active' ||
+            (e.State === 'waiting' && (!e.WakeAt || e.WakeAt.getTime() <= now.getTime() || !!journeys.get(e.JourneyID)?.reactsToEvents))),
+      )
       .sort((a, b) => a.EntryID - b.EntryID);
-    if (runnable.length === 0) return { moved: 0, externals: [], wakes: [], runNow: [] };
+    if (runnable.length === 0) return { moved: 0, externals: [], wakes: [], runNow: [], eventWaits: [] };
 
     const claims = await this.store.claimsAt(
       tx,
@@ -119,7 +130,7 @@ export class StepRunner {
     // Entries at an external action still pending (a retry, an import's claim): carried out by this worker once it holds
     // their leases, taken here under the entries' locks, one statement for the batch; the others are someone else's.
     const resumed = inline ? [] : await this.takeLeases(tx, resumeExternals, now);
-    if (plans.length === 0) return { moved: 0, externals: resumed, wakes: [], runNow: [] };
+    if (plans.length === 0) return { moved: 0, externals: resumed, wakes: [], runNow: [], eventWaits: [] };
 
     // Log rows are written only together with a StepSeq bump (or for the entry's current external action),
     // so an entry that never moved (StepSeq 0) has none: a list import's fresh entries skip this read.
@@ -137,12 +148,13 @@ export class StepRunner {
       now,
     );
 
-    const out: StepFollowUps = { moved: plans.length, externals: [], wakes: [], runNow: started.entries };
+    const out: StepFollowUps = { moved: plans.length, externals: [], wakes: [], runNow: started.entries, eventWaits: [] };
     for (const plan of plans) {
       const position = decision.positions.get(plan.entry.EntryID);
       if (!position) continue;
       const entryId = plan.entry.EntryID;
       if (position.state === 'waiting' && position.wakeAt) out.wakes.push({ entryId, stepSeq: position.newStepSeq, wakeAt: position.wakeAt });
+      if (position.waitingSince) out.eventWaits.push({ entryId, stepSeq: position.newStepSeq, ref: refOf(plan.entry), since: position.waitingSince });
       const external = decision.externalOf.get(entryId);
       if (!external || position.state !== 'active') continue;
       if (inline) out.runNow.push({ entryId, stepSeq: position.newStepSeq });
