@@ -2,6 +2,8 @@
  * The host's open / click / conversion tracking: records the activity row,
  * then fires Email.Opened, Link.Clicked or Conversion.Postback with the row's
  * id as EventID (`opened-<StatID>`, `clicked-<StatID>`, `conversion-<StatID>`).
+ * An open or click of a journey-sent email may name its message (the outbox
+ * row): the activity row then keeps it, so the open is tied to that send.
  */
 import { Logger } from '@nestjs/common';
 import { QueryTypes, type Sequelize } from 'sequelize';
@@ -10,6 +12,8 @@ import type { Clock } from '../src/core/tokens';
 import type { ConversionHookPayload, EmailOpenedHookPayload, LinkClickedHookPayload } from '../src/host/hook-payloads';
 import type { HookBusPort } from '../src/host/host.ports';
 import { assertId, hostTables, type HostTables } from '../src/host/mysql/host-tables';
+import { messageIdOf } from './outbox-store';
+import { referenceHostTables } from './schema';
 import { toSqlDateMs } from './sql-dates';
 
 export interface ActivityTarget {
@@ -18,6 +22,8 @@ export interface ActivityTarget {
   emailId: number;
   campaignId?: number | null;
   autoResponderId?: number | null;
+  /** The OutboxID of the send this open or click belongs to. */
+  messageId?: number | null;
 }
 
 interface Resolved {
@@ -29,6 +35,7 @@ interface Resolved {
 
 export class HostActivity {
   private readonly tables: HostTables;
+  private readonly outbox: string;
   private readonly logger = new Logger('HostActivity');
 
   constructor(
@@ -38,12 +45,13 @@ export class HostActivity {
     private readonly clock: Clock,
   ) {
     this.tables = hostTables(prefix);
+    this.outbox = referenceHostTables(prefix).emailOutbox;
   }
 
   async open(target: ActivityTarget): Promise<{ statId: number }> {
     const r = await this.resolve(target);
     const now = this.clock.now();
-    const { statId } = await this.insert(this.tables.opens, target, r, now, {});
+    const { statId } = await this.insert(this.tables.opens, target, r, now, { RelMessageID: target.messageId ?? null });
     const payload: EmailOpenedHookPayload = { ...this.base(`opened-${statId}`, target, r, now) };
     await this.fire('Email.Opened', payload);
     return { statId };
@@ -52,7 +60,7 @@ export class HostActivity {
   async click(target: ActivityTarget, url: string): Promise<{ statId: number }> {
     const r = await this.resolve(target);
     const now = this.clock.now();
-    const { statId } = await this.insert(this.tables.clicks, target, r, now, { LinkURL: url });
+    const { statId } = await this.insert(this.tables.clicks, target, r, now, { LinkURL: url, RelMessageID: target.messageId ?? null });
     const payload: LinkClickedHookPayload = { ...this.base(`clicked-${statId}`, target, r, now), URL: url };
     await this.fire('Link.Clicked', payload);
     return { statId };
@@ -90,7 +98,7 @@ export class HostActivity {
     return { statId, repeated: !inserted };
   }
 
-  /** The list's owner, the subscriber's address, and the email's campaign / autoresponder when not given. 404 when they do not fit together. */
+  /** The list's owner, the subscriber's address, and the email's campaign / autoresponder when not given. 404 when they (or the message) do not fit together. */
   private async resolve(target: ActivityTarget): Promise<Resolved> {
     const listId = assertId(target.listId, 'ListID');
     assertId(target.subscriberId, 'SubscriberID');
@@ -116,6 +124,13 @@ export class HostActivity {
       { type: QueryTypes.SELECT, replacements: [target.emailId, userId] },
     );
     if (!email) throw JourneysException.notFound(`Email ${target.emailId}`);
+    if (target.messageId !== undefined && target.messageId !== null) {
+      const [sent] = await this.sequelize.query(
+        `SELECT OutboxID FROM \`${this.outbox}\` WHERE OutboxID = ? AND RelOwnerUserID = ? AND RelListID = ? AND RelSubscriberID = ? AND RelEmailID = ? AND Status = 'sent'`,
+        { type: QueryTypes.SELECT, replacements: [assertId(target.messageId, 'MessageID'), userId, listId, target.subscriberId, target.emailId] },
+      );
+      if (!sent) throw JourneysException.notFound(`Message ${messageIdOf(target.messageId)} of email ${target.emailId} to subscriber ${target.subscriberId}`);
+    }
     return {
       userId,
       emailAddress: subscriber.EmailAddress,

@@ -19,6 +19,8 @@ import { MySqlCustomFieldWriter } from '../src/host/mysql/mysql-custom-field-wri
 import { PLANNER_HELMET_OPTIONS } from '../src/planner/planner.module';
 import { HostActivity } from './activity.service';
 import { HostAdminContext } from './admin-context';
+import { HostEmailSenderPort } from './email-sender.port';
+import { HostEmailSender } from './email-sender.service';
 import { HostApiModule } from './host-api.controller';
 import { HostHookBus } from './hook-bus';
 import { createHostDb } from './host-db';
@@ -70,9 +72,10 @@ export async function createReferenceHost(options: ReferenceHostOptions): Promis
     const admin = new HostAdminContext(session, audience);
     const fieldWriter = new MySqlCustomFieldWriter(sequelize, config.DB_TABLE_PREFIX);
     const subscriptions = new HostSubscriptions(db, config.DB_TABLE_PREFIX, fieldWriter, hooks, clock);
+    const email = new HostEmailSender(db, config.DB_TABLE_PREFIX, clock);
     const activity = new HostActivity(sequelize, config.DB_TABLE_PREFIX, hooks, clock);
-    const services: HostServices = { sequelize, tables: hostTables(config.DB_TABLE_PREFIX), audience, subscriptions, activity, admin, hooks, session };
-    const ports: HostPorts = { audience, subscriptions: new HostSubscriptionCommands(subscriptions), admin, hooks };
+    const services: HostServices = { sequelize, tables: hostTables(config.DB_TABLE_PREFIX), audience, subscriptions, email, activity, admin, hooks, session };
+    const ports: HostPorts = { audience, subscriptions: new HostSubscriptionCommands(subscriptions), email: new HostEmailSenderPort(email), admin, hooks };
 
     const pluginModule = loader.entryModule({ config, host: ports, clock });
     const app = await NestFactory.create<NestExpressApplication>(hostModule(pluginModule, services, config), {

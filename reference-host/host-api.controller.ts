@@ -12,8 +12,9 @@
  * repeated key. Batches use the service's batch calls when it has them, one
  * call per request otherwise; either way one result per request, in order.
  *
- * This host sends no email yet: send-email answers 501, which the adapter
- * takes as permanent.
+ * Send Email goes to the host's Send Email path (email-sender.service.ts):
+ * `sent` with the message id, or `undeliverable` with the reason, both 200;
+ * another user's list, email or subscriber answers 404.
  */
 import {
   Catch,
@@ -39,6 +40,7 @@ import {
   statusVerdict,
   type BatchResult,
   type ErrorAnswer,
+  type SendEmailAnswer,
   type SubscribeAnswer,
   type UnsubscribeAnswer,
 } from '../src/host/http/host-api.protocol';
@@ -46,6 +48,8 @@ import {
   PermanentHostError,
   type CausationContext,
   type HostCallOutcome,
+  type SendEmailRequest,
+  type SendEmailResult,
   type SubscribeRequest,
   type SubscriptionCommandsPort,
   type UnsubscribeRequest,
@@ -66,14 +70,10 @@ import { HOST_SERVICES, type HostServices } from './host-services';
 export const HOST_API_ROUTE = 'host-api';
 const HOST_API_SECRET = Symbol('HOST_API_SECRET');
 
-/** An endpoint this host does not offer: 501, permanent for the caller. */
-class NotOffered extends Error {}
-
 const logger = new Logger('HostApi');
 
 /** Status and `{"Errors":[…]}` body of an error; unexpected errors answer 500 without internals (logged). */
 function errorAnswerOf(error: unknown): { status: number; body: ErrorAnswer } {
-  if (error instanceof NotOffered) return { status: 501, body: { Errors: [{ Code: 501, Message: error.message }] } };
   if (error instanceof PermanentHostError) return { status: 422, body: { Errors: [{ Code: JourneysErrorCode.ValidationFailed, Message: error.message }] } };
   const { status, body } = apiErrorOf(error);
   if (status >= 500) logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
@@ -104,6 +104,8 @@ const subscribed = (r: { subscriberId: number; alreadySubscribed: boolean }): Su
   AlreadySubscribed: r.alreadySubscribed,
 });
 const unsubscribed = (r: { wasSubscribed: boolean }): UnsubscribeAnswer => ({ WasSubscribed: r.wasSubscribed });
+const emailAnswer = (r: SendEmailResult): SendEmailAnswer =>
+  r.status === 'sent' ? { Status: r.status, MessageID: r.messageId } : { Status: r.status, Reason: r.reason, Message: r.message };
 
 function subscribeRequest(call: SubscribeCallDto): SubscribeRequest {
   return {
@@ -111,6 +113,18 @@ function subscribeRequest(call: SubscribeCallDto): SubscribeRequest {
     emailAddress: call.EmailAddress,
     customFields: customFieldValues(call.CustomFields),
     causation: causationOf(call.Causation),
+    idempotencyKey: call.IdempotencyKey,
+  };
+}
+
+function sendEmailRequest(call: SendEmailBodyDto): SendEmailRequest {
+  return {
+    userId: call.UserID,
+    listId: call.ListID,
+    subscriberId: call.SubscriberID,
+    emailId: call.EmailID,
+    journeyId: call.JourneyID,
+    entryId: call.EntryID,
     idempotencyKey: call.IdempotencyKey,
   };
 }
@@ -177,15 +191,22 @@ export class HostApiController {
   }
 
   @Post('send-email')
-  send(@Req() req: Request): never {
-    this.verified(req, SendEmailBodyDto, 'send-email');
-    throw new NotOffered('This host does not send email yet');
+  @HttpCode(200)
+  async send(@Req() req: Request): Promise<object> {
+    const body = this.verified(req, SendEmailBodyDto, 'send-email');
+    return { Success: true, ...emailAnswer(await this.host.email.send(sendEmailRequest(body))) };
   }
 
   @Post('send-email-many')
-  sendMany(@Req() req: Request): never {
-    this.verified(req, BatchBodyDto, 'send-email-many');
-    throw new NotOffered('This host does not send email yet');
+  @HttpCode(200)
+  async sendMany(@Req() req: Request): Promise<object> {
+    const { Requests } = this.verified(req, BatchBodyDto, 'send-email-many');
+    const outcomes = await this.each(
+      Requests.map((item, i) => () => sendEmailRequest(parseHookPayload(SendEmailBodyDto, item, `send-email-many Requests[${i}]`))),
+      (requests) => this.host.email.sendMany(requests),
+      (request) => this.host.email.send(request),
+    );
+    return { Success: true, Results: outcomes.map((o) => toWire(o, emailAnswer)) };
   }
 
   private subscribeOne(userId: number, r: SubscribeRequest) {

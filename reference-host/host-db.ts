@@ -13,6 +13,8 @@
  */
 import { createPool, type Pool, type PoolConnection, type ResultSetHeader } from 'mysql2/promise';
 import type { DatabaseConfig } from '../src/database/database';
+import { hostTables, type HostTables } from '../src/host/mysql/host-tables';
+import { referenceHostTables, type ReferenceHostTables } from './schema';
 
 export type HostDb = Pool;
 
@@ -37,8 +39,24 @@ export function createHostDb(config: DatabaseConfig): HostDb {
 
 export type Statement = readonly [sql: string, params: unknown[]];
 
-/** Sends the statements in one round trip; one answer per statement (rows for a SELECT, a ResultSetHeader otherwise). */
-async function sendTogether(db: Pool | PoolConnection, statements: Statement[]): Promise<unknown[]> {
+/** What a path's statement file builds on: the table names under the prefix, and the read of list owners every path starts with. */
+export abstract class HostStatements {
+  protected readonly tables: HostTables;
+  protected readonly own: ReferenceHostTables;
+
+  constructor(prefix: string) {
+    this.tables = hostTables(prefix);
+    this.own = referenceHostTables(prefix);
+  }
+
+  /** Rows `{ ListID, RelOwnerUserID }` of these lists. */
+  lists(listIds: number[]): Statement {
+    return [`SELECT ListID, RelOwnerUserID FROM \`${this.tables.lists}\` WHERE ListID IN (?)`, [listIds]];
+  }
+}
+
+/** Sends the statements in one round trip (outside a transaction each commits alone); one answer per statement (rows for a SELECT, a ResultSetHeader otherwise). */
+export async function sendTogether(db: Pool | PoolConnection, statements: Statement[]): Promise<unknown[]> {
   const [results] = await db.query(
     statements.map(([sql]) => sql).join(';\n'),
     statements.flatMap(([, params]) => params),

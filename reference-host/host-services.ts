@@ -3,6 +3,7 @@ import type { MySqlAudience } from '../src/host/mysql/mysql-audience';
 import type { HostTables } from '../src/host/mysql/host-tables';
 import type { HostActivity } from './activity.service';
 import type { HostAdminContext } from './admin-context';
+import type { HostEmailSender } from './email-sender.service';
 import type { HostHookBus } from './hook-bus';
 import type { HostSessions } from './session';
 import type { HostSubscriptions } from './subscriptions.service';
@@ -15,6 +16,8 @@ export interface HostServices {
   tables: HostTables;
   audience: MySqlAudience;
   subscriptions: HostSubscriptions;
+  /** The Send Email path and its outbox. */
+  email: HostEmailSender;
   activity: HostActivity;
   admin: HostAdminContext;
   hooks: HostHookBus;

@@ -25,7 +25,8 @@ import { QueryTypes } from 'sequelize';
 import { JourneysException } from '../src/common/journeys.exception';
 import { SESSION_COOKIE, SESSION_MAX_AGE_MS } from './session';
 import { HOST_SERVICES, type HostServices } from './host-services';
-import { enrolledText, setFlash, takeFlash, tryItData } from './try-it';
+import { messageIdOf, outboxIdOf } from './outbox-store';
+import { enrolledText, sentEmailsData, setFlash, takeFlash, tryItData } from './try-it';
 import { campaignsTemplate, dashboardTemplate, HOST_CSS, loginTemplate } from './views';
 
 /** Host API errors in the host's shape: {"Errors":[{"Code":n,"Message":"…"}]}. */
@@ -48,6 +49,14 @@ function positiveInt(value: unknown, name: string): number {
 
 function optionalInt(value: unknown, name: string): number | null {
   return value === undefined || value === null || value === '' ? null : positiveInt(value, name);
+}
+
+/** The OutboxID of a `MessageID` the host's Send Email answered (`outbox-<id>`), or null when none is given. */
+function optionalMessageId(value: unknown): number | null {
+  if (value === undefined || value === '') return null;
+  const outboxId = typeof value === 'string' ? outboxIdOf(value) : null;
+  if (outboxId === null) throw JourneysException.invalid(`MessageID must be a message id of this host, such as ${messageIdOf(42)}`);
+  return outboxId;
 }
 
 /** Only same-site paths, so the login form cannot be turned into an open redirect. */
@@ -144,6 +153,7 @@ export class HostPagesController {
     const content = dashboardTemplate({
       flash: takeFlash(req, res, this.host),
       tryIt: await tryItData(this.host, login, emailId),
+      sentEmails: await sentEmailsData(this.host, user.userId),
       lists: counted,
       autoresponderLog: log.map((r) => ({
         scheduledFor: new Date(r.ScheduledFor as Date).toISOString(),
@@ -317,6 +327,7 @@ export class HostTrackingController {
       emailId: positiveInt(p.emailId, 'EmailID'),
       campaignId: optionalInt(q.CampaignID, 'CampaignID'),
       autoResponderId: optionalInt(q.AutoResponderID, 'AutoResponderID'),
+      messageId: optionalMessageId(q.MessageID),
     };
   }
 }

@@ -2,8 +2,9 @@
  * The host's own install SQL (not the plug-in's migrations): the Oempro-style
  * tables the plug-in reads and writes through its ports, plus the activity
  * tables the tracking URLs fill, the log of autoresponders the host "would
- * send", the subscription events its hooks are numbered by, and the
- * idempotency keys of the subscription calls it has answered.
+ * send", the subscription events its hooks are numbered by, the
+ * idempotency keys of the subscription calls it has answered, and the outbox
+ * of the emails it "sent" for journeys with the suppression list it checks.
  */
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { assertId, assertPrefix, customFieldColumn, hostTables } from '../src/host/mysql/host-tables';
@@ -21,12 +22,24 @@ export interface ReferenceHostTables {
   subscriptionEvents: string;
   /** Subscription calls answered per (owner, idempotency key), with the answer. */
   idempotencyKeys: string;
+  /** One row per Send Email request the host answered (sent or undeliverable); its id is the message id. */
+  emailOutbox: string;
+  /** Addresses an owner never sends to (a complaint, a manual block): Send Email answers `suppressed`. */
+  suppressedEmails: string;
 }
 
 export function referenceHostTables(prefix: string): ReferenceHostTables {
   const p = assertPrefix(prefix);
-  return { subscriptionEvents: `${p}subscription_events`, idempotencyKeys: `${p}idempotency_keys` };
+  return {
+    subscriptionEvents: `${p}subscription_events`,
+    idempotencyKeys: `${p}idempotency_keys`,
+    emailOutbox: `${p}email_outbox`,
+    suppressedEmails: `${p}suppressed_emails`,
+  };
 }
+
+/** The column of opens and clicks naming the send they belong to. */
+const MESSAGE_COLUMN = "RelMessageID BIGINT UNSIGNED NULL COMMENT 'the outbox row (OutboxID) of a journey-sent email'";
 
 /** The longest idempotency key the host stores. */
 export const IDEMPOTENCY_KEY_MAX = 255;
@@ -130,6 +143,28 @@ export async function installHostSchema(sequelize: Sequelize, prefix: string): P
       CreatedAt DATETIME(3) NOT NULL,
       PRIMARY KEY (RelOwnerUserID, IdempotencyKey)
     ) ${TABLE_OPTIONS}`,
+    // Keys compare byte for byte, as above; the unique key is what makes a repeated Send Email record nothing.
+    `CREATE TABLE IF NOT EXISTS \`${own.emailOutbox}\` (
+      OutboxID BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+      RelOwnerUserID INT UNSIGNED NOT NULL,
+      RelListID INT UNSIGNED NOT NULL,
+      RelSubscriberID INT UNSIGNED NOT NULL,
+      RelEmailID INT UNSIGNED NOT NULL,
+      EmailAddress VARCHAR(250) NOT NULL,
+      JourneyID BIGINT UNSIGNED NOT NULL,
+      EntryID BIGINT UNSIGNED NOT NULL,
+      IdempotencyKey VARCHAR(${IDEMPOTENCY_KEY_MAX}) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+      Status ENUM('sent','undeliverable') NOT NULL,
+      Reason ENUM('not_subscribed','bounced','suppressed') NULL,
+      CreatedAt DATETIME(3) NOT NULL,
+      PRIMARY KEY (OutboxID), UNIQUE KEY uq_owner_key (RelOwnerUserID, IdempotencyKey), KEY idx_owner (RelOwnerUserID, OutboxID)
+    ) ${TABLE_OPTIONS}`,
+    `CREATE TABLE IF NOT EXISTS \`${own.suppressedEmails}\` (
+      RelOwnerUserID INT UNSIGNED NOT NULL,
+      EmailAddress VARCHAR(250) NOT NULL,
+      CreatedAt DATETIME(3) NOT NULL,
+      PRIMARY KEY (RelOwnerUserID, EmailAddress)
+    ) ${TABLE_OPTIONS}`,
     ...(['opens', 'clicks', 'conversions'] as const).map(
       (kind) => `CREATE TABLE IF NOT EXISTS \`${t[kind]}\` (
       StatID BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
@@ -140,6 +175,7 @@ export async function installHostSchema(sequelize: Sequelize, prefix: string): P
       RelCampaignID INT UNSIGNED NULL,
       RelAutoResponderID INT UNSIGNED NULL,
       ${kind === 'clicks' ? 'LinkURL TEXT NOT NULL,' : ''}
+      ${kind === 'conversions' ? '' : `${MESSAGE_COLUMN}, KEY idx_message (RelMessageID),`}
       ${kind === 'conversions' ? 'Channel VARCHAR(100) NULL, Value DECIMAL(14,2) NULL, TransactionID VARCHAR(128) NULL, UNIQUE KEY uq_transaction (RelListID, TransactionID),' : ''}
       ActivityDate DATETIME(3) NOT NULL,
       PRIMARY KEY (StatID),
@@ -148,6 +184,18 @@ export async function installHostSchema(sequelize: Sequelize, prefix: string): P
     ),
   ];
   for (const sql of statements) await sequelize.query(sql);
+  await addMessageColumns(sequelize, [t.opens, t.clicks]);
+}
+
+/** Opens and clicks tables made before they kept the message of a journey-sent email get its column. */
+async function addMessageColumns(sequelize: Sequelize, tables: string[]): Promise<void> {
+  const having = await sequelize.query<{ TABLE_NAME: string }>(
+    `SELECT TABLE_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?) AND COLUMN_NAME = 'RelMessageID'`,
+    { type: QueryTypes.SELECT, replacements: [tables] },
+  );
+  for (const table of tables.filter((name) => !having.some((h) => h.TABLE_NAME === name))) {
+    await sequelize.query(`ALTER TABLE \`${table}\` ADD COLUMN ${MESSAGE_COLUMN}, ADD KEY idx_message (RelMessageID)`);
+  }
 }
 
 /** Creates `<prefix>subscribers_<ListID>` with a column for each of the user's global fields and the list's own fields. */

@@ -19,7 +19,8 @@ import {
 import type { SubscribeResult, UnsubscribeResult } from './subscription-calls';
 import type { HostSubscriptions } from './subscriptions.service';
 
-async function permanentWhenRefused<T>(call: () => Promise<T>): Promise<T> {
+/** Runs a call of the host's own path, its refusals (JourneysException) thrown as the contract's PermanentHostError. */
+export async function permanentWhenRefused<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {

@@ -20,9 +20,7 @@
  * again.
  */
 import type { ResultSetHeader } from 'mysql2/promise';
-import { hostTables, type HostTables } from '../src/host/mysql/host-tables';
-import { handled, type HostTransaction, type Statement } from './host-db';
-import { referenceHostTables, type ReferenceHostTables } from './schema';
+import { handled, HostStatements, type HostTransaction, type Statement } from './host-db';
 import { toSqlDate, toSqlDateMs } from './sql-dates';
 
 /** A custom field column of the list table and its new value. */
@@ -70,20 +68,7 @@ type SubscriberRow = { SubscriberID: number; EmailAddress: string; SubscriptionS
 
 const SECONDS_OF_UNIT = `CASE a.TriggerTimeType WHEN 'Seconds later' THEN 1 WHEN 'Minutes later' THEN 60 WHEN 'Hours later' THEN 3600 WHEN 'Days later' THEN 86400 ELSE 0 END`;
 
-export class SubscriptionStore {
-  private readonly tables: HostTables;
-  private readonly own: ReferenceHostTables;
-
-  constructor(prefix: string) {
-    this.tables = hostTables(prefix);
-    this.own = referenceHostTables(prefix);
-  }
-
-  /** Rows `{ ListID, RelOwnerUserID }` of these lists. */
-  lists(listIds: number[]): Statement {
-    return [`SELECT ListID, RelOwnerUserID FROM \`${this.tables.lists}\` WHERE ListID IN (?)`, [listIds]];
-  }
-
+export class SubscriptionStore extends HostStatements {
   /** Rows `{ CustomFieldID, RelListID }`: the owner's global fields and those of these lists. */
   customFields(owner: Owner, listIds: number[]): Statement {
     const [ownerSql, ownerParam] = this.ownerOf(owner);

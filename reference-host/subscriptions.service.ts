@@ -48,18 +48,13 @@ import {
   type UnsubscribeResult,
 } from './subscription-calls';
 import { ConcurrentSignUp, SubscriptionStore, type Owner, type RememberedCall } from './subscription-store';
+import { TickBatcher } from './tick-batcher';
 
 /** The path is built to need no deadlock retry; one stays as a safety net, counted in `deadlockRetries`. */
 const TRANSACTION_ATTEMPTS = 3;
 
 /** The most public sign-ups written in one batch. */
 const PUBLIC_BATCH_MAX = 500;
-
-interface WaitingSignUp {
-  call: SubscribeCall;
-  resolve(result: SubscribeResult): void;
-  reject(error: unknown): void;
-}
 
 /** A call's answer decided in the transaction, and the event row its hook announces after commit. */
 interface Written<T> {
@@ -75,8 +70,7 @@ export class HostSubscriptions implements SubscriptionCommandsPort {
   deadlockRetries = 0;
   /** Batches that collided with another sign-up of one of their addresses and ran again (the benchmark prints it). */
   collidedBatches = 0;
-  private waiting: WaitingSignUp[] = [];
-  private flushScheduled = false;
+  private readonly publicSignUps = new TickBatcher<SubscribeCall, SubscribeResult>(PUBLIC_BATCH_MAX, (calls) => this.publicSignUpBatch(calls));
 
   constructor(
     private readonly db: HostDb,
@@ -102,14 +96,7 @@ export class HostSubscriptions implements SubscriptionCommandsPort {
    * rather than per sign-up (the plug-in's intake coalesces its hooks alike).
    */
   async subscribeToList(listId: number, input: SubscribeInput, idempotencyKey?: string): Promise<SubscribeResult> {
-    const call = { ...input, listId: validId(listId, 'ListID'), idempotencyKey };
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ call, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => void this.flushPublicSignUps());
-      }
-    });
+    return this.publicSignUps.add({ ...input, listId: validId(listId, 'ListID'), idempotencyKey });
   }
 
   async subscribeMany(userId: number, calls: SubscribeCall[]): Promise<HostCallOutcome<SubscribeResult>[]> {
@@ -147,28 +134,23 @@ export class HostSubscriptions implements SubscriptionCommandsPort {
     return row ? Number(row.SubscriberID) : null;
   }
 
-  private async flushPublicSignUps(): Promise<void> {
-    const batch = this.waiting.splice(0, PUBLIC_BATCH_MAX);
-    this.flushScheduled = this.waiting.length > 0;
-    if (this.flushScheduled) setImmediate(() => void this.flushPublicSignUps());
+  /** One batch per list (the list decides the owner), the lists at the same time; outcomes in call order. */
+  private async publicSignUpBatch(calls: SubscribeCall[]): Promise<CallOutcome<SubscribeResult>[]> {
+    const outcomes: CallOutcome<SubscribeResult>[] = new Array(calls.length);
     await Promise.all(
-      byList(batch.map((item) => ({ listId: item.call.listId, item }))).map(async ([listId, grouped]) => {
-        const items = grouped.map((g) => g.item);
+      byList(calls.map((call, index) => ({ listId: call.listId, call, index }))).map(async ([listId, items]) => {
         try {
-          const outcomes = await this.subscribeCalls(
+          const listOutcomes = await this.subscribeCalls(
             { ownerOfList: listId },
             items.map((item) => item.call),
           );
-          items.forEach((item, i) => {
-            const outcome = outcomes[i];
-            if (outcome.ok) item.resolve(outcome.result);
-            else item.reject(outcome.error);
-          });
+          items.forEach((item, i) => (outcomes[item.index] = listOutcomes[i]));
         } catch (error) {
-          for (const item of items) item.reject(error);
+          for (const item of items) outcomes[item.index] = fail(error);
         }
       }),
     );
+    return outcomes;
   }
 
   private only<T>([outcome]: CallOutcome<T>[]): T {

@@ -3,7 +3,8 @@
  * through the host's own subscription path (the same one as the JSON API, so
  * autoresponders, hooks and journeys fire), the flash message telling what
  * happened, and the data the panel shows (the user's lists, fields, emails,
- * recent subscribers with "simulate open / click" links to the tracking URLs).
+ * recent subscribers with "simulate open / click" links to the tracking URLs),
+ * and the emails the host "sent" for journeys, with the same links.
  *
  * Forms carry a CSRF token (an HMAC of the session, HostSessions.csrfToken),
  * checked on POST (403 when missing or wrong, before anything is read or written).
@@ -15,6 +16,7 @@ import { JourneysErrorCode, JourneysException } from '../src/common/journeys.exc
 import type { HostUser } from '../src/host/host.ports';
 import type { FiredHook } from './hook-bus';
 import { HOST_SERVICES, type HostServices } from './host-services';
+import { messageIdOf } from './outbox-store';
 import { DEMO } from './seed';
 import { readCookie, type HostLogin } from './session';
 import { forbiddenTemplate } from './views';
@@ -24,6 +26,9 @@ export const CSRF_FIELD = 'CSRFToken';
 /** The URL the dashboard's "simulate click" links say was clicked. */
 export const SIMULATED_CLICK_URL = DEMO.clickedUrl;
 const RECENT_SUBSCRIBERS = 12;
+const OUTBOX_ROWS = 20;
+/** Where the outbox panel's simulate links come back to. */
+const OUTBOX_ANCHOR = 'sent-emails';
 
 export interface Flash {
   kind: 'ok' | 'error';
@@ -72,6 +77,39 @@ function positiveInt(value: unknown, name: string): number {
 
 function joinParts(parts: string[]): string {
   return parts.filter((p) => p !== '').join('; ');
+}
+
+/**
+ * The tracking URLs of one email to one subscriber, as the dashboard's
+ * "simulate open / click" links call them (`Return` brings the browser back to `back`).
+ */
+function simulateUrls(ref: { listId: number; subscriberId: number; emailId: number }, back: string, messageId?: string) {
+  const path = `/${ref.listId}/${ref.subscriberId}/${ref.emailId}`;
+  const message = messageId === undefined ? '' : `MessageID=${encodeURIComponent(messageId)}&`;
+  return {
+    openUrl: `/track/open${path}?${message}Return=${encodeURIComponent(back)}`,
+    clickUrl: `/track/click${path}?${message}URL=${encodeURIComponent(SIMULATED_CLICK_URL)}&Return=${encodeURIComponent(back)}`,
+  };
+}
+
+/** The dashboard's "Emails the host would have sent": the owner's latest outbox rows, with simulate links for the sent ones. */
+export async function sentEmailsData(host: HostServices, userId: number) {
+  const entries = await host.email.latest(userId, OUTBOX_ROWS);
+  return entries.map((e) => {
+    const messageId = messageIdOf(e.outboxId);
+    return {
+      sentAt: e.createdAt.toISOString().replace('T', ' ').slice(0, 19),
+      emailAddress: e.emailAddress,
+      emailName: e.emailName ?? `email ${e.emailId}`,
+      journeyId: e.journeyId,
+      journeyUrl: `/journeys/${e.journeyId}`,
+      messageId,
+      status: e.status === 'sent' ? 'sent' : `undeliverable (${e.reason})`,
+      opens: e.opens,
+      clicks: e.clicks,
+      ...(e.status === 'sent' ? simulateUrls(e, `/#${OUTBOX_ANCHOR}`, messageId) : { openUrl: null, clickUrl: null }),
+    };
+  });
 }
 
 /** What the dashboard shows in its "try it" panel, all of it the logged-in user's. */
@@ -137,7 +175,7 @@ export async function tryItData(host: HostServices, { user, session }: HostLogin
     selectedEmail: email ? { emailId: email.emailId, name: email.name } : null,
     subscribers: recent.map((s) => {
       const a = activity.get(`${s.listId}:${s.SubscriberID}`) ?? { opens: 0, clicks: 0 };
-      const path = `${s.listId}/${s.SubscriberID}/${email?.emailId ?? 0}`;
+      const links = email ? simulateUrls({ listId: s.listId, subscriberId: s.SubscriberID, emailId: email.emailId }, back) : { openUrl: null, clickUrl: null };
       return {
         emailAddress: s.EmailAddress,
         listName: listName.get(s.listId),
@@ -146,9 +184,8 @@ export async function tryItData(host: HostServices, { user, session }: HostLogin
         subscribedAt: s.SubscriptionDate ? new Date(s.SubscriptionDate).toISOString().replace('T', ' ').slice(0, 19) : '',
         opens: a.opens,
         clicks: a.clicks,
-        openUrl: email ? `/track/open/${path}?Return=${encodeURIComponent(back)}` : null,
         historyUrl: `/journeys/history?email=${encodeURIComponent(s.EmailAddress)}`,
-        clickUrl: email ? `/track/click/${path}?URL=${encodeURIComponent(SIMULATED_CLICK_URL)}&Return=${encodeURIComponent(back)}` : null,
+        ...links,
       };
     }),
   };

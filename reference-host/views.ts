@@ -129,6 +129,12 @@ export const dashboardTemplate = hbs.compile(`<h1>Dashboard</h1>
 <table class="host-table"><thead><tr><th>ListID</th><th>Name</th><th>Subscribed</th><th>Total</th></tr></thead><tbody>
 {{#each lists}}<tr><td>{{listId}}</td><td>{{name}}</td><td>{{subscribed}}</td><td>{{total}}</td></tr>{{/each}}
 </tbody></table>
+<h2 id="sent-emails">Emails the host would have sent</h2>
+<p class="hint">The journeys' Send Email actions land here instead of in an inbox. The simulate links call the tracking URLs with the message's id, as opening the email or clicking its link would.</p>
+<table class="host-table"><thead><tr><th>When</th><th>Recipient</th><th>Email</th><th>Sent by</th><th>Status</th><th>Opens / clicks</th><th>Simulate</th></tr></thead><tbody>
+{{#each sentEmails}}<tr><td>{{sentAt}}</td><td>{{emailAddress}}</td><td>{{emailName}}</td><td><a href="{{journeyUrl}}">journey #{{journeyId}}</a></td><td>{{status}}</td><td>{{opens}} / {{clicks}}</td><td>{{#if openUrl}}<a href="{{openUrl}}">simulate open</a> · <a href="{{clickUrl}}">simulate click</a>{{/if}}</td></tr>
+{{else}}<tr><td colspan="7">None yet: a journey with a Send Email action sends here.</td></tr>{{/each}}
+</tbody></table>
 <h2>Autoresponders the host would have sent</h2>
 <table class="host-table"><thead><tr><th>When</th><th>Autoresponder</th><th>List</th><th>Subscriber</th></tr></thead><tbody>
 {{#each autoresponderLog}}<tr><td>{{scheduledFor}}</td><td>{{autoResponderName}}</td><td>{{listName}}</td><td>{{emailAddress}}</td></tr>{{else}}<tr><td colspan="4">None yet.</td></tr>{{/each}}

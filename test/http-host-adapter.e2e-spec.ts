@@ -9,13 +9,12 @@
 import { spawn, type ChildProcess } from 'child_process';
 import * as path from 'path';
 import request from 'supertest';
-import { Webhook } from 'standardwebhooks';
 import { ConfigError, loadConfig } from '../src/config/env';
 import { PermanentHostError, type SubscribeRequest, type SubscriptionCommandsPort } from '../src/host/host.ports';
 import { HostApiUnavailableError, httpHostPorts, type HttpHostPorts } from '../src/host/http';
 import type { SubscribedHookPayload, UnsubscribedHookPayload } from '../src/host/hook-payloads';
 import { entriesOf, eventually, insertJourney, logOf, runtimeOf, type EntryView } from './support/journey-fixtures';
-import { startReferenceHost, type RefHost } from './support/reference-host';
+import { signedHostApiPost, startReferenceHost, type RefHost } from './support/reference-host';
 import { HOST_SERVICES, type HostServices } from '../reference-host/host-services';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -39,17 +38,7 @@ describe('HTTP host adapter with the reference host', () => {
   });
 
   /** A host API request signed like the adapter's (or with another secret). */
-  function signedPost(endpoint: string, body: string, secret = host.config.HOST_API_SECRET) {
-    const id = `test_${Math.random().toString(36).slice(2)}`;
-    const at = new Date();
-    return request(host.server)
-      .post(`/host-api/${endpoint}`)
-      .set('Content-Type', 'application/json')
-      .set('webhook-id', id)
-      .set('webhook-timestamp', String(Math.floor(at.getTime() / 1000)))
-      .set('webhook-signature', new Webhook(secret).sign(id, at, body))
-      .send(body);
-  }
+  const signedPost = (endpoint: string, body: string, secret?: string) => signedHostApiPost(host, endpoint, body, secret);
 
   const rowByEmail = async (listId: number, emailAddress: string) =>
     (await host.query<Record<string, unknown>>(`SELECT * FROM \`${host.tables.subscribers(listId)}\` WHERE EmailAddress = ?`, [emailAddress]))[0];
@@ -206,14 +195,6 @@ describe('HTTP host adapter with the reference host', () => {
     } finally {
       delete subscriptions.subscribeMany;
     }
-  });
-
-  it('says this host does not send email yet, as a permanent error', async () => {
-    const { userA, lists, subscribers, emails } = host.demo;
-    const send = { userId: userA.userId, listId: lists.newsletter, subscriberId: subscribers.alice.subscriberId, emailId: emails.welcome, journeyId: 1 };
-    await expect(ports.email!.send({ ...send, entryId: 1, idempotencyKey: 'send_1' })).rejects.toThrow(
-      new PermanentHostError('This host does not send email yet'),
-    );
   });
 
   describe('a worker process with the default host ports (HOST_API_URL set, no JOURNEYS_HOST_PORTS)', () => {

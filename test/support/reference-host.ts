@@ -6,6 +6,9 @@
  *   await request(host.server).get('/journeys').set('Cookie', host.cookieFor(host.demo.userA.userId));
  *   await host.stop();
  */
+import { randomUUID } from 'crypto';
+import { Webhook } from 'standardwebhooks';
+import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { startSandboxHost, type SandboxHost, type StartOptions } from '../../reference-host/sandbox';
 
@@ -27,4 +30,18 @@ export async function startReferenceHost(opts: StartOptions = {}): Promise<RefHo
       if (res.status !== 303) throw new Error(`login of user ${userId} answered ${res.status}`);
     },
   });
+}
+
+/** A request to the host's HTTP host API (`/host-api/<endpoint>`), signed as the plug-in's adapter signs it (or with another secret). */
+export function signedHostApiPost(host: SandboxHost, endpoint: string, body: string | object, secret = host.config.HOST_API_SECRET) {
+  const payload = typeof body === 'string' ? body : JSON.stringify(body);
+  const id = `test_${randomUUID()}`;
+  const at = new Date();
+  return request(host.server)
+    .post(`/host-api/${endpoint}`)
+    .set('Content-Type', 'application/json')
+    .set('webhook-id', id)
+    .set('webhook-timestamp', String(Math.floor(at.getTime() / 1000)))
+    .set('webhook-signature', new Webhook(secret).sign(id, at, payload))
+    .send(payload);
 }
