@@ -17,6 +17,8 @@ import { CLOCK, type Clock } from '../../core/tokens';
 import type { ExternalActionType } from '../../engine/action-registry';
 import { EntryQueue } from '../entry-queue.service';
 import { EntryStore } from '../entry-store';
+import { runLimited } from '../host-facts';
+import { chunk } from '../queues';
 import type { PendingExternal } from '../entry.types';
 import { RuntimeMetrics } from '../runtime.metrics';
 import { EXTERNAL_MAX_ATTEMPTS } from '../runtime.limits';
@@ -25,6 +27,11 @@ import { assertExecutorsComplete, outcomeOfError, type ExternalExecutor, type Ex
 import { SendEmailExecutor } from './send-email-executor';
 import { SubscribeExecutor, UnsubscribeExecutor } from './subscription-executors';
 import { WebhookExecutor } from './webhook-executor';
+
+/** Actions of one type carried out and recorded together. */
+const CHUNK = 64;
+/** Chunks carried out at once. */
+const CHUNKS_IN_FLIGHT = 8;
 
 @Injectable()
 export class ExternalActions {
@@ -45,23 +52,30 @@ export class ExternalActions {
     assertExecutorsComplete(this.executors);
   }
 
-  /** Carries out these actions; returns the entries that may continue now. */
+  /**
+   * Carries out these actions, a chunk of one type at a time (a few chunks at
+   * once), each chunk's outcomes recorded as soon as it is done: so a worker
+   * that dies leaves few actions carried out but not recorded (which another
+   * worker then carries out again, under the same key or webhook-id).
+   * Returns the entries that may continue now.
+   */
   async carryOut(items: readonly PendingExternal[]): Promise<number[]> {
     if (items.length === 0) return [];
     const byType = new Map<ExternalActionType, PendingExternal[]>();
     for (const item of items) byType.set(item.action.type, [...(byType.get(item.action.type) ?? []), item]);
-    const outcomes = new Map<PendingExternal, ExternalOutcome>();
-    await Promise.all(
-      [...byType].map(async ([type, group]) => {
+    const continued: number[] = [];
+    const tasks = [...byType].flatMap(([type, group]) =>
+      chunk(group, CHUNK).map((part) => async () => {
         // The executor of the group's own type (the map is complete by type; TypeScript cannot correlate the two lookups).
         const executor = this.executors[type] as ExternalExecutor<ExternalActionType>;
         const results = await executor
-          .performMany(group as PendingOf<ExternalActionType>[])
-          .catch((error: unknown) => group.map(() => outcomeOfError(type, error)));
-        group.forEach((item, i) => outcomes.set(item, results[i]));
+          .performMany(part as PendingOf<ExternalActionType>[])
+          .catch((error: unknown) => part.map(() => outcomeOfError(type, error)));
+        continued.push(...(await this.record(new Map(part.map((item, i) => [item, results[i]])))));
       }),
     );
-    return this.record(outcomes);
+    await runLimited(tasks, CHUNKS_IN_FLIGHT);
+    return continued;
   }
 
   /** Writes the outcomes of the attempts; returns the entries that may continue now. */
