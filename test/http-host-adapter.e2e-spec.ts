@@ -6,8 +6,7 @@
  * PROCESS with no host module of its own (the adapter is the default, at
  * HOST_API_URL) carries out a journey's Subscribe action over HTTP.
  */
-import { spawn, type ChildProcess } from 'child_process';
-import * as path from 'path';
+import type { ChildProcess } from 'child_process';
 import request from 'supertest';
 import { ConfigError, loadConfig } from '../src/config/env';
 import { PermanentHostError, type SubscribeRequest, type SubscriptionCommandsPort } from '../src/host/host.ports';
@@ -15,9 +14,8 @@ import { HostApiUnavailableError, httpHostPorts, type HttpHostPorts } from '../s
 import type { SubscribedHookPayload, UnsubscribedHookPayload } from '../src/host/hook-payloads';
 import { entriesOf, eventually, insertJourney, logOf, runtimeOf, type EntryView } from './support/journey-fixtures';
 import { signedHostApiPost, startReferenceHost, type RefHost } from './support/reference-host';
+import { startWorkerProcess, stopWorkerProcess } from './support/worker-process';
 import { HOST_SERVICES, type HostServices } from '../reference-host/host-services';
-
-const ROOT = path.resolve(__dirname, '..');
 
 describe('HTTP host adapter with the reference host', () => {
   let host: RefHost;
@@ -200,32 +198,11 @@ describe('HTTP host adapter with the reference host', () => {
   describe('a worker process with the default host ports (HOST_API_URL set, no JOURNEYS_HOST_PORTS)', () => {
     let worker: ChildProcess | undefined;
 
-    afterAll(async () => {
-      if (!worker || worker.exitCode !== null) return;
-      const exited = new Promise((resolve) => worker!.once('exit', resolve));
-      worker.kill('SIGTERM');
-      await exited;
-    });
+    afterAll(() => stopWorkerProcess(worker));
 
     it("carries out a journey's Subscribe action over HTTP: the host subscribes and fires its hook with the journey's causation", async () => {
       const { lists, subscribers, userA } = host.demo;
-      worker = spawn(process.execPath, ['-r', '@swc-node/register', 'src/worker.main.ts'], {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          DB_TABLE_PREFIX: host.config.DB_TABLE_PREFIX,
-          QUEUE_PREFIX: host.config.QUEUE_PREFIX,
-          ROLE: 'worker',
-          LOG_LEVEL: 'warn',
-          SWEEP_INTERVAL_SECONDS: '3600',
-          HOST_API_URL: `${host.baseUrl}/host-api`,
-        },
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
-      await new Promise((resolve, reject) => {
-        worker!.once('message', resolve);
-        worker!.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
-      });
+      worker = await startWorkerProcess(host, { HOST_API_URL: `${host.baseUrl}/host-api` });
 
       const journeyId = await insertJourney(host, { trigger: { type: 'manual' }, actions: [{ id: 's1', type: 'subscribe', settings: { listId: lists.vip } }] });
       await runtimeOf(host).scheduler.enrolManually(userA.userId, journeyId, [subscribers.bob]);

@@ -5,11 +5,11 @@
  * lost and no instant action runs twice; a webhook in flight at the crash may
  * be delivered again (at least once, with the same webhook-id).
  */
-import { spawn, type ChildProcess } from 'child_process';
+import type { ChildProcess } from 'child_process';
 import { createServer, type Server } from 'http';
 import type { AddressInfo } from 'net';
-import * as path from 'path';
 import { startReferenceHost, type RefHost } from './support/reference-host';
+import { startWorkerProcess } from './support/worker-process';
 import { eventually, insertJourney, journeyTables, MINUTE, MovableClock, runtimeOf } from './support/journey-fixtures';
 import type { TriggerEvent } from '../src/engine/trigger-event';
 import { PER_DESTINATION_CONCURRENCY } from '../src/runtime/webhook-sender';
@@ -18,7 +18,6 @@ import { PER_DESTINATION_CONCURRENCY } from '../src/runtime/webhook-sender';
 const CHUNK_BOUND = 64 + PER_DESTINATION_CONCURRENCY;
 
 const N = 300;
-const ROOT = path.resolve(__dirname, '..');
 
 describe('A worker killed mid-batch (kill -9)', () => {
   let host: RefHost;
@@ -40,24 +39,7 @@ describe('A worker killed mid-batch (kill -9)', () => {
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
     host = await startReferenceHost({ clock, env: { ROLE: 'web', WEBHOOK_ALLOW_PRIVATE: 'true' } });
-    worker = spawn(process.execPath, ['-r', '@swc-node/register', 'src/worker.main.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        DB_TABLE_PREFIX: host.config.DB_TABLE_PREFIX,
-        QUEUE_PREFIX: host.config.QUEUE_PREFIX,
-        ROLE: 'worker',
-        WORKER_CONCURRENCY: '4',
-        WEBHOOK_ALLOW_PRIVATE: 'true',
-        SWEEP_INTERVAL_SECONDS: '3600',
-        LOG_LEVEL: 'silent',
-      },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    await new Promise((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
-    });
+    worker = await startWorkerProcess(host, { WORKER_CONCURRENCY: '4', WEBHOOK_ALLOW_PRIVATE: 'true', LOG_LEVEL: 'silent' });
   }, 60_000);
 
   afterAll(async () => {

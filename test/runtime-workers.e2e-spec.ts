@@ -4,45 +4,16 @@
  * batches so both processes race for them: every effect happens once (custom
  * field appends, log rows, webhook deliveries).
  */
-import { spawn, type ChildProcess } from 'child_process';
+import type { ChildProcess } from 'child_process';
 import { createServer, type Server } from 'http';
 import type { AddressInfo } from 'net';
-import * as path from 'path';
 import { startReferenceHost, type RefHost } from './support/reference-host';
+import { startWorkerProcess, stopWorkerProcess } from './support/worker-process';
 import { eventually, insertJourney, journeyTables, runtimeOf } from './support/journey-fixtures';
 import { chunk, JOB_RUN_ENTRIES, runJobOptions } from '../src/runtime/queues';
 import type { TriggerEvent } from '../src/engine/trigger-event';
 
 const N = 1000;
-const ROOT = path.resolve(__dirname, '..');
-
-function startWorkerProcess(host: RefHost): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/worker.main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      DB_TABLE_PREFIX: host.config.DB_TABLE_PREFIX,
-      QUEUE_PREFIX: host.config.QUEUE_PREFIX,
-      ROLE: 'worker',
-      WORKER_CONCURRENCY: '4',
-      WEBHOOK_ALLOW_PRIVATE: 'true',
-      SWEEP_INTERVAL_SECONDS: '3600',
-    },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('message', () => resolve(child));
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
-  });
-}
-
-function stopProcess(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
 
 describe('Two worker processes', () => {
   let host: RefHost;
@@ -63,11 +34,11 @@ describe('Two worker processes', () => {
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
     // The test process itself takes no jobs: only the two worker processes do.
     host = await startReferenceHost({ env: { ROLE: 'web' } });
-    workers = await Promise.all([startWorkerProcess(host), startWorkerProcess(host)]);
+    workers = await Promise.all([1, 2].map(() => startWorkerProcess(host, { WORKER_CONCURRENCY: '4', WEBHOOK_ALLOW_PRIVATE: 'true' })));
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(workers.map(stopProcess));
+    await Promise.all(workers.map(stopWorkerProcess));
     await host?.stop();
     await new Promise((r) => receiver.close(r));
   });
