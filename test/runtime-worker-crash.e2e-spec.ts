@@ -10,8 +10,17 @@ import { createServer, type Server } from 'http';
 import type { AddressInfo } from 'net';
 import { startReferenceHost, type RefHost } from './support/reference-host';
 import { startWorkerProcess } from './support/worker-process';
-import { eventually, insertJourney, journeyTables, MINUTE, MovableClock, runtimeOf } from './support/journey-fixtures';
-import type { TriggerEvent } from '../src/engine/trigger-event';
+import {
+  eventually,
+  fieldValueCounts,
+  insertJourney,
+  journeyTables,
+  logCounts,
+  MINUTE,
+  MovableClock,
+  runtimeOf,
+  subscriptionEvents,
+} from './support/journey-fixtures';
 import { PER_DESTINATION_CONCURRENCY } from '../src/runtime/webhook-sender';
 
 /** What a worker may have sent but not recorded: the chunks in flight (8 of 64, capped by 16 requests to one destination at a time, plus the one that was recording). */
@@ -49,7 +58,7 @@ describe('A worker killed mid-batch (kill -9)', () => {
   });
 
   it('loses nothing and runs no instant action twice; in-flight webhooks are sent again under the same id', async () => {
-    const { lists, userA, fields } = host.demo;
+    const { lists, fields } = host.demo;
     const table = host.tables.subscribers(lists.vip);
     const rows = Array.from({ length: N }, (_, i) => `('k${i}@example.com', 'Subscribed', '2026-01-01 00:00:00', '2026-01-01 00:00:00', '', 'c')`);
     await host.sequelize.query(
@@ -67,15 +76,7 @@ describe('A worker killed mid-batch (kill -9)', () => {
     });
     const { intake, queue, sweeper } = runtimeOf(host);
     await eventually(async () => (await queue.getWorkers()).length >= 1, 20_000, 'the worker process connected to the queue');
-    const events: TriggerEvent[] = ids.map((subscriberId) => ({
-      eventId: `crash-${subscriberId}`,
-      type: 'subscription',
-      userId: userA.userId,
-      listId: lists.vip,
-      subscriberId,
-      occurredAt: new Date(),
-    }));
-    expect((await intake.acceptMany(events)).enrolled).toBe(N);
+    expect((await intake.acceptMany(subscriptionEvents(host, lists.vip, ids, 'crash'))).enrolled).toBe(N);
 
     await eventually(async () => deliveries.length >= 40, 30_000, 'the worker delivering webhooks');
     worker.kill('SIGKILL');
@@ -98,13 +99,8 @@ describe('A worker killed mid-batch (kill -9)', () => {
       'every entry completed after the crash',
     );
 
-    const cities = await host.query<{ c: string; n: number }>(`SELECT CustomField${fields.city} AS c, COUNT(*) AS n FROM \`${table}\` GROUP BY c`);
-    expect(cities.map((r) => [r.c, Number(r.n)])).toEqual([['cxy', N]]);
-    const logs = await host.query<{ ActionID: string; Status: string; n: number }>(
-      `SELECT ActionID, Status, COUNT(*) AS n FROM \`${t.log}\` WHERE JourneyID = ? GROUP BY ActionID, Status ORDER BY ActionID`,
-      [journeyId],
-    );
-    expect(logs.map((r) => [r.ActionID, r.Status, Number(r.n)])).toEqual([
+    expect(await fieldValueCounts(host, lists.vip, fields.city)).toEqual([['cxy', N]]);
+    expect(await logCounts(host, journeyId)).toEqual([
       ['first', 'done', N],
       ['hook', 'done', N],
       ['second', 'done', N],

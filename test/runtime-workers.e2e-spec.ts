@@ -9,9 +9,8 @@ import { createServer, type Server } from 'http';
 import type { AddressInfo } from 'net';
 import { startReferenceHost, type RefHost } from './support/reference-host';
 import { startWorkerProcess, stopWorkerProcess } from './support/worker-process';
-import { eventually, insertJourney, journeyTables, runtimeOf } from './support/journey-fixtures';
+import { eventually, fieldValueCounts, insertJourney, journeyTables, logCounts, runtimeOf, subscriptionEvents } from './support/journey-fixtures';
 import { chunk, JOB_RUN_ENTRIES, runJobOptions } from '../src/runtime/queues';
-import type { TriggerEvent } from '../src/engine/trigger-event';
 
 const N = 1000;
 
@@ -44,7 +43,7 @@ describe('Two worker processes', () => {
   });
 
   it('1,000 entries raced by two processes: each field append, log row and webhook happens once', async () => {
-    const { lists, userA, fields } = host.demo;
+    const { lists, fields } = host.demo;
     const table = host.tables.subscribers(lists.vip);
     const rows = Array.from({ length: N }, (_, i) => `('w${i}@example.com', 'Subscribed', '2026-01-01 00:00:00', '2026-01-01 00:00:00', '', 'c')`);
     await host.sequelize.query(
@@ -65,15 +64,7 @@ describe('Two worker processes', () => {
     const { intake, queue } = runtimeOf(host);
     await eventually(async () => (await queue.getWorkers()).length >= 2, 20_000, 'both worker processes connected to the queue');
 
-    const events: TriggerEvent[] = ids.map((subscriberId) => ({
-      eventId: `import-${subscriberId}`,
-      type: 'subscription',
-      userId: userA.userId,
-      listId: lists.vip,
-      subscriberId,
-      occurredAt: new Date(),
-    }));
-    const accepted = await intake.acceptMany(events);
+    const accepted = await intake.acceptMany(subscriptionEvents(host, lists.vip, ids, 'import'));
     expect(accepted.enrolled).toBe(N);
     // The same entries again, in other batches: jobs that race the enrolment jobs in both processes.
     const entryIds = (await host.query<{ EntryID: number }>(`SELECT EntryID FROM \`${journeyTables(host).entries}\` WHERE JourneyID = ?`, [journeyId])).map(
@@ -96,13 +87,8 @@ describe('Two worker processes', () => {
       'all entries completed',
     );
 
-    const cities = await host.query<{ c: string; n: number }>(`SELECT CustomField${fields.city} AS c, COUNT(*) AS n FROM \`${table}\` GROUP BY c`);
-    expect(cities.map((r) => [r.c, Number(r.n)])).toEqual([['cxx', N]]);
-    const logs = await host.query<{ ActionID: string; Status: string; n: number }>(
-      `SELECT ActionID, Status, COUNT(*) AS n FROM \`${t.log}\` WHERE JourneyID = ? GROUP BY ActionID, Status ORDER BY ActionID`,
-      [journeyId],
-    );
-    expect(logs.map((r) => [r.ActionID, r.Status, Number(r.n)])).toEqual([
+    expect(await fieldValueCounts(host, lists.vip, fields.city)).toEqual([['cxx', N]]);
+    expect(await logCounts(host, journeyId)).toEqual([
       ['first', 'done', N],
       ['hook', 'done', N],
       ['second', 'done', N],

@@ -9,6 +9,7 @@ import { QueryTypes } from 'sequelize';
 import type { Clock } from '../../src/core/tokens';
 import { pluginTables, type PluginTables } from '../../src/database/tables';
 import type { Action, ReEntryRule, Trigger } from '../../src/engine/journey.types';
+import type { TriggerEvent } from '../../src/engine/trigger-event';
 import { triggerTargets } from '../../src/engine/trigger-match';
 import { encodeActions, encodeTrigger } from '../../src/journeys/journey.codec';
 import { TriggerIntakeService } from '../../src/runtime/intake/trigger-intake.service';
@@ -178,3 +179,32 @@ export class MovableClock implements Clock {
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
 export const DAY = 86_400_000;
+
+/** Subscription events of the demo user for these subscribers of one list (a list import), each with its own EventID. */
+export function subscriptionEvents(host: RefHost, listId: number, subscriberIds: readonly number[], tag: string, occurredAt = new Date()): TriggerEvent[] {
+  return subscriberIds.map((subscriberId) => ({
+    eventId: `${tag}-${subscriberId}`,
+    type: 'subscription',
+    userId: host.demo.userA.userId,
+    listId,
+    subscriberId,
+    occurredAt,
+  }));
+}
+
+/** How many log rows each action of a journey has, by status: `[ActionID, Status, n]`, in ActionID order. */
+export async function logCounts(host: RefHost, journeyId: number): Promise<[string, string, number][]> {
+  const rows = await host.query<{ ActionID: string; Status: string; n: number }>(
+    `SELECT ActionID, Status, COUNT(*) AS n FROM \`${journeyTables(host).log}\` WHERE JourneyID = ? GROUP BY ActionID, Status ORDER BY ActionID, Status`,
+    [journeyId],
+  );
+  return rows.map((r) => [r.ActionID, r.Status, Number(r.n)]);
+}
+
+/** How many subscribers of a list hold each value of a custom field: `[value, n]`. */
+export async function fieldValueCounts(host: RefHost, listId: number, fieldId: number): Promise<[string | null, number][]> {
+  const rows = await host.query<{ c: string | null; n: number }>(
+    `SELECT CustomField${Number(fieldId)} AS c, COUNT(*) AS n FROM \`${host.tables.subscribers(listId)}\` GROUP BY c ORDER BY c`,
+  );
+  return rows.map((r) => [r.c, Number(r.n)]);
+}
