@@ -64,6 +64,8 @@ describe('MySQL host adapter', () => {
     expect((await audience.listLists(userB.userId)).map((l) => l.name)).toEqual(['Leads']);
     expect(await audience.getSubscriber(userB.userId, subscribers.alice)).toBeNull();
     expect(await audience.getSubscribers(userB.userId, lists.newsletter, [1, 2, 3])).toEqual([]);
+    expect(await audience.existingSubscriberIds(userB.userId, lists.newsletter, [1, 2, 3])).toEqual([]);
+    expect((await audience.existingSubscriberIds(userA.userId, lists.newsletter, [1, 2, 999])).sort()).toEqual([1, 2]);
     expect(await audience.findSubscribersByEmail(userB.userId, 'alice@example.com')).toEqual([]);
     expect(await audience.listCustomFields(userB.userId, lists.newsletter)).toEqual([expect.objectContaining({ name: 'Company', listId: 0 })]);
     expect((await audience.listEmails(userB.userId)).map((e) => e.name)).toEqual(['Leads intro']);

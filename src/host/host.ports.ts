@@ -37,6 +37,12 @@ export interface AudiencePort {
   getSubscriber(userId: number, ref: SubscriberRef): Promise<HostSubscriber | null>;
   /** Batch read of one list's subscribers (missing ids are left out). */
   getSubscribers(userId: number, listId: number, subscriberIds: number[]): Promise<HostSubscriber[]>;
+  /**
+   * Optional, lighter: which of these ids are subscribers of the user's list
+   * (the plug-in checks every hook event's SubscriberID this way). The plug-in
+   * falls back to getSubscribers without it.
+   */
+  existingSubscriberIds?(userId: number, listId: number, subscriberIds: number[]): Promise<number[]>;
   findSubscribersByEmail(userId: number, emailAddress: string): Promise<HostSubscriber[]>;
   /** Fields usable on a list: its own plus the user's global ones; all of the user's when listId is omitted. */
   listCustomFields(userId: number, listId?: number): Promise<HostCustomField[]>;

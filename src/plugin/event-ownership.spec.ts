@@ -181,6 +181,26 @@ describe(EventOwnership.name, () => {
   });
 });
 
+describe('EventOwnership with a host that offers existingSubscriberIds', () => {
+  it('checks subscribers with the lighter existence read instead of reading whole subscribers', async () => {
+    const audience = new CountingAudience(hostData());
+    const exists: [number, number, number[]][] = [];
+    const withExists = Object.assign(audience, {
+      existingSubscriberIds: async (userId: number, listId: number, ids: number[]) => {
+        exists.push([userId, listId, ids]);
+        return (await audience.getSubscribers(userId, listId, ids)).map((s) => s.subscriberId);
+      },
+    });
+    const ownership = new EventOwnership(withExists);
+    const readsBefore = audience.calls.getSubscribers.length;
+    await ownership.check(anEvent({ subscriberId: 2 }));
+    await expect(ownership.check(anEvent({ eventId: 'e2', subscriberId: 999 }))).rejects.toThrow('SubscriberID 999 is not a subscriber of list 1');
+    expect(exists.map(([, , ids]) => ids)).toEqual([[2], [999]]);
+    // Only existingSubscriberIds itself read subscribers (through the fake): the check never asked for whole rows.
+    expect(audience.calls.getSubscribers.length - readsBefore).toBe(exists.length);
+  });
+});
+
 describe(OwnershipCheckedIntake.name, () => {
   it('hands an event to the intake only once its ids are checked', async () => {
     const accepted: string[] = [];

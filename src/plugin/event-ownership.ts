@@ -34,7 +34,7 @@ export interface EventOwnershipOptions {
 }
 
 /** The three reads the check makes (all scoped to the owner, like every audience read). */
-export type OwnershipReads = Pick<AudiencePort, 'getList' | 'getSubscribers' | 'listEmails'>;
+export type OwnershipReads = Pick<AudiencePort, 'getList' | 'getSubscribers' | 'listEmails' | 'existingSubscriberIds'>;
 
 export class EventOwnership {
   private readonly listOwners: OwnerCache;
@@ -65,8 +65,12 @@ export class EventOwnership {
       const ids = [...new Set(asks.map((a) => a.subscriberId))];
       const parts = [];
       for (let i = 0; i < ids.length; i += SUBSCRIBER_IDS_PER_READ) parts.push(ids.slice(i, i + SUBSCRIBER_IDS_PER_READ));
-      const found = await Promise.all(parts.map((part) => audience.getSubscribers(userId, listId, part)));
-      return new Set(found.flat().map((s) => s.subscriberId));
+      // The lighter existence read when the host offers it; the full rows otherwise.
+      const read = (part: number[]) =>
+        audience.existingSubscriberIds
+          ? audience.existingSubscriberIds(userId, listId, part)
+          : audience.getSubscribers(userId, listId, part).then((rows) => rows.map((s) => s.subscriberId));
+      return new Set((await Promise.all(parts.map(read))).flat());
     });
   }
 

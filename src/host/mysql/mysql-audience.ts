@@ -104,6 +104,26 @@ export class MySqlAudience implements AudiencePort {
     return rows.map((row) => this.toSubscriber(listId, row, fieldIds));
   }
 
+  /** An index-only read: the ids among these that are subscribers of the user's list. */
+  async existingSubscriberIds(userId: number, listId: number, subscriberIds: number[]): Promise<number[]> {
+    assertId(userId, 'UserID');
+    assertId(listId, 'ListID');
+    const ids = [...new Set(subscriberIds)].map((id) => assertId(id, 'SubscriberID'));
+    if (ids.length === 0) return [];
+    try {
+      const rows = await this.select(
+        `SELECT s.SubscriberID FROM \`${this.tables.subscribers(listId)}\` s
+           JOIN \`${this.tables.lists}\` l ON l.ListID = ? AND l.RelOwnerUserID = ?
+          WHERE s.SubscriberID IN (?)`,
+        [listId, userId, ids],
+      );
+      return rows.map((row) => Number(row.SubscriberID));
+    } catch (error) {
+      if (isMissingTable(error)) return [];
+      throw error;
+    }
+  }
+
   async findSubscribersByEmail(userId: number, emailAddress: string): Promise<HostSubscriber[]> {
     const owned = await this.listLists(userId);
     if (owned.length === 0) return [];

@@ -34,10 +34,38 @@ interface Waiter<T, R> {
   reject(error: unknown): void;
 }
 
+/** A first-in first-out queue whose take from the front costs the items taken, not the items left (Array#splice would). */
+class Fifo<V> {
+  private items: V[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: V): void {
+    this.items.push(item);
+  }
+
+  shift(): V | undefined {
+    return this.length > 0 ? this.take(1)[0] : undefined;
+  }
+
+  take(n: number): V[] {
+    const out = this.items.slice(this.head, this.head + n);
+    this.head += out.length;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head); // drop what was taken, now and then
+      this.head = 0;
+    }
+    return out;
+  }
+}
+
 export class EventCoalescer<T, R> {
-  private readonly waiting: Waiter<T, R>[] = [];
+  private readonly waiting = new Fifo<Waiter<T, R>>();
   /** Callers held back until there is room in `waiting`. */
-  private readonly held: (() => void)[] = [];
+  private readonly held = new Fifo<() => void>();
   private inFlight = 0;
   private inFlightItems = 0;
   private flushScheduled = false;
@@ -73,7 +101,7 @@ export class EventCoalescer<T, R> {
   }
 
   private async flush(): Promise<void> {
-    const batch = this.waiting.splice(0, this.options.maxBatch);
+    const batch = this.waiting.take(this.options.maxBatch);
     this.inFlight++;
     this.inFlightItems += batch.length;
     for (let room = this.options.maxWaiting - this.waiting.length; room > 0 && this.held.length > 0; room--) this.held.shift()!();
