@@ -29,13 +29,13 @@ import {
   createEnabledJourney,
   deleteKeys,
   envInt,
+  insertWaiting,
   fmtBytes,
   fmtInt,
   fmtMs,
   log,
   machineNote,
   now,
-  numbers,
   printTable,
   redisFootprint,
   usedMemory,
@@ -59,37 +59,11 @@ export function longWaitsOptionsFromEnv(): LongWaitsBenchOptions {
 }
 
 const DAY_MS = 86_400_000;
-const INSERT_STEP = 100_000;
 
 interface Captured {
   sql: string;
   replacements: unknown[];
   ms: number;
-}
-
-/** Bulk setup: `n` entries waiting at `actionId` of `journeyId`, WakeAt spread over one day from `from`. */
-async function insertWaiting(
-  host: BenchHost,
-  journeyId: number,
-  actionId: string,
-  firstSubscriber: number,
-  n: number,
-  from: Date,
-  spreadSeconds: number,
-): Promise<void> {
-  const base = from.toISOString().slice(0, 23).replace('T', ' ');
-  const version = await count(host, `SELECT Version AS n FROM \`${host.t.journeys}\` WHERE JourneyID = ?`, [journeyId]);
-  for (let start = 0; start < n; start += INSERT_STEP) {
-    const lo = firstSubscriber + start;
-    const hi = firstSubscriber + Math.min(n, start + INSERT_STEP) - 1;
-    await host.sequelize.query(
-      `INSERT INTO \`${host.t.entries}\`
-         (JourneyID, RelOwnerUserID, ListID, SubscriberID, EntryNumber, State, CurrentActionID, WakeAt, StepSeq, JourneyVersion, ActiveLock, ChainID, ChainDepth, CreatedAt, UpdatedAt)
-       SELECT ?, ?, ?, seq, 1, 'waiting', ?, TIMESTAMPADD(SECOND, seq % ?, ?), 1, ?, 1, CONCAT('bench-', seq), 0, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3)
-         FROM ${numbers(lo, hi)}`,
-      { replacements: [journeyId, host.demo.userA.userId, host.demo.lists.newsletter, actionId, Math.max(1, spreadSeconds), base, version] },
-    );
-  }
 }
 
 /** Runs the sweeper once, capturing the statements it sends to MySQL (through the runtime's Db) with their times. */
@@ -189,8 +163,27 @@ export async function runLongWaitsBench(opts: LongWaitsBenchOptions): Promise<{ 
       log(`sandbox ${host.prefix} / ${host.config.QUEUE_PREFIX}; inserting ${fmtInt(opts.waitingCount)} waiting entries`);
       const s0 = now();
       const start = new Date();
-      await insertWaiting(host, longJourney, 'long_wait', 1, opts.waitingCount, new Date(start.getTime() + 30 * DAY_MS), 86_400);
-      if (opts.nearDue > 0) await insertWaiting(host, nearJourney, 'short_wait', 1, opts.nearDue, new Date(start.getTime() + 4 * 60_000), 1);
+      await insertWaiting(host, {
+        journeyId: longJourney,
+        actionId: 'long_wait',
+        listId: lists.newsletter,
+        firstSubscriber: 1,
+        n: opts.waitingCount,
+        from: new Date(start.getTime() + 30 * DAY_MS),
+        spreadSeconds: 86_400,
+      });
+      if (opts.nearDue > 0) {
+        const from = new Date(start.getTime() + 4 * 60_000);
+        await insertWaiting(host, {
+          journeyId: nearJourney,
+          actionId: 'short_wait',
+          listId: lists.newsletter,
+          firstSubscriber: 1,
+          n: opts.nearDue,
+          from,
+          spreadSeconds: 1,
+        });
+      }
       await host.sequelize.query(`ANALYZE TABLE \`${host.t.entries}\``);
       const setupMs = now() - s0;
       const waiting = await count(host, `SELECT COUNT(*) AS n FROM \`${host.t.entries}\` WHERE State = 'waiting'`);
