@@ -6,7 +6,7 @@
  * `used_memory` before, during (its peak) and after. Printed as table rows
  * with the target: every process ≤ 300 MB RSS.
  */
-import { readFileSync } from 'fs';
+import { readdirSync, readFileSync } from 'fs';
 import Redis from 'ioredis';
 import type { AppConfig } from '../src/config/env';
 import { fmtBytes, met, usedMemory, type TableRow } from './bench-support';
@@ -25,6 +25,41 @@ export function peakRssOf(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/** Linux clock ticks per second (USER_HZ), the unit of utime and stime in /proc/<pid>/stat. */
+const CLOCK_TICKS = 100;
+
+/** CPU time a process has used so far (user + system), in ms; null once it has exited. */
+function cpuMsOf(pid: number | 'self'): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // after "pid (comm) "
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS; // utime, stime
+  } catch {
+    return null;
+  }
+}
+
+/** Pids of the local database and Redis servers (they serve everyone on this machine, so their CPU is not only ours). */
+function serverPids(): { name: string; pid: number }[] {
+  const found: { name: string; pid: number }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      if (comm === 'mariadbd' || comm === 'mysqld' || comm === 'redis-server') found.push({ name: `${comm} (shared)`, pid: Number(entry) });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** CPU time of each process at one moment (see ResourceMonitor.cpuMark). */
+export interface CpuMark {
+  at: number;
+  ms: Map<string, number>;
 }
 
 export interface ResourceReport {
@@ -62,6 +97,21 @@ export class ResourceMonitor {
     this.children.set(name, { pid, peak: peakRssOf(pid) ?? 0 });
   }
 
+  /** CPU time used so far by the bench process, the watched children and the local MariaDB / MySQL and Redis servers. */
+  cpuMark(): CpuMark {
+    const ms = new Map<string, number>();
+    ms.set('bench process', cpuMsOf('self') ?? 0);
+    for (const [name, child] of this.children) {
+      const used = cpuMsOf(child.pid);
+      if (used !== null) ms.set(name, used);
+    }
+    for (const server of serverPids()) {
+      const used = cpuMsOf(server.pid);
+      if (used !== null) ms.set(server.name, used);
+    }
+    return { at: Date.now(), ms };
+  }
+
   /** Reads every process once; call it just before stopping a child, while /proc still has it. */
   sample(): void {
     this.benchPeak = Math.max(this.benchPeak, process.memoryUsage().rss);
@@ -76,17 +126,28 @@ export class ResourceMonitor {
     }
   }
 
-  async stop(): Promise<ResourceReport> {
+  /**
+   * The peaks so far, without stopping: taken at the end of the plug-in's part of a
+   * benchmark, so that a baseline run afterwards in the same process (Bull jobs,
+   * plain POSTs) does not count as the plug-in's memory.
+   */
+  async snapshot(): Promise<ResourceReport> {
     this.sample();
-    clearInterval(this.rssTimer);
-    clearInterval(this.redisTimer);
     await this.redisSampling;
-    const after = await usedMemory(this.redis);
-    this.redis.disconnect();
+    const now = await usedMemory(this.redis);
     return {
       processes: [{ name: 'bench process (host + plug-in)', peakRss: this.benchPeak }, ...[...this.children].map(([name, c]) => ({ name, peakRss: c.peak }))],
-      redis: { before: this.redisBefore, after, peak: Math.max(this.redisPeak, after) },
+      redis: { before: this.redisBefore, after: now, peak: Math.max(this.redisPeak, now) },
     };
+  }
+
+  /** Stops sampling; returns the peaks of the whole run. */
+  async stop(): Promise<ResourceReport> {
+    const report = await this.snapshot();
+    clearInterval(this.rssTimer);
+    clearInterval(this.redisTimer);
+    this.redis.disconnect();
+    return report;
   }
 }
 
@@ -106,6 +167,13 @@ export function resourceRows(report: ResourceReport): TableRow[] {
     verdict: `peak +${fmtBytes(peak - before)} over before (whole server, shared)`,
   });
   return rows;
+}
+
+/** "bench process 95%, worker process 1 40%, mariadbd (shared) 70%": each process's CPU between two marks, as a share of one core. */
+export function cpuShares(from: CpuMark, to: CpuMark): string {
+  const wall = Math.max(1, to.at - from.at);
+  const shares = [...to.ms].filter(([name]) => from.ms.has(name)).map(([name, used]) => `${name} ${Math.round(((used - from.ms.get(name)!) * 100) / wall)}%`);
+  return `CPU over ${(wall / 1000).toFixed(1)} s (100% = one core): ${shares.join(', ')}`;
 }
 
 /** Whether every process stayed within the RSS target. */

@@ -224,7 +224,8 @@ export function countHostErrors(host: BenchHost): { count(): number; first(): st
     verbose: quiet,
     error: (message: unknown, ...rest: unknown[]) => {
       errors++;
-      first ??= [message, ...rest].map((part) => String(part).split('\n')[0]).join(' ');
+      const context = rest.filter((part) => typeof part === 'string').pop();
+      first ??= `${context ? `${context}: ` : ''}${String(message).split('\n')[0]}`;
     },
   });
   return { count: () => errors, first: () => first };

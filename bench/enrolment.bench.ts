@@ -53,7 +53,7 @@ import {
   type TableRow,
 } from './bench-support';
 import { rawBullCeiling, RAW_BULL_CONCURRENCY } from './bench-baselines';
-import { ResourceMonitor, resourceRows, rssTargetMet } from './bench-resources';
+import { cpuShares, ResourceMonitor, resourceRows, rssTargetMet } from './bench-resources';
 import { startWorkers, stopChildren } from './bench-workers';
 
 export interface EnrolmentBenchOptions {
@@ -207,21 +207,17 @@ export async function runEnrolmentBench(opts: EnrolmentBenchOptions): Promise<En
         log(`baseline: ${fmtInt(baselineRate)} entries/s (${fmtMs(baselineMs)}, fed in ${fmtMs(bFed - b0)})`);
         const baselineLoad = load1();
 
-        // The raw Bull ceiling: what the queue alone does on this machine, now.
-        log(`raw Bull ceiling: ${fmtInt(opts.rawBullJobs)} no-op jobs, concurrency ${RAW_BULL_CONCURRENCY}`);
-        const bull = await rawBullCeiling(host, opts.rawBullJobs);
-        const bullLoad = load1();
-        log(`raw Bull ceiling: ${fmtInt(bull.perSecond)} jobs/s (${fmtMs(bull.ms)})`);
-
         // The import.
         log(`import: ${fmtInt(opts.enrolCount)} events via ${opts.feed}`);
         const payloads = opts.feed === 'hooks' ? payloadsFor(host, IMPORT_LIST, importIds, 'import') : [];
         const events = opts.feed === 'acceptMany' ? eventsFor(host, IMPORT_LIST, importIds, 'import') : [];
+        const cpuFrom = monitor.cpuMark();
         const t0 = now();
         if (opts.feed === 'hooks') await feedHooks(host, payloads, opts.hookWindow);
         else await feedAcceptMany(host, events, opts.importChunk, opts.importParallel);
         const tFed = now();
         const t1 = await waitForCount(host, sql, [IMPORT_LIST], opts.enrolCount, 900_000);
+        const cpu = cpuShares(cpuFrom, monitor.cpuMark());
         const importMs = t1 - t0;
         const journeysRate = (opts.enrolCount * 1000) / importMs;
         log(`import: ${fmtInt(journeysRate)} entries/s (${fmtMs(importMs)}, fed in ${fmtMs(tFed - t0)})`);
@@ -251,7 +247,14 @@ export async function runEnrolmentBench(opts: EnrolmentBenchOptions): Promise<En
             ? `Subscriber.Subscribed fired through the host hook bus (${opts.hookWindow > 0 ? `${opts.hookWindow} in flight` : 'all at once'})`
             : `acceptMany, chunks of ${fmtInt(opts.importChunk)} × ${opts.importParallel} caller(s)`;
         await stopChildren(workers, monitor);
-        const resources = await monitor.stop();
+        const resources = await monitor.snapshot(); // before the raw Bull baseline runs in this process
+
+        // The raw Bull ceiling: what the queue alone does on this machine, right after the import.
+        log(`raw Bull ceiling: ${fmtInt(opts.rawBullJobs)} no-op jobs, concurrency ${RAW_BULL_CONCURRENCY}`);
+        const bull = await rawBullCeiling(host, opts.rawBullJobs);
+        const bullLoad = load1();
+        log(`raw Bull ceiling: ${fmtInt(bull.perSecond)} jobs/s (${fmtMs(bull.ms)})`);
+        await monitor.stop();
         const ratio = journeysRate / baselineRate;
         const bullRatio = journeysRate / bull.perSecond;
         const rows: TableRow[] = [
@@ -290,9 +293,10 @@ export async function runEnrolmentBench(opts: EnrolmentBenchOptions): Promise<En
         printTable('Enrolment throughput (list import → first instant actions → 30-day Wait)', rows, [
           `config: ${config}; feed: ${feed}; batch custom field writes: ${opts.batchFieldWrites ? 'yes (the host port offers setCustomFields)' : 'no (hidden: one setCustomField call per value)'}`,
           `journey: Update Custom Field (merge tag) → Yes/No on age ≥ 40 (Yes: Update Custom Field → Wait 30 days; No: Wait 30 days)`,
+          `import ${cpu}`,
           `checks: ${fmtInt(entries)} entries; ${fmtInt(cityWritten)} City fields written; ${fmtInt(seniors)} Yes-branch writes (expected ${fmtInt(seniorsExpected)}); ${fmtInt(logRows)} log rows`,
           `every process ≤ 300 MB RSS: ${met(rssTargetMet(resources))}`,
-          `${machineNote()}; every figure measured in this run: one-by-one baseline, raw Bull, then the import`,
+          `${machineNote()}; every figure measured in this run: one-by-one baseline, the import, then raw Bull (memory figures: before raw Bull)`,
         ]);
         if (entries !== opts.enrolCount || cityWritten !== opts.enrolCount || seniors !== seniorsExpected) {
           throw new Error('outcome check failed: see the checks line above');

@@ -26,7 +26,7 @@
  */
 import { customFieldColumn } from '../src/host/mysql/host-tables';
 import { plainPosts, rawBullCeiling, RAW_BULL_CONCURRENCY, startReceiver, type RateResult, type WebhookReceiver } from './bench-baselines';
-import { ResourceMonitor, resourceRows, rssTargetMet, type ResourceReport } from './bench-resources';
+import { cpuShares, ResourceMonitor, resourceRows, rssTargetMet, type ResourceReport } from './bench-resources';
 import {
   count,
   countHostErrors,
@@ -42,12 +42,14 @@ import {
   machineNote,
   met,
   now,
+  printGrid,
   printTable,
   sleep,
   withHost,
   type BenchHost,
   type TableRow,
 } from './bench-support';
+import { percentiles } from './bench-latency';
 import { startWorkers, stopChildren } from './bench-workers';
 
 export interface ExternalBenchOptions {
@@ -74,6 +76,8 @@ export function externalOptionsFromEnv(): ExternalBenchOptions {
 const SOURCE_LIST = 601;
 const TARGET_LIST = 602;
 const WEBHOOKS = ['hook_first', 'hook_after_wait'];
+/** The journey's action ids, in order. */
+const JOURNEY_ACTIONS = ['set_city', WEBHOOKS[0], 'subscribe_target', 'wait_5s', WEBHOOKS[1]];
 
 interface DrainResult {
   workers: number;
@@ -86,6 +90,8 @@ interface DrainResult {
   checksOk: boolean;
   load: string;
   resources: ResourceReport;
+  /** Per action: done, claim → done p50 / p99 / max, retried, last done at. */
+  actions: string[][];
 }
 
 /** One run: a fresh sandbox, N worker processes, the import, the drain, the checks. */
@@ -118,7 +124,6 @@ async function drainRun(
         monitor,
       );
       try {
-        if (baselines) await baselines(host);
         receiver.received.clear();
         const hostErrors = countHostErrors(host);
         const deadlocksBefore = await innodbDeadlocks(host);
@@ -131,6 +136,8 @@ async function drainRun(
           EmailAddress: `import${id}@example.com`,
           OccurredAt: occurredAt,
         }));
+        const cpuFrom = monitor.cpuMark();
+        const startedAt = Date.now();
         const t0 = now();
         await Promise.all(payloads.map((p) => host.hooks.fire('Subscriber.Subscribed', p)));
         const fedMs = now() - t0;
@@ -147,20 +154,56 @@ async function drainRun(
         }
         const ms = now() - t0;
         const load = load1();
+        const cpu = cpuShares(cpuFrom, monitor.cpuMark());
         await stopChildren(children, monitor);
         const checks = await check(host, receiver, n);
+        const actions = await actionTimings(host, startedAt);
         const drained = settled >= n;
         const perSecond = (checks.completed * 1000) / ms;
         const deadlocks = (await innodbDeadlocks(host)) - deadlocksBefore;
-        const text = `${checks.text}; host errors logged: ${fmtInt(hostErrors.count())}${hostErrors.first() ? ` (first: ${hostErrors.first()})` : ''}; InnoDB deadlocks (server-wide): ${fmtInt(deadlocks)}`;
+        const text = `${checks.text}; host errors logged: ${fmtInt(hostErrors.count())}${hostErrors.first() ? ` (first: ${hostErrors.first()})` : ''}; InnoDB deadlocks (server-wide): ${fmtInt(deadlocks)}; ${cpu}`;
         log(`${workers} worker(s): ${fmtInt(perSecond)} entries/s (${fmtMs(ms)}${drained ? '' : `, NOT drained in ${opts.timeoutSeconds} s`}); ${text}`);
-        return { workers, ms, fedMs, perSecond, drained, checks: text, checksOk: checks.ok, load, resources: await monitor.stop() };
+        const resources = await monitor.snapshot(); // before the baselines run in this process
+        if (baselines) await baselines(host);
+        await monitor.stop();
+        return { workers, ms, fedMs, perSecond, drained, checks: text, checksOk: checks.ok, load, resources, actions };
       } finally {
         await stopChildren(children, monitor);
       }
     },
     { listen: true },
   );
+}
+
+/**
+ * Where the time went, per action of the journey, from the execution log:
+ * how many were done, claim → done (p50 / p99 / max), how many needed more
+ * than one attempt, and when the last one was done (seconds after the first
+ * event was handed in).
+ */
+async function actionTimings(host: BenchHost, startedAt: number): Promise<string[][]> {
+  const rows = await host.query<{ ActionID: string; Status: string; Attempts: number; CreatedAt: Date; CompletedAt: Date | null }>(
+    `SELECT l.ActionID, l.Status, l.Attempts, l.CreatedAt, l.CompletedAt FROM \`${host.t.log}\` l JOIN \`${host.t.entries}\` e ON e.EntryID = l.EntryID WHERE e.ListID = ?`,
+    [SOURCE_LIST],
+  );
+  const byAction = new Map<string, typeof rows>();
+  for (const row of rows) byAction.set(row.ActionID, [...(byAction.get(row.ActionID) ?? []), row]);
+  const order = JOURNEY_ACTIONS.filter((a) => byAction.has(a));
+  return order.map((action) => {
+    const list = byAction.get(action)!;
+    const done = list.filter((r) => r.Status === 'done' && r.CompletedAt);
+    const spans = percentiles(done.map((r) => new Date(r.CompletedAt!).getTime() - new Date(r.CreatedAt).getTime()));
+    const last = done.reduce((at, r) => Math.max(at, new Date(r.CompletedAt!).getTime()), -Infinity);
+    const retried = list.filter((r) => Number(r.Attempts) > 1).length;
+    const cell = (x: number) => (Number.isNaN(x) ? '-' : fmtMs(x));
+    return [
+      action,
+      `${fmtInt(done.length)}/${fmtInt(list.length)}`,
+      `${cell(spans.p50)} / ${cell(spans.p99)} / ${cell(spans.max)}`,
+      fmtInt(retried),
+      Number.isFinite(last) ? `${((last - startedAt) / 1000).toFixed(1)} s` : '-',
+    ];
+  });
 }
 
 /**
@@ -244,6 +287,14 @@ export async function runExternalBench(opts: ExternalBenchOptions): Promise<{ ro
       `every process ≤ 300 MB RSS: ${met(runs.every((r) => rssTargetMet(r.resources)))}`,
       machineNote(),
     ]);
+    for (const r of runs) {
+      printGrid(
+        `Where the time went, ${r.workers} worker process(es) (execution log)`,
+        ['action', 'done', 'claim → done p50 / p99 / max', 'retried', 'last done at'],
+        r.actions,
+        ['claim → done: from the step that reached the action to the action done (external actions: including their wait for a sender and any retries)'],
+      );
+    }
     if (!runs.every((r) => r.checksOk)) throw new Error('outcome check failed: see the checks lines above');
     return { rows };
   } finally {

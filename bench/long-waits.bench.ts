@@ -35,6 +35,7 @@ import {
   fmtMs,
   log,
   machineNote,
+  met,
   now,
   printTable,
   redisFootprint,
@@ -43,6 +44,7 @@ import {
   type BenchHost,
   type TableRow,
 } from './bench-support';
+import { ResourceMonitor, resourceRows, rssTargetMet } from './bench-resources';
 
 export interface LongWaitsBenchOptions {
   waitingCount: number;
@@ -149,6 +151,7 @@ async function naiveDelayedJobs(host: BenchHost, redis: Redis, jobs: number): Pr
 export async function runLongWaitsBench(opts: LongWaitsBenchOptions): Promise<{ rows: TableRow[] }> {
   return withHost({ ROLE: 'all', SWEEP_INTERVAL_SECONDS: '3600', LOG_LEVEL: 'silent' }, async (host) => {
     const redis = new Redis({ host: host.config.REDIS_HOST, port: host.config.REDIS_PORT, db: host.config.REDIS_DB });
+    const monitor = await ResourceMonitor.start(host.config);
     try {
       const { lists } = host.demo;
       const longJourney = await createEnabledJourney(host, 'Bench: 30-day nurture', { type: 'subscription', listIds: [lists.newsletter] }, [
@@ -211,6 +214,7 @@ export async function runLongWaitsBench(opts: LongWaitsBenchOptions): Promise<{ 
       }
       const waitUsesIdx = !!waitQuery?.plan.some((p) => p.table === 'e' && p.key === 'idx_wake');
 
+      const resources = await monitor.snapshot(); // before the naive jobs are added from this process
       log(`baseline: ${fmtInt(opts.naiveJobs)} naive Bull delayed jobs`);
       const naive = await naiveDelayedJobs(host, redis, opts.naiveJobs);
       const scale = opts.waitingCount / opts.naiveJobs;
@@ -267,11 +271,13 @@ export async function runLongWaitsBench(opts: LongWaitsBenchOptions): Promise<{ 
             : 'uses idx_wake: NO',
         },
       ];
+      rows.push(...resourceRows(resources));
       printTable(`Long waits: ${fmtInt(opts.waitingCount)} entries on a 30-day Wait, one sweeper pass`, rows, [
         `before sweep: ${fmtInt(before.keys)} keys / ${fmtBytes(before.bytes)} under ${host.config.QUEUE_PREFIX}:*; after: ${fmtInt(after.keys)} keys / ${fmtBytes(after.bytes)}; used_memory ${fmtBytes(usedBefore)} → ${fmtBytes(usedAfter)}`,
         `setup (bulk INSERT … SELECT, not the engine): ${fmtInt(waiting)} waiting rows in ${fmtMs(setupMs)}`,
         `baseline: ${fmtInt(opts.naiveJobs)} Bull jobs, delay 30 days, payload {entryIds:[id]}, the runtime's job options; extrapolated ×${scale.toFixed(0)}`,
         `used_memory is the whole Redis server (other processes share it); the MEMORY USAGE row counts this run's keys only`,
+        `every process ≤ 300 MB RSS: ${met(rssTargetMet(resources))} (memory figures: setup and the sweep, before the naive jobs)`,
         machineNote(),
       ]);
 
@@ -292,6 +298,7 @@ export async function runLongWaitsBench(opts: LongWaitsBenchOptions): Promise<{ 
       if (!waitUsesIdx) process.exitCode = 2;
       return { rows };
     } finally {
+      await monitor.stop();
       redis.disconnect();
     }
   });

@@ -32,10 +32,25 @@ const BENCHMARKS: Record<string, () => Run[]> = {
   'long-waits': () => [{ label: 'long waits', script: 'long-waits.bench', env: {} }],
 };
 
+let stopping = false;
+
 function runOne(run: Run): Promise<number> {
   const { file, execArgv } = entryPoint(`bench/${run.script}`);
   const child = spawn(process.execPath, [...execArgv, file], { env: { ...process.env, ...run.env }, stdio: 'inherit' });
-  return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+  // Ctrl-C reaches the benchmark from the terminal (it drops its sandbox on SIGINT); a SIGTERM to this
+  // process is passed on as SIGINT. Either way no further benchmark starts.
+  const onInterrupt = () => (stopping = true);
+  const onTerminate = () => {
+    stopping = true;
+    child.kill('SIGINT');
+  };
+  process.on('SIGINT', onInterrupt).on('SIGTERM', onTerminate);
+  return new Promise((resolve) =>
+    child.on('exit', (code, signal) => {
+      process.off('SIGINT', onInterrupt).off('SIGTERM', onTerminate);
+      resolve(code ?? (signal ? 128 : 1));
+    }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -48,6 +63,7 @@ async function main(): Promise<void> {
   log(`node ${process.version}, ${os.cpus().length} cores, started ${new Date(started).toISOString()}; ${runs.map((r) => r.label).join(', ')}`);
   const outcomes: string[] = [];
   for (const run of runs) {
+    if (stopping) break;
     const t0 = Date.now();
     log(`── ${run.label}`);
     const code = await runOne(run);

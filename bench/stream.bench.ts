@@ -31,7 +31,7 @@
 import type { ChildProcess } from 'child_process';
 import * as os from 'os';
 import { customFieldColumn } from '../src/host/mysql/host-tables';
-import { ResourceMonitor, resourceRows, rssTargetMet } from './bench-resources';
+import { cpuShares, ResourceMonitor, resourceRows, rssTargetMet } from './bench-resources';
 import {
   count,
   createEnabledJourney,
@@ -101,6 +101,7 @@ interface StepResult {
   checks: string;
   checksOk: boolean;
   load: number;
+  cpu: string;
 }
 
 /** How one step's events are handed in and when each was: in-process hook bus or the feeder process. */
@@ -148,7 +149,7 @@ async function httpFeed(host: BenchHost, sockets: number, monitor: ResourceMonit
     child.once('message', () => resolve());
     child.once('exit', (code) => reject(new Error(`stream feeder exited with ${code} before it was ready`)));
   });
-  if (child.pid !== undefined) monitor.watch('HTTP feeder process (load generator)', child.pid);
+  if (child.pid !== undefined) monitor.watch('feeder process (load generator)', child.pid);
   return {
     send(rate, listId, n, tag) {
       const run: FeedRun = {
@@ -183,6 +184,7 @@ async function httpFeed(host: BenchHost, sockets: number, monitor: ResourceMonit
 const WAIT_ACTION = 'stream_wait';
 const JOURNEY_LISTS = 300;
 const BASELINE_LISTS = 500;
+const WARMUP_SECONDS = 2;
 
 export async function runStreamBench(opts: StreamBenchOptions): Promise<{ rows: TableRow[] }> {
   const env = { ROLE: 'all', WORKER_CONCURRENCY: String(opts.workerConcurrency), SWEEP_INTERVAL_SECONDS: '3600' };
@@ -206,16 +208,18 @@ export async function runStreamBench(opts: StreamBenchOptions): Promise<{ rows: 
       const feed = opts.feed === 'hooks' ? hookBusFeed(host) : await httpFeed(host, opts.httpSockets, monitor);
       const listOf = { journey: 0, baseline: 0 };
 
-      const runStep = async (side: Side, rate: number): Promise<StepResult> => {
+      const runStep = async (side: Side, rate: number, seconds = opts.seconds): Promise<StepResult> => {
         const listId = side === 'journey' ? journeyLists[listOf.journey++] : baselineLists[listOf.baseline++];
-        const n = Math.max(1, Math.round(rate * opts.seconds));
+        const n = Math.max(1, Math.round(rate * seconds));
         await fillList(host, listId, n);
         await sleep(500);
+        const cpuFrom = monitor.cpuMark();
         const { sendEnd, finished } = await feed.send(rate, listId, n, side);
         const deadline = sendEnd + opts.drainTimeoutSeconds * 1000;
         if (side === 'journey') await recorder.waitFor(listId, n, deadline);
         const answers = await Promise.race([finished, sleep(Math.max(0, deadline - epochNow())).then(() => null)]);
         if (!answers) throw new Error(`${side} ${rate}/s: answers still missing ${opts.drainTimeoutSeconds} s after sending stopped`);
+        const cpu = cpuShares(cpuFrom, monitor.cpuMark());
         const commits = recorder.committed(listId);
         const done = side === 'journey' ? Float64Array.from({ length: n }, (_, i) => commits.get(i + 1) ?? NaN) : Float64Array.from(answers.answered);
         const latencies: number[] = [];
@@ -266,6 +270,7 @@ export async function runStreamBench(opts: StreamBenchOptions): Promise<{ rows: 
           checks,
           checksOk,
           load: os.loadavg()[0],
+          cpu,
         };
         log(
           `${side} ${fmtInt(rate)}/s: p50 ${result.latency.p50.toFixed(1)} p99 ${result.latency.p99.toFixed(1)} max ${result.latency.max.toFixed(1)} ms; backlog ${queue.at}/${queue.max}; ${bounded ? 'bounded' : 'NOT bounded'}; ${checks}`,
@@ -276,8 +281,8 @@ export async function runStreamBench(opts: StreamBenchOptions): Promise<{ rows: 
       const results: StepResult[] = [];
       try {
         // Warm-up (JIT, pools, caches), not reported.
-        await runStep('baseline', Math.min(200, opts.rates[0]));
-        await runStep('journey', Math.min(200, opts.rates[0]));
+        await runStep('baseline', Math.min(200, opts.rates[0]), WARMUP_SECONDS);
+        await runStep('journey', Math.min(200, opts.rates[0]), WARMUP_SECONDS);
         for (const rate of opts.rates) {
           results.push(await runStep('baseline', rate));
           results.push(await runStep('journey', rate));
@@ -335,6 +340,7 @@ function report(opts: StreamBenchOptions, results: StepResult[], resources: Awai
     [
       `${opts.seconds} s per rate; bounded = backlog when sending stops < one second of events, and all done within ${opts.settleSeconds} s after; ramp ${opts.ramp.join(', ')}/s while bounded`,
       `journey: Update Custom Field (merge tag) → Wait 30 days; one process, ROLE=all, worker concurrency ${opts.workerConcurrency}; latency from hand-in (sender lag = hand-in − schedule)`,
+      ...results.map((r) => `${r.side} ${fmtInt(r.rate)}/s, first event → all done: ${r.cpu}`),
     ],
   );
   const at = (side: Side, rate: number) => results.find((r) => r.side === side && r.rate === rate);
