@@ -25,12 +25,14 @@
  *   STREAM_FEED=http node dist/bench/stream.bench.js
  *
  * Environment: STREAM_FEED=hooks|http (run.ts: STREAM_FEEDS=hooks,http)  STREAM_RATES=200,1000,2000
- *   STREAM_RAMP=3000,4000,6000  STREAM_SECONDS=10  STREAM_SETTLE_SECONDS=3  STREAM_DRAIN_TIMEOUT=60
+ *   STREAM_RAMP=3000,4000,6000  STREAM_SECONDS=10  STREAM_SETTLE_SECONDS=3  STREAM_DRAIN_TIMEOUT=120
  *   STREAM_HTTP_SOCKETS=256  WORKER_CONCURRENCY=4
  */
-import type { ChildProcess } from 'child_process';
 import * as os from 'os';
+import type { Job } from 'bull';
 import { customFieldColumn } from '../src/host/mysql/host-tables';
+import { EntryQueue } from '../src/runtime/entry-queue.service';
+import type { RunEntriesJobData } from '../src/runtime/queues';
 import { cpuShares, ResourceMonitor, resourceRows, rssTargetMet } from './bench-resources';
 import {
   count,
@@ -46,12 +48,10 @@ import {
   printTable,
   sleep,
   withHost,
-  type BenchHost,
   type TableRow,
 } from './bench-support';
-import { forkBenchScript, stopChildren } from './bench-workers';
-import { backlog, CommitRecorder, epochNow, openLoop, percentiles, type Percentiles } from './bench-latency';
-import type { FeederMessage, FeedRun } from './stream-feeder';
+import { backlog, CommitRecorder, epochNow, percentiles, type Percentiles } from './bench-latency';
+import { hookBusFeed, httpFeed } from './stream-feeds';
 
 export interface StreamBenchOptions {
   feed: 'hooks' | 'http';
@@ -78,7 +78,7 @@ export function streamOptionsFromEnv(feed = process.env.STREAM_FEED ?? 'hooks'):
     ramp: envRates('STREAM_RAMP', '3000,4000,6000'),
     seconds: envInt('STREAM_SECONDS', 10),
     settleSeconds: envInt('STREAM_SETTLE_SECONDS', 3),
-    drainTimeoutSeconds: envInt('STREAM_DRAIN_TIMEOUT', 60),
+    drainTimeoutSeconds: envInt('STREAM_DRAIN_TIMEOUT', 120),
     httpSockets: envInt('STREAM_HTTP_SOCKETS', 256),
     workerConcurrency: envInt('WORKER_CONCURRENCY', 4),
   };
@@ -102,83 +102,8 @@ interface StepResult {
   checksOk: boolean;
   load: number;
   cpu: string;
-}
-
-/** How one step's events are handed in and when each was: in-process hook bus or the feeder process. */
-interface Feed {
-  /** Starts sending; resolves when the last event is handed in. */
-  send(rate: number, listId: number, n: number, tag: string): Promise<{ sendEnd: number; finished: Promise<Finished> }>;
-  close(): Promise<void>;
-}
-
-interface Finished {
-  handIn: ArrayLike<number>;
-  answered: ArrayLike<number>;
-  errors: number;
-  firstError?: string;
-  maxLagMs: number;
-}
-
-function hookBusFeed(host: BenchHost): Feed {
-  return {
-    async send(rate, listId, n, tag) {
-      const occurredAt = new Date().toISOString();
-      const payloads = Array.from({ length: n }, (_, i) => ({
-        EventID: `stream-${tag}-${listId}-${i + 1}`,
-        UserID: host.demo.userA.userId,
-        ListID: listId,
-        SubscriberID: i + 1,
-        EmailAddress: `import${i + 1}@example.com`,
-        OccurredAt: occurredAt,
-      }));
-      const loop = openLoop(rate, n, (i) => host.hooks.fire('Subscriber.Subscribed', payloads[i]));
-      const sendEnd = await loop.sendingDone;
-      const finished = loop.allAnswered.then((): Finished => {
-        const errors = loop.errors();
-        return { handIn: loop.handIn, answered: loop.answered, maxLagMs: loop.maxLagMs(), errors: errors.count, firstError: errors.first };
-      });
-      return { sendEnd, finished };
-    },
-    close: async () => undefined,
-  };
-}
-
-async function httpFeed(host: BenchHost, sockets: number, monitor: ResourceMonitor): Promise<Feed> {
-  const child: ChildProcess = forkBenchScript('stream-feeder');
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`stream feeder exited with ${code} before it was ready`)));
-  });
-  if (child.pid !== undefined) monitor.watch('feeder process (load generator)', child.pid);
-  return {
-    send(rate, listId, n, tag) {
-      const run: FeedRun = {
-        type: 'run',
-        baseUrl: host.baseUrl!,
-        hookSecret: host.config.HOOK_SECRET,
-        rate,
-        userId: host.demo.userA.userId,
-        listId,
-        count: n,
-        tag,
-        sockets,
-      };
-      return new Promise((resolveSent) => {
-        let resolveDone!: (f: Finished) => void;
-        const finished = new Promise<Finished>((resolve) => (resolveDone = resolve));
-        const onMessage = (msg: FeederMessage) => {
-          if (msg.type === 'sent') resolveSent({ sendEnd: msg.at, finished });
-          else if (msg.type === 'done') {
-            child.off('message', onMessage);
-            resolveDone({ handIn: msg.handIn, answered: msg.answered, errors: msg.errors, firstError: msg.firstError, maxLagMs: msg.maxLagMs });
-          }
-        };
-        child.on('message', onMessage);
-        child.send(run);
-      });
-    },
-    close: () => stopChildren([child], monitor),
-  };
+  /** Worker jobs completed during the step and the entries they carried. */
+  jobs: { count: number; entries: number };
 }
 
 const WAIT_ACTION = 'stream_wait';
@@ -207,6 +132,12 @@ export async function runStreamBench(opts: StreamBenchOptions): Promise<{ rows: 
       log(`sandbox ${host.prefix} / ${host.config.QUEUE_PREFIX}; journey ${journeyId}; feed ${opts.feed}`);
       const feed = opts.feed === 'hooks' ? hookBusFeed(host) : await httpFeed(host, opts.httpSockets, monitor);
       const listOf = { journey: 0, baseline: 0 };
+      // Worker jobs run per step, and the entries they carried: how the stream was cut into work.
+      const jobs = { count: 0, entries: 0 };
+      host.app.get(EntryQueue).queue.on('completed', (job: Job<RunEntriesJobData>) => {
+        jobs.count++;
+        jobs.entries += job.data.entryIds.length;
+      });
 
       const runStep = async (side: Side, rate: number, seconds = opts.seconds): Promise<StepResult> => {
         const listId = side === 'journey' ? journeyLists[listOf.journey++] : baselineLists[listOf.baseline++];
@@ -214,12 +145,14 @@ export async function runStreamBench(opts: StreamBenchOptions): Promise<{ rows: 
         await fillList(host, listId, n);
         await sleep(500);
         const cpuFrom = monitor.cpuMark();
+        jobs.count = jobs.entries = 0;
         const { sendEnd, finished } = await feed.send(rate, listId, n, side);
         const deadline = sendEnd + opts.drainTimeoutSeconds * 1000;
         if (side === 'journey') await recorder.waitFor(listId, n, deadline);
         const answers = await Promise.race([finished, sleep(Math.max(0, deadline - epochNow())).then(() => null)]);
         if (!answers) throw new Error(`${side} ${rate}/s: answers still missing ${opts.drainTimeoutSeconds} s after sending stopped`);
         const cpu = cpuShares(cpuFrom, monitor.cpuMark());
+        const workerJobs = { ...jobs };
         const commits = recorder.committed(listId);
         const done = side === 'journey' ? Float64Array.from({ length: n }, (_, i) => commits.get(i + 1) ?? NaN) : Float64Array.from(answers.answered);
         const latencies: number[] = [];
@@ -271,6 +204,7 @@ export async function runStreamBench(opts: StreamBenchOptions): Promise<{ rows: 
           checksOk,
           load: os.loadavg()[0],
           cpu,
+          jobs: workerJobs,
         };
         log(
           `${side} ${fmtInt(rate)}/s: p50 ${result.latency.p50.toFixed(1)} p99 ${result.latency.p99.toFixed(1)} max ${result.latency.max.toFixed(1)} ms; backlog ${queue.at}/${queue.max}; ${bounded ? 'bounded' : 'NOT bounded'}; ${checks}`,
@@ -321,7 +255,22 @@ function report(opts: StreamBenchOptions, results: StepResult[], resources: Awai
     opts.feed === 'hooks' ? 'host hook bus (in-process host.hooks.fire)' : `signed HTTP ingest from a feeder process (keep-alive, ${opts.httpSockets} sockets)`;
   printGrid(
     `Stream: Subscriber.Subscribed at fixed open-loop rates via the ${feedName}`,
-    ['side', 'rate/s', 'sent/s', 'p50', 'p95', 'p99', 'max', 'backlog end / max', 'drained after send', 'bounded', 'checks', 'sender lag max', 'load 1 min'],
+    [
+      'side',
+      'rate/s',
+      'sent/s',
+      'p50',
+      'p95',
+      'p99',
+      'max',
+      'backlog end / max',
+      'drained after send',
+      'bounded',
+      'checks',
+      'worker jobs (entries/job)',
+      'sender lag max',
+      'load 1 min',
+    ],
     results.map((r) => [
       r.side === 'journey' ? 'journey → field committed' : 'baseline: no journey → answer',
       fmtInt(r.rate),
@@ -334,6 +283,7 @@ function report(opts: StreamBenchOptions, results: StepResult[], resources: Awai
       ms(r.drainMs),
       r.bounded ? 'yes' : 'NO',
       `${r.checksOk ? 'OK' : 'FAILED'}: ${r.checks}`,
+      r.jobs.count > 0 ? `${fmtInt(r.jobs.count)} (${(r.jobs.entries / r.jobs.count).toFixed(1)})` : '0',
       ms(r.maxLagMs),
       r.load.toFixed(1),
     ]),
