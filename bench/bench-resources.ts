@@ -63,14 +63,14 @@ export interface CpuMark {
 }
 
 export interface ResourceReport {
-  /** Name → peak RSS in bytes, the bench process first. */
-  processes: { name: string; peakRss: number }[];
+  /** Name → peak RSS in bytes, the bench process first; a load generator's is shown but not held to the target. */
+  processes: { name: string; peakRss: number; loadGenerator: boolean }[];
   redis: { before: number; after: number; peak: number };
 }
 
 export class ResourceMonitor {
   private benchPeak = process.memoryUsage().rss;
-  private readonly children = new Map<string, { pid: number; peak: number }>();
+  private readonly children = new Map<string, { pid: number; peak: number; loadGenerator: boolean }>();
   private redisPeak: number;
   private readonly rssTimer: NodeJS.Timeout;
   private readonly redisTimer: NodeJS.Timeout;
@@ -93,8 +93,8 @@ export class ResourceMonitor {
   }
 
   /** Follows a child process from now on (its VmHWM covers its whole life, start-up included). */
-  watch(name: string, pid: number): void {
-    this.children.set(name, { pid, peak: peakRssOf(pid) ?? 0 });
+  watch(name: string, pid: number, opts: { loadGenerator?: boolean } = {}): void {
+    this.children.set(name, { pid, peak: peakRssOf(pid) ?? 0, loadGenerator: opts.loadGenerator ?? false });
   }
 
   /** CPU time used so far by the bench process, the watched children and the local MariaDB / MySQL and Redis servers. */
@@ -136,7 +136,10 @@ export class ResourceMonitor {
     await this.redisSampling;
     const now = await usedMemory(this.redis);
     return {
-      processes: [{ name: 'bench process (host + plug-in)', peakRss: this.benchPeak }, ...[...this.children].map(([name, c]) => ({ name, peakRss: c.peak }))],
+      processes: [
+        { name: 'bench process (host + plug-in)', peakRss: this.benchPeak, loadGenerator: false },
+        ...[...this.children].map(([name, c]) => ({ name, peakRss: c.peak, loadGenerator: c.loadGenerator })),
+      ],
       redis: { before: this.redisBefore, after: now, peak: Math.max(this.redisPeak, now) },
     };
   }
@@ -157,7 +160,7 @@ export function resourceRows(report: ResourceReport): TableRow[] {
     metric: `peak RSS, ${p.name}`,
     journeys: fmtBytes(p.peakRss),
     baseline: '-',
-    verdict: `target ≤ 300 MB ${met(p.peakRss <= RSS_TARGET_BYTES)}`,
+    verdict: p.loadGenerator ? 'the load generator: not part of the target' : `target ≤ 300 MB ${met(p.peakRss <= RSS_TARGET_BYTES)}`,
   }));
   const { before, after, peak } = report.redis;
   rows.push({
@@ -176,7 +179,7 @@ export function cpuShares(from: CpuMark, to: CpuMark): string {
   return `CPU over ${(wall / 1000).toFixed(1)} s (100% = one core): ${shares.join(', ')}`;
 }
 
-/** Whether every process stayed within the RSS target. */
+/** Whether every process of the plug-in and the host stayed within the RSS target. */
 export function rssTargetMet(report: ResourceReport): boolean {
-  return report.processes.every((p) => p.peakRss <= RSS_TARGET_BYTES);
+  return report.processes.every((p) => p.loadGenerator || p.peakRss <= RSS_TARGET_BYTES);
 }

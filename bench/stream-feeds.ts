@@ -57,7 +57,7 @@ export async function httpFeed(host: BenchHost, sockets: number, monitor: Resour
     child.once('message', () => resolve());
     child.once('exit', (code) => reject(new Error(`stream feeder exited with ${code} before it was ready`)));
   });
-  if (child.pid !== undefined) monitor.watch('feeder process (load generator)', child.pid);
+  if (child.pid !== undefined) monitor.watch('feeder process (load generator)', child.pid, { loadGenerator: true });
   return {
     send(rate, listId, n, tag) {
       const run: FeedRun = {
