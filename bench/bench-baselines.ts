@@ -28,35 +28,55 @@ export interface RateResult {
 
 const rate = (count: number, ms: number): RateResult => ({ count, ms, perSecond: (count * 1000) / ms });
 
-/** `jobs` no-op jobs through a Bull queue of this run's Redis: from the first addBulk to the last job completed. */
-export async function rawBullCeiling(host: BenchHost, jobs: number): Promise<RateResult> {
-  const prefix = `${host.config.QUEUE_PREFIX}raw`;
+/**
+ * A throw-away Bull queue under this run's prefix + `suffix`, whose no-op processor
+ * (concurrency 50) calls `onCompleted` for each job done; its keys are deleted after `work`.
+ */
+async function withRawQueue<T>(host: BenchHost, suffix: string, onCompleted: () => void, work: (queue: Bull.Queue) => Promise<T>): Promise<T> {
+  const prefix = `${host.config.QUEUE_PREFIX}${suffix}`;
   const redisOptions = { host: host.config.REDIS_HOST, port: host.config.REDIS_PORT, db: host.config.REDIS_DB };
-  const queue = new Bull('bench-raw', { prefix, redis: redisOptions });
+  const queue = new Bull(`bench-${suffix}`, { prefix, redis: redisOptions });
   const redis = new Redis(redisOptions);
   try {
     await queue.isReady();
-    let completed = 0;
-    const allDone = new Promise<number>((resolve) => {
-      queue.on('completed', () => {
-        if (++completed === jobs) resolve(now());
-      });
-    });
+    queue.on('completed', onCompleted);
     void queue.process(RAW_BULL_CONCURRENCY, async () => undefined);
-    const t0 = now();
-    for (const ids of chunk(
-      Array.from({ length: jobs }, (_, i) => i),
-      RAW_BULL_CHUNK,
-    )) {
-      await queue.addBulk(ids.map((i) => ({ data: { i }, opts: { removeOnComplete: true, removeOnFail: true } })));
-    }
-    const t1 = await allDone;
-    return rate(jobs, t1 - t0);
+    return await work(queue);
   } finally {
     await queue.close();
     await deleteKeys(redis, prefix);
     redis.disconnect();
   }
+}
+
+/** Adds `jobs` no-op jobs with addBulk in chunks of 1,000; `delay()` is asked per chunk. */
+async function addNoOpJobs(queue: Bull.Queue, jobs: number, delay: () => number | undefined = () => undefined): Promise<void> {
+  for (const ids of chunk(
+    Array.from({ length: jobs }, (_, i) => i),
+    RAW_BULL_CHUNK,
+  )) {
+    const opts = { delay: delay(), removeOnComplete: true, removeOnFail: true };
+    await queue.addBulk(ids.map((i) => ({ data: { i }, opts })));
+  }
+}
+
+/** `jobs` no-op jobs through a Bull queue of this run's Redis: from the first addBulk to the last job completed. */
+export async function rawBullCeiling(host: BenchHost, jobs: number): Promise<RateResult> {
+  let completed = 0;
+  let allDone!: (at: number) => void;
+  const done = new Promise<number>((resolve) => (allDone = resolve));
+  return withRawQueue(
+    host,
+    'raw',
+    () => {
+      if (++completed === jobs) allDone(now());
+    },
+    async (queue) => {
+      const t0 = now();
+      await addNoOpJobs(queue, jobs);
+      return rate(jobs, (await done) - t0);
+    },
+  );
 }
 
 /**
@@ -65,38 +85,26 @@ export async function rawBullCeiling(host: BenchHost, jobs: number): Promise<Rat
  * with concurrency 50. Returns each job's lateness (completed − due, ms).
  */
 export async function rawBullDelayedStorm(host: BenchHost, jobs: number, leadMs: number): Promise<{ lateness: number[]; addMs: number }> {
-  const prefix = `${host.config.QUEUE_PREFIX}rawwake`;
-  const redisOptions = { host: host.config.REDIS_HOST, port: host.config.REDIS_PORT, db: host.config.REDIS_DB };
-  const queue = new Bull('bench-raw-wake', { prefix, redis: redisOptions });
-  const redis = new Redis(redisOptions);
-  try {
-    await queue.isReady();
-    const lateness: number[] = [];
-    const dueAt = epochNow() + leadMs;
-    const allDone = new Promise<void>((resolve) => {
-      queue.on('completed', () => {
-        lateness.push(epochNow() - dueAt);
-        if (lateness.length === jobs) resolve();
-      });
-    });
-    void queue.process(RAW_BULL_CONCURRENCY, async () => undefined);
-    const t0 = now();
-    for (const ids of chunk(
-      Array.from({ length: jobs }, (_, i) => i),
-      RAW_BULL_CHUNK,
-    )) {
-      const delay = Math.max(1, Math.round(dueAt - epochNow()));
-      await queue.addBulk(ids.map((i) => ({ data: { i }, opts: { delay, removeOnComplete: true, removeOnFail: true } })));
-    }
-    const addMs = now() - t0;
-    if (epochNow() > dueAt) throw new Error(`adding ${jobs} delayed jobs took ${Math.round(addMs)} ms, past their due time: raise the lead time`);
-    await allDone;
-    return { lateness, addMs };
-  } finally {
-    await queue.close();
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
-  }
+  const lateness: number[] = [];
+  const dueAt = epochNow() + leadMs;
+  let allDone!: () => void;
+  const done = new Promise<void>((resolve) => (allDone = resolve));
+  return withRawQueue(
+    host,
+    'rawwake',
+    () => {
+      lateness.push(epochNow() - dueAt);
+      if (lateness.length === jobs) allDone();
+    },
+    async (queue) => {
+      const t0 = now();
+      await addNoOpJobs(queue, jobs, () => Math.max(1, Math.round(dueAt - epochNow())));
+      const addMs = now() - t0;
+      if (epochNow() > dueAt) throw new Error(`adding ${jobs} delayed jobs took ${Math.round(addMs)} ms, past their due time: raise the lead time`);
+      await done;
+      return { lateness, addMs };
+    },
+  );
 }
 
 export interface WebhookReceiver {

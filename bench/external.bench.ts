@@ -11,7 +11,9 @@
  * from the first event handed in until every entry is `completed`. Checked
  * row by row: every entry completed, every field written, each webhook-id
  * received (at least once; duplicates counted), every subscriber subscribed
- * to the target list once.
+ * to the target list once. Also printed: per action, claim → done times from
+ * the execution log; errors the host logged (its HTTP host API); InnoDB
+ * deadlocks; each process's CPU share.
  *
  * Baselines, same run: as many plain keep-alive HTTP POSTs to the same
  * receiver (EXTERNAL_POST_CONCURRENCY in flight, default 64), and the raw Bull

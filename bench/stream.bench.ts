@@ -25,8 +25,10 @@
  *   STREAM_FEED=http node dist/bench/stream.bench.js
  *
  * Environment: STREAM_FEED=hooks|http (run.ts: STREAM_FEEDS=hooks,http)  STREAM_RATES=200,1000,2000
- *   STREAM_RAMP=3000,4000,6000  STREAM_SECONDS=10  STREAM_SETTLE_SECONDS=3  STREAM_DRAIN_TIMEOUT=120
- *   STREAM_HTTP_SOCKETS=256  WORKER_CONCURRENCY=4
+ *   STREAM_RAMP=3000,4000,6000 (tried in turn while bounded)  STREAM_SECONDS=10 (per rate)
+ *   STREAM_SETTLE_SECONDS=3 (bounded: all done this soon after sending stops)
+ *   STREAM_DRAIN_TIMEOUT=120 (seconds after sending stops to wait for every commit; past it the step fails its checks)
+ *   STREAM_HTTP_SOCKETS=256 (the feeder's keep-alive sockets)  WORKER_CONCURRENCY=4
  */
 import * as os from 'os';
 import type { Job } from 'bull';
