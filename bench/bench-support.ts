@@ -41,19 +41,24 @@ export interface BenchHost extends SandboxHost {
   journeys: JourneysService;
 }
 
-/**
- * The reference host with the plug-in, production settings (no logging), its
- * own prefixes. `batchFieldWrites`: the host's subscription port offers
- * `setCustomFields` (MySqlCustomFieldWriter's, as the reference host does),
- * which the runtime uses for Update Custom Field; false hides it, so the
- * runtime falls back to one `setCustomField` call per value.
- */
-export async function startBenchHost(env: Record<string, string>, batchFieldWrites = true): Promise<BenchHost> {
+export interface BenchHostOptions {
+  /**
+   * The host's subscription port offers `setCustomFields` (MySqlCustomFieldWriter's, as
+   * the reference host does), which the runtime uses for Update Custom Field; false hides
+   * it, so the runtime falls back to one `setCustomField` call per value. Default true.
+   */
+  batchFieldWrites?: boolean;
+  /** Listen on a random port of 127.0.0.1 (`host.baseUrl`): the signed ingest, the HTTP host API. Default false. */
+  listen?: boolean;
+}
+
+/** The reference host with the plug-in, production settings (no logging), its own prefixes. */
+export async function startBenchHost(env: Record<string, string>, opts: BenchHostOptions = {}): Promise<BenchHost> {
   // Production settings, so with secrets of its own (the built-in development ones are refused there).
   const secrets = { SESSION_SECRET: randomBytes(32).toString('base64'), HOOK_SECRET: whsec(), HOST_API_SECRET: whsec() };
-  const host = await startSandboxHost({ env: { LOG_LEVEL: 'silent', NODE_ENV: 'production', ...secrets, ...env } });
+  const host = await startSandboxHost({ env: { LOG_LEVEL: 'silent', NODE_ENV: 'production', ...secrets, ...env }, listen: opts.listen });
   const port = host.ports.subscriptions;
-  if (!batchFieldWrites) Object.assign(port, { setCustomFields: undefined });
+  if (opts.batchFieldWrites === false) Object.assign(port, { setCustomFields: undefined });
   else if (typeof port.setCustomFields !== 'function') {
     const writer = new MySqlCustomFieldWriter(host.sequelize, host.prefix);
     port.setCustomFields = (userId, listId, writes, transaction) => writer.setCustomFields(userId, listId, writes, transaction);
@@ -62,8 +67,8 @@ export async function startBenchHost(env: Record<string, string>, batchFieldWrit
 }
 
 /** Closes the host and drops every table of its prefix and every Redis key of its queue prefix, even after a failure. */
-export async function withHost<T>(env: Record<string, string>, fn: (host: BenchHost) => Promise<T>, batchFieldWrites = true): Promise<T> {
-  const host = await startBenchHost(env, batchFieldWrites);
+export async function withHost<T>(env: Record<string, string>, fn: (host: BenchHost) => Promise<T>, opts: BenchHostOptions = {}): Promise<T> {
+  const host = await startBenchHost(env, opts);
   const stop = () => {
     void host.stop().finally(() => process.exit(130));
   };
@@ -82,11 +87,21 @@ export async function withHost<T>(env: Record<string, string>, fn: (host: BenchH
  * condition on it routes both ways. Returns the subscriber ids.
  */
 export async function createFilledList(host: BenchHost, listId: number, name: string, count: number): Promise<number[]> {
+  await createList(host, listId, name);
+  return fillList(host, listId, count);
+}
+
+/** An empty list of the demo user A (its row and its subscriber table), to fill later with fillList(). */
+export async function createList(host: BenchHost, listId: number, name: string): Promise<void> {
   const owner = host.demo.userA.userId;
   await host.sequelize.query(`INSERT INTO \`${host.tables.lists}\` (ListID, RelOwnerUserID, Name, CreatedAt) VALUES (?, ?, ?, UTC_TIMESTAMP())`, {
     replacements: [listId, owner, name],
   });
   await createListTable(host.sequelize, host.prefix, owner, listId);
+}
+
+/** Subscribers 1…`count` of an empty list (`import<n>@example.com`). Returns their ids. */
+export async function fillList(host: BenchHost, listId: number, count: number): Promise<number[]> {
   const table = host.tables.subscribers(listId);
   const age = customFieldColumn(host.demo.fields.age);
   const firstName = customFieldColumn(host.demo.fields.firstName);
@@ -116,6 +131,31 @@ export function numbers(from: number, to: number): string {
   const n = places.map((p, i) => `${p}.d * ${10 ** i}`).join(' + ');
   const joins = places.map((p) => `${digits} ${p}`).join(' CROSS JOIN ');
   return `(SELECT ${from} + n AS seq FROM (SELECT ${n} AS n FROM ${joins}) nums WHERE n <= ${to - from}) seqs`;
+}
+
+/**
+ * Bulk setup, not the engine: `n` entries of `journeyId` waiting at `actionId`
+ * for subscribers `firstSubscriber`… of `listId`, WakeAt `from` + (subscriber
+ * modulo `spreadSeconds`) seconds (1: all at `from`).
+ */
+export async function insertWaiting(
+  host: BenchHost,
+  w: { journeyId: number; actionId: string; listId: number; firstSubscriber: number; n: number; from: Date; spreadSeconds: number },
+): Promise<void> {
+  const base = w.from.toISOString().slice(0, 23).replace('T', ' ');
+  const version = await count(host, `SELECT Version AS n FROM \`${host.t.journeys}\` WHERE JourneyID = ?`, [w.journeyId]);
+  const step = 100_000;
+  for (let start = 0; start < w.n; start += step) {
+    const lo = w.firstSubscriber + start;
+    const hi = w.firstSubscriber + Math.min(w.n, start + step) - 1;
+    await host.sequelize.query(
+      `INSERT INTO \`${host.t.entries}\`
+         (JourneyID, RelOwnerUserID, ListID, SubscriberID, EntryNumber, State, CurrentActionID, WakeAt, StepSeq, JourneyVersion, ActiveLock, ChainID, ChainDepth, CreatedAt, UpdatedAt)
+       SELECT ?, ?, ?, seq, 1, 'waiting', ?, TIMESTAMPADD(SECOND, seq % ?, ?), 1, ?, 1, CONCAT('bench-', seq), 0, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3)
+         FROM ${numbers(lo, hi)}`,
+      { replacements: [w.journeyId, host.demo.userA.userId, w.listId, w.actionId, Math.max(1, w.spreadSeconds), base, version] },
+    );
+  }
 }
 
 /** The Wait actions of importJourneyActions (a Yes/No ends its list, so each branch has its own). */
@@ -168,6 +208,37 @@ export async function waitForCount(host: BenchHost, sql: string, replacements: u
   }
 }
 
+/**
+ * Counts what the host logs as an error (the reference host logs each failed
+ * HTTP host API call with its stack) instead of printing it, so a storm of
+ * transient failures shows up as a figure, not as pages of stacks.
+ */
+export function countHostErrors(host: BenchHost): { count(): number; first(): string | undefined } {
+  let errors = 0;
+  let first: string | undefined;
+  const quiet = () => undefined;
+  host.app.useLogger({
+    log: quiet,
+    warn: quiet,
+    debug: quiet,
+    verbose: quiet,
+    error: (message: unknown, ...rest: unknown[]) => {
+      errors++;
+      const context = rest.filter((part) => typeof part === 'string').pop();
+      first ??= `${context ? `${context}: ` : ''}${String(message).split('\n')[0]}`;
+    },
+  });
+  return { count: () => errors, first: () => first };
+}
+
+/** The server's InnoDB deadlock counter (MariaDB's Innodb_deadlocks; MySQL 8's lock_deadlocks metric), NaN when neither is there. Server-wide. */
+export async function innodbDeadlocks(host: BenchHost): Promise<number> {
+  const [status] = await host.query<{ Value: string }>(`SHOW GLOBAL STATUS LIKE 'Innodb_deadlocks'`);
+  if (status) return Number(status.Value);
+  const [metric] = await host.query<{ n: number }>(`SELECT COUNT AS n FROM information_schema.INNODB_METRICS WHERE NAME = 'lock_deadlocks'`);
+  return metric ? Number(metric.n) : NaN;
+}
+
 /** Every key under `prefix:` (SCAN), and the sum of MEMORY USAGE over them. */
 export async function redisFootprint(redis: RedisClient, prefix: string): Promise<{ keys: number; bytes: number }> {
   let cursor = '0';
@@ -209,6 +280,19 @@ export function machineNote(): string {
     .join(' / ')} (1/5/15 min) at the end of this benchmark; MariaDB and Redis local`;
 }
 
+/** A target's verdict as printed in every table. */
+export function met(ok: boolean): string {
+  return ok ? 'MET' : 'NOT MET';
+}
+
+/** Load average over the last minute, to print beside a figure measured just now. */
+export function load1(): string {
+  return `load ${os.loadavg()[0].toFixed(1)}`;
+}
+
+/** Sleeps `ms`. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 export function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
@@ -245,10 +329,11 @@ export function printTable(title: string, rows: TableRow[], notes: string[] = []
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-/** A table of any columns on stdout: the first column left-aligned, the others right-aligned. */
-export function printColumns(title: string, header: string[], rows: string[][], notes: string[] = []): void {
+/** A text table with its own columns (numbers right-aligned), on stdout. */
+export function printGrid(title: string, header: string[], rows: string[][], notes: string[] = []): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  const numeric = (cell: string) => /^[\d,.+−-]/.test(cell);
+  const line = (r: string[]) => `| ${widths.map((w, i) => (numeric(r[i] ?? '') ? (r[i] ?? '').padStart(w) : (r[i] ?? '').padEnd(w))).join(' | ')} |`;
   const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
   const out = ['', `== ${title} ==`, line(header), rule, ...rows.map(line), ...notes.map((n) => `  ${n}`), ''];
   process.stdout.write(`${out.join('\n')}\n`);

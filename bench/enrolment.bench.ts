@@ -3,17 +3,21 @@
  * 100,000 `Subscriber.Subscribed` events for one list) enrolled into an enabled
  * journey and carried through its instant actions (Update Custom Field → Yes/No
  * → a 30-day Wait), timed from the first event handed in until a count query
- * sees every entry at the Wait. Target: ≥ 10,000 entries/s.
+ * sees every entry at the Wait. Targets: ≥ 20,000 entries/s, and ≥ 2× the raw
+ * Bull ceiling.
  *
- * Baseline, same run, same engine, same journey: BASELINE_COUNT events
- * (default 2,000) handed in one at a time (`intake.accept(event)` awaited
- * sequentially: a batch of one, one job per entry, run by the Bull worker).
+ * Baselines, same run: BASELINE_COUNT events (default 2,000) handed in one at a
+ * time into the same engine and journey (`intake.accept(event)` awaited
+ * sequentially: a batch of one, one job per entry, run by the Bull worker); and
+ * the raw Bull ceiling: RAW_BULL_JOBS no-op jobs (default 20,000) added with
+ * addBulk in chunks of 1,000 and consumed with concurrency 50, on a queue with
+ * its own prefix in the same Redis.
  *
  *   npm run build && node dist/bench/enrolment.bench.js
  *   node -r @swc-node/register bench/enrolment.bench.ts
  *
  * Environment:
- *   ENROL_COUNT=100000  BASELINE_COUNT=2000
+ *   ENROL_COUNT=100000  BASELINE_COUNT=2000  RAW_BULL_JOBS=20000
  *   FEED=hooks|acceptMany   hooks: every event fired through the host's hook bus into hooks/subscriber-subscribed
  *                           (the intake coalesces concurrent events); acceptMany: the bulk intake API in chunks
  *   HOOK_WINDOW=0        hooks in flight at once (0 = all of them, as an import firing its hooks would)
@@ -23,8 +27,6 @@
  *   WORKER_CONCURRENCY=4  BENCH_BATCH_FIELDS=1 (0: hide the host port's setCustomFields, so the runtime
  *                        writes one value per call)
  */
-import { fork, type ChildProcess } from 'child_process';
-import * as path from 'path';
 import type { TriggerEvent } from '../src/engine/trigger-event';
 import type { SubscribedHookPayload } from '../src/host/hook-payloads';
 import { TriggerIntakeService } from '../src/runtime/intake/trigger-intake.service';
@@ -38,16 +40,21 @@ import {
   fmtInt,
   fmtMs,
   importJourneyActions,
+  load1,
   WAIT_ACTIONS,
   log,
   machineNote,
   now,
   printTable,
+  met,
   waitForCount,
   withHost,
   type BenchHost,
   type TableRow,
 } from './bench-support';
+import { rawBullCeiling, RAW_BULL_CONCURRENCY } from './bench-baselines';
+import { cpuShares, ResourceMonitor, resourceRows, rssTargetMet } from './bench-resources';
+import { startWorkers, stopChildren } from './bench-workers';
 
 export interface EnrolmentBenchOptions {
   enrolCount: number;
@@ -59,6 +66,7 @@ export interface EnrolmentBenchOptions {
   workers: number;
   workerConcurrency: number;
   batchFieldWrites: boolean;
+  rawBullJobs: number;
 }
 
 export interface EnrolmentBenchResult {
@@ -80,6 +88,7 @@ export function enrolmentOptionsFromEnv(): EnrolmentBenchOptions {
     workers: process.env.WORKERS === '0' || !process.env.WORKERS ? 0 : envInt('WORKERS', 0),
     workerConcurrency: envInt('WORKER_CONCURRENCY', 4),
     batchFieldWrites: process.env.BENCH_BATCH_FIELDS !== '0',
+    rawBullJobs: envInt('RAW_BULL_JOBS', 20_000),
   };
 }
 
@@ -110,54 +119,6 @@ function eventsFor(host: BenchHost, listId: number, subscriberIds: number[], tag
     subscriberId,
     occurredAt,
   }));
-}
-
-async function startWorkers(host: BenchHost, n: number, opts: EnrolmentBenchOptions): Promise<ChildProcess[]> {
-  const fromSource = __filename.endsWith('.ts');
-  const root = path.resolve(__dirname, '..');
-  const main = fromSource ? path.join(root, 'src/worker.main.ts') : path.join(root, 'src/worker.main.js');
-  const ports = fromSource ? path.join(root, 'bench/worker-ports.ts') : path.join(root, 'bench/worker-ports.js');
-  const children: ChildProcess[] = [];
-  for (let i = 0; i < n; i++) {
-    const child = fork(main, [], {
-      execArgv: fromSource ? ['-r', '@swc-node/register'] : [],
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        SESSION_SECRET: host.config.SESSION_SECRET,
-        HOOK_SECRET: host.config.HOOK_SECRET,
-        HOST_API_SECRET: host.config.HOST_API_SECRET,
-        ROLE: 'worker',
-        LOG_LEVEL: 'silent',
-        DB_TABLE_PREFIX: host.prefix,
-        QUEUE_PREFIX: host.config.QUEUE_PREFIX,
-        WORKER_CONCURRENCY: String(opts.workerConcurrency),
-        SWEEP_INTERVAL_SECONDS: '3600',
-        JOURNEYS_HOST_PORTS: ports,
-        BENCH_BATCH_FIELDS: opts.batchFieldWrites ? '1' : '0',
-      },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    children.push(child);
-    await new Promise<void>((resolve, reject) => {
-      child.once('message', () => resolve());
-      child.once('exit', (code) => reject(new Error(`worker process exited with ${code} before it was ready`)));
-    });
-  }
-  return children;
-}
-
-async function stopWorkers(children: ChildProcess[]): Promise<void> {
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
 }
 
 const atWaitSql = (host: BenchHost) =>
@@ -217,7 +178,15 @@ export async function runEnrolmentBench(opts: EnrolmentBenchOptions): Promise<En
         importJourneyActions(host),
       );
       log(`setup ${fmtMs(now() - setupStart)}; journey ${journeyId}`);
-      const workers = opts.workers > 0 ? await startWorkers(host, opts.workers, opts) : [];
+      const monitor = await ResourceMonitor.start(host.config);
+      const workers =
+        opts.workers > 0
+          ? await startWorkers(
+              host,
+              { count: opts.workers, concurrency: opts.workerConcurrency, ports: 'mysql', env: { BENCH_BATCH_FIELDS: opts.batchFieldWrites ? '1' : '0' } },
+              monitor,
+            )
+          : [];
       try {
         const sql = atWaitSql(host);
         // Warm-up of both paths (JIT, connection pools, caches), not timed.
@@ -236,19 +205,23 @@ export async function runEnrolmentBench(opts: EnrolmentBenchOptions): Promise<En
         const baselineMs = b1 - b0;
         const baselineRate = (opts.baselineCount * 1000) / baselineMs;
         log(`baseline: ${fmtInt(baselineRate)} entries/s (${fmtMs(baselineMs)}, fed in ${fmtMs(bFed - b0)})`);
+        const baselineLoad = load1();
 
         // The import.
         log(`import: ${fmtInt(opts.enrolCount)} events via ${opts.feed}`);
         const payloads = opts.feed === 'hooks' ? payloadsFor(host, IMPORT_LIST, importIds, 'import') : [];
         const events = opts.feed === 'acceptMany' ? eventsFor(host, IMPORT_LIST, importIds, 'import') : [];
+        const cpuFrom = monitor.cpuMark();
         const t0 = now();
         if (opts.feed === 'hooks') await feedHooks(host, payloads, opts.hookWindow);
         else await feedAcceptMany(host, events, opts.importChunk, opts.importParallel);
         const tFed = now();
         const t1 = await waitForCount(host, sql, [IMPORT_LIST], opts.enrolCount, 900_000);
+        const cpu = cpuShares(cpuFrom, monitor.cpuMark());
         const importMs = t1 - t0;
         const journeysRate = (opts.enrolCount * 1000) / importMs;
         log(`import: ${fmtInt(journeysRate)} entries/s (${fmtMs(importMs)}, fed in ${fmtMs(tFed - t0)})`);
+        const importLoad = load1();
 
         // Outcome checks: every entry at the Wait, the field written, the Yes branch taken by ages ≥ 40 only.
         const cityCol = customFieldColumn(host.demo.fields.city);
@@ -273,13 +246,29 @@ export async function runEnrolmentBench(opts: EnrolmentBenchOptions): Promise<En
           opts.feed === 'hooks'
             ? `Subscriber.Subscribed fired through the host hook bus (${opts.hookWindow > 0 ? `${opts.hookWindow} in flight` : 'all at once'})`
             : `acceptMany, chunks of ${fmtInt(opts.importChunk)} × ${opts.importParallel} caller(s)`;
+        await stopChildren(workers, monitor);
+        const resources = await monitor.snapshot(); // before the raw Bull baseline runs in this process
+
+        // The raw Bull ceiling: what the queue alone does on this machine, right after the import.
+        log(`raw Bull ceiling: ${fmtInt(opts.rawBullJobs)} no-op jobs, concurrency ${RAW_BULL_CONCURRENCY}`);
+        const bull = await rawBullCeiling(host, opts.rawBullJobs);
+        const bullLoad = load1();
+        log(`raw Bull ceiling: ${fmtInt(bull.perSecond)} jobs/s (${fmtMs(bull.ms)})`);
+        await monitor.stop();
         const ratio = journeysRate / baselineRate;
+        const bullRatio = journeysRate / bull.perSecond;
         const rows: TableRow[] = [
           {
-            metric: `entries/s, enrol → Wait (journeys: ${fmtInt(opts.enrolCount)}; baseline: ${fmtInt(opts.baselineCount)})`,
+            metric: `entries/s, enrol → Wait (journeys: ${fmtInt(opts.enrolCount)}; baseline: ${fmtInt(opts.baselineCount)} one by one)`,
             journeys: fmtInt(journeysRate),
             baseline: fmtInt(baselineRate),
-            verdict: `${ratio.toFixed(1)}× baseline; target ≥ 10,000/s ${journeysRate >= 10_000 ? 'MET' : 'NOT MET'}`,
+            verdict: `${ratio.toFixed(1)}× baseline; target ≥ 20,000/s ${met(journeysRate >= 20_000)} (${importLoad}; baseline ${baselineLoad})`,
+          },
+          {
+            metric: `import vs raw Bull ceiling (${fmtInt(opts.rawBullJobs)} no-op jobs, addBulk ×1,000, concurrency ${RAW_BULL_CONCURRENCY}), per s`,
+            journeys: fmtInt(journeysRate),
+            baseline: fmtInt(bull.perSecond),
+            verdict: `${bullRatio.toFixed(2)}× raw Bull; target ≥ 2× ${met(bullRatio >= 2)} (${bullLoad})`,
           },
           {
             metric: 'wall time, first event → every entry at the Wait',
@@ -299,22 +288,25 @@ export async function runEnrolmentBench(opts: EnrolmentBenchOptions): Promise<En
             baseline: '90',
             verdict: `${(journeysRate / 90).toFixed(0)}×`,
           },
+          ...resourceRows(resources),
         ];
         printTable('Enrolment throughput (list import → first instant actions → 30-day Wait)', rows, [
           `config: ${config}; feed: ${feed}; batch custom field writes: ${opts.batchFieldWrites ? 'yes (the host port offers setCustomFields)' : 'no (hidden: one setCustomField call per value)'}`,
           `journey: Update Custom Field (merge tag) → Yes/No on age ≥ 40 (Yes: Update Custom Field → Wait 30 days; No: Wait 30 days)`,
+          `import ${cpu}`,
           `checks: ${fmtInt(entries)} entries; ${fmtInt(cityWritten)} City fields written; ${fmtInt(seniors)} Yes-branch writes (expected ${fmtInt(seniorsExpected)}); ${fmtInt(logRows)} log rows`,
-          `${machineNote()}; both figures measured in this run, baseline first`,
+          `every process ≤ 300 MB RSS: ${met(rssTargetMet(resources))}`,
+          `${machineNote()}; every figure measured in this run: one-by-one baseline, the import, then raw Bull (memory figures: before raw Bull)`,
         ]);
         if (entries !== opts.enrolCount || cityWritten !== opts.enrolCount || seniors !== seniorsExpected) {
           throw new Error('outcome check failed: see the checks line above');
         }
         return { rows, journeysRate, baselineRate };
       } finally {
-        await stopWorkers(workers);
+        await stopChildren(workers, monitor);
       }
     },
-    opts.batchFieldWrites,
+    { batchFieldWrites: opts.batchFieldWrites },
   );
 }
 

@@ -34,7 +34,7 @@ import * as os from 'os';
 import { QueryTypes } from 'sequelize';
 import { referenceHostTables } from '../reference-host/schema';
 import type { HostSubscriptionCommands } from '../reference-host/subscription-commands.port';
-import { envInt, fmtInt, log, machineNote, now, printColumns, startBenchHost } from './bench-support';
+import { envInt, fmtInt, log, machineNote, now, printGrid, startBenchHost } from './bench-support';
 
 export interface HostSubscribeBenchOptions {
   count: number;
@@ -328,7 +328,7 @@ export async function runHostSubscribeBench(opts: HostSubscribeBenchOptions): Pr
     const verified = await ask(child, { kind: 'verify', answers: answered }, 'verified');
     const problems = [...verified.problems];
     if (serverErrors > 0) problems.unshift(`${serverErrors} requests answered 5xx or failed`);
-    printColumns(
+    printGrid(
       'Reference host subscribe path (POST /api/subscribers/subscribe, open loop, keep-alive)',
       ['load', 'sent', '2xx', '4xx', '5xx/failed', 'p50', 'p95', 'p99', 'max', 'answered/s', 'host CPU', 'load avg', 'target ≥ 1,000/s, no 5xx'],
       rows,

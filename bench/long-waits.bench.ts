@@ -29,13 +29,14 @@ import {
   createEnabledJourney,
   deleteKeys,
   envInt,
+  insertWaiting,
   fmtBytes,
   fmtInt,
   fmtMs,
   log,
   machineNote,
+  met,
   now,
-  numbers,
   printTable,
   redisFootprint,
   usedMemory,
@@ -43,6 +44,7 @@ import {
   type BenchHost,
   type TableRow,
 } from './bench-support';
+import { ResourceMonitor, resourceRows, rssTargetMet } from './bench-resources';
 
 export interface LongWaitsBenchOptions {
   waitingCount: number;
@@ -59,37 +61,11 @@ export function longWaitsOptionsFromEnv(): LongWaitsBenchOptions {
 }
 
 const DAY_MS = 86_400_000;
-const INSERT_STEP = 100_000;
 
 interface Captured {
   sql: string;
   replacements: unknown[];
   ms: number;
-}
-
-/** Bulk setup: `n` entries waiting at `actionId` of `journeyId`, WakeAt spread over one day from `from`. */
-async function insertWaiting(
-  host: BenchHost,
-  journeyId: number,
-  actionId: string,
-  firstSubscriber: number,
-  n: number,
-  from: Date,
-  spreadSeconds: number,
-): Promise<void> {
-  const base = from.toISOString().slice(0, 23).replace('T', ' ');
-  const version = await count(host, `SELECT Version AS n FROM \`${host.t.journeys}\` WHERE JourneyID = ?`, [journeyId]);
-  for (let start = 0; start < n; start += INSERT_STEP) {
-    const lo = firstSubscriber + start;
-    const hi = firstSubscriber + Math.min(n, start + INSERT_STEP) - 1;
-    await host.sequelize.query(
-      `INSERT INTO \`${host.t.entries}\`
-         (JourneyID, RelOwnerUserID, ListID, SubscriberID, EntryNumber, State, CurrentActionID, WakeAt, StepSeq, JourneyVersion, ActiveLock, ChainID, ChainDepth, CreatedAt, UpdatedAt)
-       SELECT ?, ?, ?, seq, 1, 'waiting', ?, TIMESTAMPADD(SECOND, seq % ?, ?), 1, ?, 1, CONCAT('bench-', seq), 0, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3)
-         FROM ${numbers(lo, hi)}`,
-      { replacements: [journeyId, host.demo.userA.userId, host.demo.lists.newsletter, actionId, Math.max(1, spreadSeconds), base, version] },
-    );
-  }
 }
 
 /** Runs the sweeper once, capturing the statements it sends to MySQL (through the runtime's Db) with their times. */
@@ -175,6 +151,7 @@ async function naiveDelayedJobs(host: BenchHost, redis: Redis, jobs: number): Pr
 export async function runLongWaitsBench(opts: LongWaitsBenchOptions): Promise<{ rows: TableRow[] }> {
   return withHost({ ROLE: 'all', SWEEP_INTERVAL_SECONDS: '3600', LOG_LEVEL: 'silent' }, async (host) => {
     const redis = new Redis({ host: host.config.REDIS_HOST, port: host.config.REDIS_PORT, db: host.config.REDIS_DB });
+    const monitor = await ResourceMonitor.start(host.config);
     try {
       const { lists } = host.demo;
       const longJourney = await createEnabledJourney(host, 'Bench: 30-day nurture', { type: 'subscription', listIds: [lists.newsletter] }, [
@@ -189,8 +166,27 @@ export async function runLongWaitsBench(opts: LongWaitsBenchOptions): Promise<{ 
       log(`sandbox ${host.prefix} / ${host.config.QUEUE_PREFIX}; inserting ${fmtInt(opts.waitingCount)} waiting entries`);
       const s0 = now();
       const start = new Date();
-      await insertWaiting(host, longJourney, 'long_wait', 1, opts.waitingCount, new Date(start.getTime() + 30 * DAY_MS), 86_400);
-      if (opts.nearDue > 0) await insertWaiting(host, nearJourney, 'short_wait', 1, opts.nearDue, new Date(start.getTime() + 4 * 60_000), 1);
+      await insertWaiting(host, {
+        journeyId: longJourney,
+        actionId: 'long_wait',
+        listId: lists.newsletter,
+        firstSubscriber: 1,
+        n: opts.waitingCount,
+        from: new Date(start.getTime() + 30 * DAY_MS),
+        spreadSeconds: 86_400,
+      });
+      if (opts.nearDue > 0) {
+        const from = new Date(start.getTime() + 4 * 60_000);
+        await insertWaiting(host, {
+          journeyId: nearJourney,
+          actionId: 'short_wait',
+          listId: lists.newsletter,
+          firstSubscriber: 1,
+          n: opts.nearDue,
+          from,
+          spreadSeconds: 1,
+        });
+      }
       await host.sequelize.query(`ANALYZE TABLE \`${host.t.entries}\``);
       const setupMs = now() - s0;
       const waiting = await count(host, `SELECT COUNT(*) AS n FROM \`${host.t.entries}\` WHERE State = 'waiting'`);
@@ -218,6 +214,7 @@ export async function runLongWaitsBench(opts: LongWaitsBenchOptions): Promise<{ 
       }
       const waitUsesIdx = !!waitQuery?.plan.some((p) => p.table === 'e' && p.key === 'idx_wake');
 
+      const resources = await monitor.snapshot(); // before the naive jobs are added from this process
       log(`baseline: ${fmtInt(opts.naiveJobs)} naive Bull delayed jobs`);
       const naive = await naiveDelayedJobs(host, redis, opts.naiveJobs);
       const scale = opts.waitingCount / opts.naiveJobs;
@@ -274,11 +271,13 @@ export async function runLongWaitsBench(opts: LongWaitsBenchOptions): Promise<{ 
             : 'uses idx_wake: NO',
         },
       ];
+      rows.push(...resourceRows(resources));
       printTable(`Long waits: ${fmtInt(opts.waitingCount)} entries on a 30-day Wait, one sweeper pass`, rows, [
         `before sweep: ${fmtInt(before.keys)} keys / ${fmtBytes(before.bytes)} under ${host.config.QUEUE_PREFIX}:*; after: ${fmtInt(after.keys)} keys / ${fmtBytes(after.bytes)}; used_memory ${fmtBytes(usedBefore)} → ${fmtBytes(usedAfter)}`,
         `setup (bulk INSERT … SELECT, not the engine): ${fmtInt(waiting)} waiting rows in ${fmtMs(setupMs)}`,
         `baseline: ${fmtInt(opts.naiveJobs)} Bull jobs, delay 30 days, payload {entryIds:[id]}, the runtime's job options; extrapolated ×${scale.toFixed(0)}`,
         `used_memory is the whole Redis server (other processes share it); the MEMORY USAGE row counts this run's keys only`,
+        `every process ≤ 300 MB RSS: ${met(rssTargetMet(resources))} (memory figures: setup and the sweep, before the naive jobs)`,
         machineNote(),
       ]);
 
@@ -299,6 +298,7 @@ export async function runLongWaitsBench(opts: LongWaitsBenchOptions): Promise<{ 
       if (!waitUsesIdx) process.exitCode = 2;
       return { rows };
     } finally {
+      await monitor.stop();
       redis.disconnect();
     }
   });

@@ -1,40 +1,84 @@
 /**
- * `npm run bench`: every benchmark, one after the other (never at the same
- * time: they would share the two cores), each with its baseline measured in the
- * same run. Options come from the environment (see enrolment.bench.ts,
- * long-waits.bench.ts and host-subscribe.bench.ts); `npm run bench -- enrolment`,
- * `-- long-waits` or `-- host-subscribe` runs one.
- * BENCH_FEEDS (default `hooks,acceptMany`): the enrolment benchmark runs once
- * per feed, each time with its own baseline.
+ * `npm run bench`: every benchmark, one after the other (never two at once:
+ * they would share the two cores), each in a process of its own (so each
+ * one's memory figures are its own), each with its baselines measured in the
+ * same run. `npm run bench -- <name>` runs one. Options come from the
+ * environment (see each benchmark's file); the defaults keep a full run under
+ * about 15 minutes on a 2-core machine.
+ *
+ *   BENCH_FEEDS=hooks,acceptMany   the enrolment benchmark once per feed
+ *   STREAM_FEEDS=hooks,http        the stream benchmark once per feed
+ *   host-subscribe                 the reference host's own subscribe path (no journey): see host-subscribe.bench.ts
  *
  *   npm run build && npm run bench
  */
+import { spawn } from 'child_process';
 import * as os from 'os';
-import { enrolmentOptionsFromEnv, runEnrolmentBench } from './enrolment.bench';
-import { hostSubscribeOptionsFromEnv, runHostSubscribeBench } from './host-subscribe.bench';
-import { longWaitsOptionsFromEnv, runLongWaitsBench } from './long-waits.bench';
 import { log } from './bench-support';
+import { entryPoint } from './bench-workers';
+
+interface Run {
+  label: string;
+  script: string;
+  env: Record<string, string>;
+}
+
+const feeds = (name: string, fallback: string) => (process.env[name] ?? fallback).split(',').map((f) => f.trim());
+
+const BENCHMARKS: Record<string, () => Run[]> = {
+  enrolment: () => feeds('BENCH_FEEDS', 'hooks,acceptMany').map((feed) => ({ label: `enrolment (${feed})`, script: 'enrolment.bench', env: { FEED: feed } })),
+  stream: () => feeds('STREAM_FEEDS', 'hooks,http').map((feed) => ({ label: `stream (${feed})`, script: 'stream.bench', env: { STREAM_FEED: feed } })),
+  external: () => [{ label: 'external', script: 'external.bench', env: {} }],
+  'wake-storm': () => [{ label: 'wake storm', script: 'wake-storm.bench', env: {} }],
+  'long-waits': () => [{ label: 'long waits', script: 'long-waits.bench', env: {} }],
+  'host-subscribe': () => [{ label: 'host subscribe', script: 'host-subscribe.bench', env: {} }],
+};
+
+let stopping = false;
+
+function runOne(run: Run): Promise<number> {
+  const { file, execArgv } = entryPoint(`bench/${run.script}`);
+  const child = spawn(process.execPath, [...execArgv, file], { env: { ...process.env, ...run.env }, stdio: 'inherit' });
+  // Ctrl-C reaches the benchmark from the terminal (it drops its sandbox on SIGINT); a SIGTERM to this
+  // process is passed on as SIGINT. Either way no further benchmark starts.
+  const onInterrupt = () => (stopping = true);
+  const onTerminate = () => {
+    stopping = true;
+    child.kill('SIGINT');
+  };
+  process.on('SIGINT', onInterrupt).on('SIGTERM', onTerminate);
+  return new Promise((resolve) =>
+    child.on('exit', (code, signal) => {
+      process.off('SIGINT', onInterrupt).off('SIGTERM', onTerminate);
+      resolve(code ?? (signal ? 128 : 1));
+    }),
+  );
+}
 
 async function main(): Promise<void> {
   const only = process.argv[2];
-  if (only && only !== 'enrolment' && only !== 'long-waits' && only !== 'host-subscribe') {
-    throw new Error(`unknown benchmark ${only}: enrolment, long-waits or host-subscribe`);
+  if (only && !BENCHMARKS[only]) throw new Error(`unknown benchmark ${only}: ${Object.keys(BENCHMARKS).join(', ')}`);
+  const runs = Object.entries(BENCHMARKS)
+    .filter(([name]) => !only || name === only)
+    .flatMap(([, plan]) => plan());
+  const started = Date.now();
+  log(`node ${process.version}, ${os.cpus().length} cores, started ${new Date(started).toISOString()}; ${runs.map((r) => r.label).join(', ')}`);
+  const outcomes: string[] = [];
+  for (const run of runs) {
+    if (stopping) break;
+    const t0 = Date.now();
+    log(`── ${run.label}`);
+    const code = await runOne(run);
+    outcomes.push(`${run.label}: ${code === 0 ? 'ok' : `FAILED (exit ${code})`} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    if (code !== 0) process.exitCode = 1;
   }
-  const started = new Date();
-  log(`node ${process.version}, ${os.cpus().length} cores, started ${started.toISOString()}`);
-  if (!only || only === 'enrolment') {
-    const feeds = (process.env.BENCH_FEEDS ?? 'hooks,acceptMany').split(',').map((f) => f.trim());
-    for (const feed of feeds) {
-      if (feed !== 'hooks' && feed !== 'acceptMany') throw new Error(`BENCH_FEEDS: unknown feed ${feed}`);
-      await runEnrolmentBench({ ...enrolmentOptionsFromEnv(), feed });
-    }
-  }
-  if (!only || only === 'long-waits') await runLongWaitsBench(longWaitsOptionsFromEnv());
-  if (!only || only === 'host-subscribe') {
-    const { problems } = await runHostSubscribeBench(hostSubscribeOptionsFromEnv());
-    if (problems.length > 0) process.exitCode = 1;
-  }
-  log(`done in ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s`);
+  log(
+    `done in ${((Date.now() - started) / 1000).toFixed(0)} s, load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' / ')}`,
+  );
+  for (const line of outcomes) log(`  ${line}`);
 }
 
 main().then(
