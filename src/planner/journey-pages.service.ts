@@ -12,15 +12,19 @@ import type { ActionsPreview, JourneyDetail } from '../journeys/journey.dto';
 import { JourneyStatsService } from '../journeys/journey-stats.service';
 import { JourneysService } from '../journeys/journeys.service';
 import { isActionType } from '../engine/action-registry';
-import { draftFromForm, newAction, treeShape, type DraftAction } from './forms/actions.form';
+import { newAction } from './forms/action-settings.form';
+import { draftFromForm } from './forms/actions.form';
+import { allDraftActions, treeShape, type DraftAction } from './forms/draft-tree';
 import { numeric, text, type FormBody } from './forms/form-values';
+import { EMPTY_GOAL_FORM, goalFormFromGoal, type GoalFormValues } from './forms/goal.form';
 import { EMPTY_TRIGGER_FORM, triggerFormFromTrigger, type TriggerFormValues } from './forms/trigger.form';
 import { funnelChart } from './funnel-chart';
+import { goalFields } from './goal-view';
 import { formatDate } from './helpers/format-date.helper';
 import type { PageModel } from './page-model';
 import { operatorsByKind, paletteGroups, plannerNodes } from './planner-view';
 import { plannerPaths } from './planner.paths';
-import { describeTrigger, type TriggerNames } from './trigger-words';
+import { describeGoal, describeTrigger, type TriggerNames } from './trigger-words';
 
 const TRIGGER_CHOICES: { value: TriggerType; label: string; hint: string }[] = [
   { value: 'subscription', label: 'Subscription', hint: 'Someone subscribes to a list' },
@@ -79,6 +83,10 @@ export class JourneyPages {
         status: j.status,
         activeCount: j.activeCount,
         totalCount: j.totalCount,
+        convertedCount: j.convertedCount,
+        conversionPercent: percentText(j.conversionRate),
+        // Entries converted before a goal was removed still count; a journey that never had one shows a dash.
+        showConversion: j.goal !== null || j.convertedCount > 0,
         lastActivityAt: j.lastActivityAt,
         plannerUrl: plannerPaths.planner(j.journeyId),
         infoUrl: plannerPaths.info(j.journeyId),
@@ -90,7 +98,11 @@ export class JourneyPages {
     };
   }
 
-  async createForm(user: HostUser, values?: { name: string; notes: string; trigger: TriggerFormValues }, error?: JourneysException): Promise<PageModel> {
+  async createForm(
+    user: HostUser,
+    values?: { name: string; notes: string; trigger: TriggerFormValues; goal: GoalFormValues },
+    error?: JourneysException,
+  ): Promise<PageModel> {
     return {
       title: 'Create Journey',
       action: plannerPaths.list(),
@@ -98,6 +110,7 @@ export class JourneyPages {
       name: values?.name ?? '',
       notes: values?.notes ?? '',
       ...(await this.triggerFields(user, values?.trigger ?? EMPTY_TRIGGER_FORM)),
+      ...(await this.goalFields(user, values?.goal ?? EMPTY_GOAL_FORM)),
       ...errorsOf(error),
     };
   }
@@ -105,7 +118,11 @@ export class JourneyPages {
   async info(
     user: HostUser,
     journeyId: number,
-    state: { values?: { name: string; notes: string; reEntry: string; trigger: TriggerFormValues }; error?: JourneysException; flash?: string } = {},
+    state: {
+      values?: { name: string; notes: string; reEntry: string; trigger: TriggerFormValues; goal: GoalFormValues };
+      error?: JourneysException;
+      flash?: string;
+    } = {},
   ): Promise<PageModel> {
     const journey = await this.journeys.get(user.userId, journeyId);
     const values = state.values ?? {
@@ -113,6 +130,7 @@ export class JourneyPages {
       notes: journey.notes ?? '',
       reEntry: journey.reEntry,
       trigger: triggerFormFromTrigger(journey.trigger),
+      goal: goalFormFromGoal(journey.goal),
     };
     return {
       ...(await this.frame(user, journey, 'info')),
@@ -125,6 +143,7 @@ export class JourneyPages {
       notes: values.notes,
       reEntryAllow: values.reEntry !== 'once',
       ...(await this.triggerFields(user, values.trigger)),
+      ...(await this.goalFields(user, values.goal)),
       ...errorsOf(state.error),
     };
   }
@@ -139,14 +158,7 @@ export class JourneyPages {
       this.stats.actionCounts(user.userId, journeyId),
     ]);
     const tree = state.draft ?? (journey.actions as unknown as DraftAction[]);
-    const known = new Set<string>();
-    const collect = (list: DraftAction[]) =>
-      list.forEach((a) => {
-        known.add(a.id);
-        collect(a.yes ?? []);
-        collect(a.no ?? []);
-      });
-    collect(tree);
+    const known = new Set(allDraftActions(tree).map((a) => a.id));
     const byAction = new Map<string, string[]>();
     const general: string[] = [];
     for (const v of state.violations ?? []) {
@@ -160,11 +172,16 @@ export class JourneyPages {
       counts,
       violations: byAction,
       journeys: all.filter((j) => j.journeyId !== journeyId).map((j) => ({ journeyId: j.journeyId, name: j.name })),
+      tree,
     };
     const total = (state.violations ?? []).length;
     return {
       ...(await this.frame(user, journey, 'planner')),
       title: `${journey.name} · Action Planner`,
+      goalText: journey.goal
+        ? describeGoal(journey.goal, { ...(await this.names(user)), fields: new Map(fields.map((f) => [f.customFieldId, f.name])) })
+        : null,
+      infoUrl: plannerPaths.info(journeyId),
       flash: flashText(state.flash),
       action: plannerPaths.planner(journeyId),
       version: state.version ?? journey.version,
@@ -178,8 +195,10 @@ export class JourneyPages {
         .flatMap((g) => g.types)
         .map((t) => ({
           type: t.type,
-          node: plannerNodes([blank(t.type)], { ...ctx, violations: new Map() })[0],
+          node: plannerNodes([blank(t.type)], { ...ctx, violations: new Map(), tree: [blank(t.type)] })[0],
         })),
+      // A split's new path for planner.js: placeholders it replaces (`__KEY__` is path<n>, `__ID__` the split's id).
+      branchTemplate: { slot: '__KEY__.__ID__', key: '__KEY__', label: '__LABEL__', tone: 'Path', percent: '__PERCENT__', count: 0, nodes: [] },
       unsaved: state.draft !== undefined && !state.preview,
       error: state.error,
       violationCount: total,
@@ -224,6 +243,9 @@ export class JourneyPages {
         { label: 'Completed', value: summary.completed },
         { label: 'Exited', value: summary.exited },
         { label: 'Failed', value: summary.failed },
+        ...(funnel.hasGoal || summary.converted > 0
+          ? [{ label: 'Converted', value: summary.converted, detail: percentText(summary.conversionRate), converted: true }]
+          : []),
       ],
     };
   }
@@ -259,6 +281,8 @@ export class JourneyPages {
           ...e,
           plannerUrl: plannerPaths.planner(e.journeyId),
           failed: e.state === 'failed',
+          // A converted entry's reason says which event met the goal ("Goal met: …"); others say why they left.
+          endText: e.exitReason ? (e.state === 'converted' ? e.exitReason : `Exit: ${e.exitReason}`) : null,
           log: e.log.map((row) => ({ ...row, result: readableResult(row.result, user.timeZone) })),
         })),
       }));
@@ -326,6 +350,11 @@ export class JourneyPages {
     return { lists: new Map(lists.map((l) => [l.listId, l.name])), emails: new Map(emails.map((e) => [e.emailId, e.name])) };
   }
 
+  private async goalFields(user: HostUser, values: GoalFormValues) {
+    const [emails, fields] = await Promise.all([this.host.audience.listEmails(user.userId), this.host.audience.listCustomFields(user.userId)]);
+    return { ...goalFields(values, emails, fields), operatorsJson: JSON.stringify(operatorsByKind()) };
+  }
+
   private async triggerFields(user: HostUser, values: TriggerFormValues) {
     const [lists, emails] = await Promise.all([this.host.audience.listLists(user.userId), this.host.audience.listEmails(user.userId)]);
     return {
@@ -362,6 +391,11 @@ function expectedVersion(body: FormBody): number | undefined {
 function readableResult(result: string | null, timeZone: string): string | null {
   if (result && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(result) && !Number.isNaN(Date.parse(result))) return `until ${formatDate(result, timeZone)}`;
   return result;
+}
+
+/** A rate (0–1) as people read it: "12.5%" (one decimal at most), or null when there is none. */
+function percentText(rate: number | null): string | null {
+  return rate === null ? null : `${Math.round(rate * 1000) / 10}%`;
 }
 
 function flashText(key: string | undefined): string | null {
