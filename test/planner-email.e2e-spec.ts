@@ -96,7 +96,7 @@ describe('Planner: Send Email, Wait for event, Random split and the goal (no Jav
       ids.send = addedId(res.text, []);
       const card = cardOf(res.text, ids.send);
       expect(card).toContain(`name="a.${ids.send}.emailId"`);
-      expect(card).toContain(`<option value="${emails.welcome}">Welcome email`);
+      expect(card).toContain(`<option value="${emails.welcome}" data-name="Welcome email">Welcome email (autoresponder Welcome`);
       expect(card).not.toContain(`<option value="${emails.leadsIntro}"`);
       expect(card).toContain(`name="a.${ids.send}.whenUndeliverable" value="skip" checked`);
       expect(card).toContain(`name="a.${ids.send}.whenUndeliverable" value="exit"`);
@@ -118,7 +118,7 @@ describe('Planner: Send Email, Wait for event, Random split and the goal (no Jav
       expect(res.text).toContain(`data-branch="no.${ids.wait}"`);
       expect(res.text).not.toContain(`data-slot="after.${ids.wait}"`);
       // The Send Email keeps what was chosen.
-      expect(cardOf(res.text, ids.send)).toContain(`<option value="${emails.welcome}" selected>`);
+      expect(cardOf(res.text, ids.send)).toContain(`<option value="${emails.welcome}" data-name="Welcome email" selected>`);
     });
 
     it('adds a Random split in the Yes branch, adds and removes a path, and an action in Path B', async () => {
@@ -181,7 +181,7 @@ describe('Planner: Send Email, Wait for event, Random split and the goal (no Jav
       ]);
 
       const page = await client.get(`/journeys/${journeyId}/planner`);
-      expect(cardOf(page.text, ids.send)).toContain('Send “Welcome email”; exit the journey when the subscriber cannot receive it');
+      expect(cardOf(page.text, ids.send)).toContain('Send “Welcome email” · if undeliverable: exit the journey');
       expect(cardOf(page.text, ids.wait)).toContain(
         'Yes when they click a link matching https://example.com/* in the email of Send Email “Welcome email”; No after 2 days',
       );
@@ -376,6 +376,11 @@ describe('Planner: Send Email, Wait for event, Random split and the goal (no Jav
 
       expect((await info({ goalType: 'conversion', goalEmailIds: 'any', goalChannel: 'shop' })).status).toBe(303);
       expect(await storedGoal()).toEqual({ type: 'conversion', emailIds: 'any', channel: 'shop' });
+      // A copy of the journey has its goal.
+      expect((await client.post(`/journeys/${id}/copy`, {})).status).toBe(303);
+      const copy = (await client.journeyRows(A)).at(-1)!;
+      expect(copy.Name).toBe('Copy of Goal journey');
+      expect(JSON.parse(copy.Goal!)).toEqual({ type: 'conversion', emailIds: 'any', channel: 'shop' });
 
       expect((await info({ goalType: 'none' })).status).toBe(303);
       expect(await storedGoal()).toBeNull();

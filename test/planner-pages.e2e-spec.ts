@@ -65,6 +65,11 @@ describe('Planner pages (reference host)', () => {
       expect(js.status).toBe(200);
       expect(js.headers['content-type']).toMatch(/javascript/);
       expect(js.text).toContain('data-planner');
+      const settingsJs = await get('/journeys/assets/planner-settings.js');
+      expect(settingsJs.status).toBe(200);
+      expect(settingsJs.headers['content-type']).toMatch(/javascript/);
+      expect(settingsJs.text).toContain('data-split-percent');
+      expect((await get('/journeys/new')).text).toContain('src="/journeys/assets/planner-settings.js');
       const css = await get('/journeys/assets/journeys.css');
       expect(css.status).toBe(200);
       expect(css.headers['content-type']).toMatch(/text\/css/);

@@ -16,6 +16,8 @@ export interface Option {
   label: string;
   selected: boolean;
   kind?: string;
+  /** An email's own name, for planner.js to name "the email sent by" a Send Email. */
+  name?: string;
 }
 
 export const OPERATOR_LABELS: Record<RuleOperator, string> = {
@@ -60,7 +62,7 @@ export function record(value: unknown): Record<string, unknown> {
   return isRecord(value) ? value : {};
 }
 
-export function options(values: readonly { value: string; label: string; kind?: string }[], selected: unknown, placeholder?: string): Option[] {
+export function options(values: readonly Omit<Option, 'selected'>[], selected: unknown, placeholder?: string): Option[] {
   const picked = str(selected);
   const out: Option[] = values.map((v) => ({ ...v, selected: v.value === picked }));
   if (placeholder) out.unshift({ value: '', label: placeholder, selected: picked === '' });
@@ -148,9 +150,10 @@ export function fieldsOf(action: DraftAction, ctx: PlannerContext): Record<strin
 }
 
 /** The owner's emails, named as the open and click triggers name them (with their campaign or autoresponder). */
-function emailValues(ctx: PlannerContext): { value: string; label: string }[] {
+function emailValues(ctx: PlannerContext): { value: string; label: string; name: string }[] {
   return ctx.emails.map((e) => ({
     value: String(e.emailId),
+    name: e.name,
     label: e.usedBy ? `${e.name} (${e.usedBy.kind === 'campaign' ? 'campaign' : 'autoresponder'} ${e.usedBy.name})` : e.name,
   }));
 }

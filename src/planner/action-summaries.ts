@@ -48,7 +48,7 @@ export function summaryOf(action: DraftAction, ctx: PlannerContext): string {
       return `${str(s.method) || 'POST'} ${str(s.url) || '(no URL yet)'}`;
     case 'send_email': {
       const email = str(s.emailId) === '' ? 'no email chosen yet' : `“${nameOf(ctx.emails, s.emailId, 'emailId', 'name', 'email')}”`;
-      return `Send ${email}; ${s.whenUndeliverable === 'exit' ? 'exit the journey' : 'skip it'} when the subscriber cannot receive it`;
+      return `Send ${email} · if undeliverable: ${s.whenUndeliverable === 'exit' ? 'exit the journey' : 'skip it'}`;
     }
     case 'wait_for_event':
       return waitForEventText(s, ctx);
