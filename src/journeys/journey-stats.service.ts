@@ -22,6 +22,7 @@ import { externalActionIds, RETRYING_SQL, troubleOf } from './entry-trouble';
 import { decodeActions, decodeGoal } from './journey.codec';
 import type { ActionCount, EntriesSummary, FailedEntry, Funnel, FunnelStep, HistoryEntry, HistoryLogRow, SubscriberHistory } from './journey.dto';
 import { actionLabel, actionTypeLabel } from './journey-labels';
+import { treeOrder } from './tree-order';
 import { JourneyRepository } from './journey.repository';
 
 const ENTRY_STATES: EntryState[] = ['active', 'waiting', 'completed', 'exited', 'failed', 'converted'];
@@ -373,28 +374,6 @@ export class JourneyStatsService {
     );
     return new Map(found.flat().map((s: HostSubscriber) => [`${s.listId}:${s.subscriberId}`, s.emailAddress]));
   }
-}
-
-interface TreeStep {
-  action: Action;
-  depth: number;
-  /** Key and label of the nearest enclosing branch (`yes` / Yes, `path1` / Path A…), null on the main path. */
-  branch: string | null;
-  branchLabel: string | null;
-  parent: string | null;
-}
-
-/** Depth-first, each branching action before its branches, in the order `branchesOf()` gives them, with depth and branch. */
-function treeOrder(actions: readonly Action[]): TreeStep[] {
-  const out: TreeStep[] = [];
-  const visit = (list: readonly Action[], depth: number, branch: string | null, branchLabel: string | null, parent: string | null) => {
-    for (const action of list) {
-      out.push({ action, depth, branch, branchLabel, parent });
-      for (const b of branchesOf(action)) visit(b.actions, depth + 1, b.key, b.label, action.id);
-    }
-  };
-  visit(actions, 0, null, null, null);
-  return out;
 }
 
 function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {

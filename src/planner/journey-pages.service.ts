@@ -13,15 +13,15 @@ import { JourneyStatsService } from '../journeys/journey-stats.service';
 import { JourneysService } from '../journeys/journeys.service';
 import { isActionType } from '../engine/action-registry';
 import { newAction } from './forms/action-settings.form';
-import { draftFromForm } from './forms/actions.form';
+import { draftFromForm, expectedVersion } from './forms/actions.form';
 import { allDraftActions, treeShape, type DraftAction } from './forms/draft-tree';
-import { numeric, text, type FormBody } from './forms/form-values';
+import type { FormBody } from './forms/form-values';
 import { EMPTY_GOAL_FORM, goalFormFromGoal, type GoalFormValues } from './forms/goal.form';
 import { EMPTY_TRIGGER_FORM, triggerFormFromTrigger, type TriggerFormValues } from './forms/trigger.form';
 import { funnelChart } from './funnel-chart';
 import { goalFields } from './goal-view';
-import { formatDate } from './helpers/format-date.helper';
 import type { PageModel } from './page-model';
+import { errorsOf, flashText, percentText, readableResult } from './page-text';
 import { operatorsByKind, paletteGroups, plannerNodes } from './planner-view';
 import { plannerPaths } from './planner.paths';
 import { describeGoal, describeTrigger, type TriggerNames } from './trigger-words';
@@ -34,19 +34,6 @@ const TRIGGER_CHOICES: { value: TriggerType; label: string; hint: string }[] = [
   { value: 'conversion', label: 'Conversion', hint: 'A conversion postback arrives for an email' },
   { value: 'manual', label: 'Manual', hint: 'Only Start Journey actions or the API enrol' },
 ];
-
-/** Messages after a redirect, by the `done` query value (never text from the request). */
-const FLASH: Record<string, string> = {
-  created: 'The journey was created. Plan its actions below, save them and enable the journey.',
-  saved: 'Saved.',
-  actionsSaved: 'The journey actions were saved.',
-  enabled: 'The journey is enabled: new subscribers enter it and waiting ones carry on.',
-  disabled: 'The journey is disabled: nobody new enters it and the subscribers inside are paused.',
-  copied: 'The journey was copied. The copy starts disabled.',
-  deleted: 'The journey was deleted.',
-  retried: 'The entry’s action will be tried again now.',
-  skipped: 'The entry skipped its action and carries on.',
-};
 
 export type JourneyTab = 'info' | 'planner' | 'funnel' | 'failed' | 'history';
 
@@ -382,28 +369,3 @@ function blank(type: string): DraftAction {
   return isActionType(type) ? newAction(type, '__ID__') : { id: '__ID__', type, settings: {} };
 }
 
-function expectedVersion(body: FormBody): number | undefined {
-  const version = numeric(text(body, 'version'));
-  return typeof version === 'number' && Number.isSafeInteger(version) ? version : undefined;
-}
-
-/** A log result as people read it: a Wait's ISO wake-up time becomes "until 27 Nov 2026, 14:05". */
-function readableResult(result: string | null, timeZone: string): string | null {
-  if (result && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(result) && !Number.isNaN(Date.parse(result))) return `until ${formatDate(result, timeZone)}`;
-  return result;
-}
-
-/** A rate (0–1) as people read it: "12.5%" (one decimal at most), or null when there is none. */
-function percentText(rate: number | null): string | null {
-  return rate === null ? null : `${Math.round(rate * 1000) / 10}%`;
-}
-
-function flashText(key: string | undefined): string | null {
-  return key && Object.prototype.hasOwnProperty.call(FLASH, key) ? FLASH[key] : null;
-}
-
-function errorsOf(error: JourneysException | undefined) {
-  if (!error) return { errors: null };
-  const messages = error.violations.length ? error.violations.map((v) => v.message) : [error.message];
-  return { errors: { summary: error.violations.length > 1 ? 'Please fix these problems:' : 'Please fix this problem:', messages } };
-}

@@ -19,13 +19,19 @@ import type { ActionType } from '../../engine/journey.types';
 import { MAX_SPLIT_PATHS, MIN_SPLIT_PATHS } from '../../engine/journey.types';
 import { blankRule, evenPercents, newAction, settingsFromForm } from './action-settings.form';
 import { branchKeysOf, draftBranches, isBranchKey, locate, readBranch, sendersBefore, writeBranch, type DraftAction } from './draft-tree';
-import { text, type FormBody } from './form-values';
+import { numeric, text, type FormBody } from './form-values';
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_ACTIONS = 500;
 
 export function newActionId(): string {
   return `a${randomBytes(5).toString('hex')}`;
+}
+
+/** The journey version the planner page was built from (a save is refused when the journey changed since). */
+export function expectedVersion(body: FormBody): number | undefined {
+  const version = numeric(text(body, 'version'));
+  return typeof version === 'number' && Number.isSafeInteger(version) ? version : undefined;
 }
 
 /** The draft tree a planner form describes. */
