@@ -7,6 +7,7 @@ import { attributeKind, isActivityAttribute, operatorsFor, VALUELESS_OPERATORS }
 import { pathLetter } from '../engine/event-settings';
 import { SUBSCRIBER_ATTRIBUTES, WAIT_UNITS, WEBHOOK_METHODS, type RuleOperator } from '../engine/journey.types';
 import { isRecord } from '../engine/raw-input';
+import type { HostEmail } from '../host/host.ports';
 import { headersToText, type DraftRule } from './forms/action-settings.form';
 import { draftBranches, sendersBefore, type DraftAction } from './forms/draft-tree';
 import type { PlannerContext } from './planner-view';
@@ -155,6 +156,16 @@ function emailValues(ctx: PlannerContext): { value: string; label: string; name:
     value: String(e.emailId),
     name: e.name,
     label: e.usedBy ? `${e.name} (${e.usedBy.kind === 'campaign' ? 'campaign' : 'autoresponder'} ${e.usedBy.name})` : e.name,
+  }));
+}
+
+/** The owner's emails as checkboxes (trigger and goal fields), with their campaign or autoresponder, ticked when picked. */
+export function emailChecks(emails: readonly HostEmail[], picked: readonly string[]) {
+  return emails.map((e) => ({
+    value: e.emailId,
+    label: e.name,
+    detail: e.usedBy ? `${e.usedBy.kind === 'campaign' ? 'Campaign' : 'Autoresponder'}: ${e.usedBy.name}` : e.subject,
+    checked: picked.includes(String(e.emailId)),
   }));
 }
 

@@ -6,7 +6,7 @@
  */
 import { attributeKind, operatorsFor, VALUELESS_OPERATORS } from '../engine/conditions';
 import type { HostCustomField, HostEmail } from '../host/host.ports';
-import { OPERATOR_LABELS, options } from './action-fields';
+import { emailChecks, OPERATOR_LABELS, options } from './action-fields';
 import type { GoalChoice, GoalFormValues } from './forms/goal.form';
 
 const GOAL_CHOICES: { value: GoalChoice; label: string; hint: string }[] = [
@@ -21,12 +21,7 @@ export function goalFields(values: GoalFormValues, emails: readonly HostEmail[],
   return {
     goalTypes: GOAL_CHOICES.map((c) => ({ ...c, checked: c.value === values.goalType })),
     goalAnyEmail: values.goalEmailIds.includes('any'),
-    goalEmails: emails.map((e) => ({
-      value: e.emailId,
-      label: e.name,
-      detail: e.usedBy ? `${e.usedBy.kind === 'campaign' ? 'Campaign' : 'Autoresponder'}: ${e.usedBy.name}` : e.subject,
-      checked: values.goalEmailIds.includes(String(e.emailId)),
-    })),
+    goalEmails: emailChecks(emails, values.goalEmailIds),
     goalChannel: values.goalChannel,
     goalMinValue: values.goalMinValue,
     goalLinkPattern: values.goalLinkMatch === 'pattern',

@@ -12,6 +12,7 @@ import type { ActionsPreview, JourneyDetail } from '../journeys/journey.dto';
 import { JourneyStatsService } from '../journeys/journey-stats.service';
 import { JourneysService } from '../journeys/journeys.service';
 import { isActionType } from '../engine/action-registry';
+import { emailChecks } from './action-fields';
 import { newAction } from './forms/action-settings.form';
 import { draftFromForm, expectedVersion } from './forms/actions.form';
 import { allDraftActions, treeShape, type DraftAction } from './forms/draft-tree';
@@ -349,12 +350,7 @@ export class JourneyPages {
       anyList: values.listIds.includes('any'),
       lists: lists.map((l) => ({ value: l.listId, label: l.name, checked: values.listIds.includes(String(l.listId)) })),
       anyEmail: values.emailIds.includes('any'),
-      emails: emails.map((e) => ({
-        value: e.emailId,
-        label: e.name,
-        detail: e.usedBy ? `${e.usedBy.kind === 'campaign' ? 'Campaign' : 'Autoresponder'}: ${e.usedBy.name}` : e.subject,
-        checked: values.emailIds.includes(String(e.emailId)),
-      })),
+      emails: emailChecks(emails, values.emailIds),
       linkMatchPattern: values.linkMatch === 'pattern',
       link: values.link,
       channel: values.channel,
@@ -368,4 +364,3 @@ export class JourneyPages {
 function blank(type: string): DraftAction {
   return isActionType(type) ? newAction(type, '__ID__') : { id: '__ID__', type, settings: {} };
 }
-
