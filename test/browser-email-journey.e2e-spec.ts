@@ -196,6 +196,18 @@ describe('A journey that sends email and waits for people, in a browser (headles
     await page.locator('.jr-bar').evaluate((bar) => ((bar as unknown as DomElement).style.position = 'static'));
     await screenshot(page, 'planner-email', { docs: process.env.UPDATE_DOCS_SCREENSHOT === '1' });
 
+    // A goal on a custom field offers the operators of that field's kind (without saving it here).
+    await page.goto(url(`/journeys/${journeyId}/info`));
+    await page.getByRole('radio', { name: /^A custom field value/ }).check();
+    await see(page.locator('[data-goal-group="custom_field"]')).toBeVisible();
+    await see(page.locator('[data-goal-group="conversion"]')).toBeHidden();
+    await page.locator('#goal-field').selectOption({ label: 'Age' });
+    const operators = await page.locator('#goal-operator option').allInnerTexts();
+    expect(operators).toContain('is greater than');
+    expect(operators).not.toContain('contains');
+    await page.locator('#goal-operator').selectOption('is_set');
+    await see(page.locator('#goal-value')).toBeHidden();
+
     expect(pageErrors).toEqual([]);
   });
 });

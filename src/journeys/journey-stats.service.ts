@@ -139,18 +139,32 @@ export class JourneyStatsService {
   /** How many entries entered and converted, and how many runs reached each action, in tree order. */
   async funnel(userId: number, journeyId: number): Promise<Funnel> {
     const journey = await this.repo.findOwned(userId, journeyId);
-    const [reachedRows, [entries]] = await Promise.all([
+    const tree = treeOrder(decodeActions(journey.Actions));
+    // A Wait for event logs its row when it resolves: the entries still at it (or that left from it, converted) reached it without one.
+    const awaitingIds = tree.filter((s) => s.action.type === 'wait_for_event').map((s) => s.action.id);
+    const replacements = { journeyId: journey.JourneyID, awaitingIds };
+    const [reachedRows, [entries], unlogged] = await Promise.all([
       this.sequelize.query<{ ActionID: string; n: number }>(
         `SELECT ActionID, COUNT(*) AS n FROM \`${this.tables.log}\` WHERE JourneyID = :journeyId GROUP BY ActionID`,
-        { replacements: { journeyId: journey.JourneyID }, type: QueryTypes.SELECT },
+        { replacements, type: QueryTypes.SELECT },
       ),
       this.sequelize.query<{ n: number; converted: number | string | null }>(
         `SELECT COUNT(*) AS n, SUM(State = 'converted') AS converted FROM \`${this.tables.entries}\` WHERE JourneyID = :journeyId`,
-        { replacements: { journeyId: journey.JourneyID }, type: QueryTypes.SELECT },
+        { replacements, type: QueryTypes.SELECT },
       ),
+      awaitingIds.length === 0
+        ? []
+        : this.sequelize.query<{ ActionID: string; n: number }>(
+            `SELECT e.CurrentActionID AS ActionID, COUNT(*) AS n FROM \`${this.tables.entries}\` e
+               LEFT JOIN \`${this.tables.log}\` l ON l.EntryID = e.EntryID AND l.ActionID = e.CurrentActionID
+              WHERE e.JourneyID = :journeyId AND e.CurrentActionID IN (:awaitingIds) AND l.LogID IS NULL
+              GROUP BY e.CurrentActionID`,
+            { replacements, type: QueryTypes.SELECT },
+          ),
     ]);
     const reached = new Map(reachedRows.map((r) => [r.ActionID, Number(r.n)]));
-    const steps: FunnelStep[] = treeOrder(decodeActions(journey.Actions)).map(({ action, depth, branch, branchLabel, parent }) => ({
+    for (const u of unlogged) reached.set(u.ActionID, (reached.get(u.ActionID) ?? 0) + Number(u.n));
+    const steps: FunnelStep[] = tree.map(({ action, depth, branch, branchLabel, parent }) => ({
       actionId: action.id,
       type: action.type,
       label: actionLabel(action),

@@ -115,7 +115,7 @@ export interface FunnelStep {
   branchLabel: string | null;
   /** ActionID of that branching action (null on the main path). */
   parentActionId: string | null;
-  /** Runs that reached the action (log rows in any status). */
+  /** Runs that reached the action: its log rows in any status, and for a Wait for event (logged when it resolves) the entries at it without one. */
   reached: number;
 }
 
