@@ -274,7 +274,7 @@ describe('API commands (POST /journeys/api)', () => {
       expect(JSON.parse(row.Goal)).toEqual(goal());
     });
 
-    it('journey.update refuses a bad goal with every problem, and removes the goal with {"type":"none"}', async () => {
+    it('journey.update refuses a bad goal with every problem, and removes the goal with {"type":"none"} or null', async () => {
       const bad = await api({
         Command: 'journey.update',
         JourneyID: journeyId,
@@ -287,6 +287,8 @@ describe('API commands (POST /journeys/api)', () => {
       expect((await api({ Command: 'journey.get', JourneyID: journeyId }).expect(200)).body.Journey.goal).toEqual(goal());
       const removed = await api({ Command: 'journey.update', JourneyID: journeyId, Goal: { type: 'none' } }).expect(200);
       expect(removed.body.Journey.goal).toBeNull();
+      await api({ Command: 'journey.update', JourneyID: journeyId, Goal: goal() }).expect(200);
+      expect((await api({ Command: 'journey.update', JourneyID: journeyId, Goal: null }).expect(200)).body.Journey.goal).toBeNull();
       await api({ Command: 'journey.update', JourneyID: journeyId, Goal: goal() }).expect(200);
     });
 
