@@ -1,11 +1,14 @@
 /*
  * Journeys planner pages, progressive enhancement. Every page works without
  * this file (plain form posts); with it:
- *  - Create Journey / Journey Information show only the trigger's own fields;
+ *  - Create Journey / Journey Information show only the chosen trigger's and
+ *    goal's own fields;
  *  - forms marked data-confirm ask before they post (delete, disable);
- *  - the Action Planner adds, moves and removes actions and rules in the page
- *    instead of a round trip, narrows operators to the chosen attribute, and
- *    writes the tree shape into the `tree` field before the form posts;
+ *  - the Action Planner adds, moves and removes actions in the page instead
+ *    of a round trip, and writes the tree shape into the `tree` field before the form posts (each
+ *    branch where the action keeps it: `yes` / `no`, a split's `paths`);
+ *    after each add, move or remove it fires `jr:tree-changed` on the form for
+ *    planner-settings.js, which edits the settings inside the cards;
  *  - before saving a live journey it asks how many subscribers the change
  *    affects (POST …/planner/preview) and confirms in a dialog.
  * No framework, no inline script (the pages' Content-Security-Policy forbids it).
@@ -21,23 +24,24 @@
   var focusTarget = root.querySelector('[data-focus-on-load]');
   if (focusTarget) focusTarget.focus();
 
-  /* ---------- trigger forms ---------- */
+  /* ---------- trigger and goal forms ---------- */
   Array.prototype.forEach.call(root.querySelectorAll('[data-trigger-form]'), function (form) {
-    var groups = form.querySelectorAll('[data-trigger-group]');
-    function chosen() {
-      var checked = form.querySelector('[data-trigger-choice]:checked');
-      return checked ? checked.value : '';
-    }
-    function update() {
-      var type = chosen();
-      Array.prototype.forEach.call(groups, function (group) {
-        var fits = group.getAttribute('data-trigger-group').split(' ').indexOf(type) !== -1;
-        group.hidden = !fits;
+    // Radios `data-<kind>-choice` show the fields `data-<kind>-group="type …"` of the chosen type only.
+    function update(kind) {
+      var checked = form.querySelector('[data-' + kind + '-choice]:checked');
+      var type = checked ? checked.value : '';
+      Array.prototype.forEach.call(form.querySelectorAll('[data-' + kind + '-group]'), function (group) {
+        group.hidden =
+          group
+            .getAttribute('data-' + kind + '-group')
+            .split(' ')
+            .indexOf(type) === -1;
       });
     }
     form.addEventListener('change', function (event) {
       var input = event.target;
-      if (input.matches('[data-trigger-choice]')) update();
+      if (input.matches('[data-trigger-choice]')) update('trigger');
+      if (input.matches('[data-goal-choice]')) update('goal');
       // "Any" and specific ids exclude each other.
       if (input.type === 'checkbox' && input.checked) {
         var box = input.closest('.jr-checks');
@@ -48,7 +52,8 @@
         });
       }
     });
-    update();
+    update('trigger');
+    update('goal');
   });
 
   /* ---------- confirmations ---------- */
@@ -77,13 +82,6 @@
   var planner = root.querySelector('[data-planner]');
   if (!planner) return;
 
-  var operators = {};
-  try {
-    operators = JSON.parse(planner.getAttribute('data-operators') || '{}');
-  } catch (e) {
-    operators = {};
-  }
-  var VALUELESS = ['is_set', 'is_not_set'];
   var dirty = false;
   var submitting = false;
   var note = planner.querySelector('[data-dirty-note]');
@@ -138,16 +136,23 @@
       var card = li.querySelector(':scope > [data-action]');
       if (!card) return;
       var node = { id: card.getAttribute('data-action') };
-      if (card.getAttribute('data-type') === 'condition') {
-        var id = node.id;
-        var yes = card.querySelector('[data-branch="yes.' + id + '"] > [data-list]');
-        var no = card.querySelector('[data-branch="no.' + id + '"] > [data-list]');
-        node.yes = yes ? shape(yes) : [];
-        node.no = no ? shape(no) : [];
-      }
+      // Each branch where the action keeps it: `yes` / `no`, or `paths[n - 1]` for `path<n>`.
+      Array.prototype.forEach.call(card.querySelectorAll(':scope > [data-branches] > [data-branch]'), function (branch) {
+        var key = branch.getAttribute('data-branch-key');
+        var inner = branch.querySelector(':scope > [data-list]');
+        var actions = inner ? shape(inner) : [];
+        var path = /^path(\d)$/.exec(key);
+        if (path) (node.paths = node.paths || [])[Number(path[1]) - 1] = actions;
+        else node[key] = actions;
+      });
+      if (node.paths) for (var i = 0; i < node.paths.length; i++) node.paths[i] = node.paths[i] || [];
       out.push(node);
     });
     return out;
+  }
+
+  function treeChanged(detail) {
+    planner.dispatchEvent(new CustomEvent('jr:tree-changed', { detail: detail || {} }));
   }
 
   function writeTree() {
@@ -181,6 +186,7 @@
     slot.open = false;
     refreshMoveButtons();
     var card = li.querySelector('[data-action]');
+    treeChanged({ added: card });
     flash(card);
     var first = card.querySelector('.jr-settings input:not([type=hidden]), .jr-settings select, .jr-settings textarea');
     (first || card.querySelector('[data-move]')).focus();
@@ -195,6 +201,7 @@
     if (direction === 'up') li.parentNode.insertBefore(li, sibling);
     else li.parentNode.insertBefore(sibling, li);
     refreshMoveButtons();
+    treeChanged();
     flash(card);
     var button = card.querySelector(':scope > header [data-move=' + direction + ']');
     if (button && !button.disabled) button.focus();
@@ -214,6 +221,7 @@
     var next = li.nextElementSibling || li.previousElementSibling;
     li.parentNode.removeChild(li);
     refreshMoveButtons();
+    treeChanged();
     var target = next ? next.querySelector('[data-action] h3') : null;
     if (target) {
       target.setAttribute('tabindex', '-1');
@@ -223,79 +231,6 @@
       if (summary) summary.focus();
     }
     markDirty();
-  }
-
-  function renumberRule(rule, from, to) {
-    Array.prototype.forEach.call(rule.querySelectorAll('[name],[id],[for],[value]'), function (el) {
-      ['name', 'id', 'for'].forEach(function (attr) {
-        var v = el.getAttribute(attr);
-        if (v) el.setAttribute(attr, v.replace('.rule.' + from + '.', '.rule.' + to + '.').replace('-r' + from + '-', '-r' + to + '-'));
-      });
-      if (el.matches('[data-remove-rule]')) el.value = el.value.replace(/:\d+$/, ':' + to);
-    });
-    rule.setAttribute('data-rule', String(to));
-  }
-
-  function refreshRuleButtons(rules) {
-    var all = rules.querySelectorAll(':scope > [data-rule]');
-    Array.prototype.forEach.call(all, function (rule) {
-      var button = rule.querySelector('[data-remove-rule]');
-      if (button) button.disabled = all.length < 2;
-    });
-  }
-
-  function addRule(card) {
-    var rules = card.querySelector(':scope > .jr-settings [data-rules]');
-    var last = rules && rules.querySelector(':scope > [data-rule]:last-child');
-    if (!last) return false;
-    var max = 0;
-    Array.prototype.forEach.call(rules.querySelectorAll(':scope > [data-rule]'), function (r) {
-      max = Math.max(max, Number(r.getAttribute('data-rule')));
-    });
-    var copy = last.cloneNode(true);
-    renumberRule(copy, last.getAttribute('data-rule'), max + 1);
-    var value = copy.querySelector('[data-rule-value]');
-    if (value) value.value = '';
-    rules.appendChild(copy);
-    refreshRuleButtons(rules);
-    copy.querySelector('[data-rule-attribute]').focus();
-    markDirty();
-    return true;
-  }
-
-  function removeRule(rule) {
-    var rules = rule.parentNode;
-    if (rules.querySelectorAll(':scope > [data-rule]').length < 2) return;
-    var previous = rule.previousElementSibling || rule.nextElementSibling;
-    rules.removeChild(rule);
-    refreshRuleButtons(rules);
-    if (previous) previous.querySelector('[data-rule-attribute]').focus();
-    markDirty();
-  }
-
-  function updateRule(rule, attributeChanged) {
-    var attribute = rule.querySelector('[data-rule-attribute]');
-    var operator = rule.querySelector('[data-rule-operator]');
-    var value = rule.querySelector('[data-rule-value]');
-    var emails = rule.querySelector('[data-rule-emails]');
-    var kind = attribute.options[attribute.selectedIndex].getAttribute('data-kind') || 'text';
-    if (attributeChanged && operators[kind]) {
-      var current = operator.value;
-      operator.innerHTML = '';
-      operators[kind].forEach(function (pair) {
-        var option = document.createElement('option');
-        option.value = pair[0];
-        option.textContent = pair[1];
-        if (pair[0] === current) option.selected = true;
-        operator.appendChild(option);
-      });
-    }
-    if (emails) emails.hidden = kind !== 'activity';
-    if (value) {
-      value.hidden = VALUELESS.indexOf(operator.value) !== -1;
-      value.placeholder = kind === 'date' ? 'YYYY-MM-DD' : kind === 'activity' ? 'times' : 'value';
-      value.inputMode = kind === 'number' || kind === 'activity' ? 'decimal' : 'text';
-    }
   }
 
   planner.addEventListener('click', function (event) {
@@ -312,19 +247,11 @@
     } else if (parts[0] === 'remove' && card) {
       removeAction(card);
       handled = true;
-    } else if (parts[0] === 'add-rule' && card) handled = addRule(card);
-    else if (parts[0] === 'remove-rule') {
-      removeRule(button.closest('[data-rule]'));
-      handled = true;
     }
     if (handled) event.preventDefault();
   });
 
-  planner.addEventListener('change', function (event) {
-    var rule = event.target.closest('[data-rule]');
-    if (rule) updateRule(rule, event.target.matches('[data-rule-attribute]'));
-    markDirty();
-  });
+  planner.addEventListener('change', markDirty);
   planner.addEventListener('input', markDirty);
 
   // Saving a live journey (or one with paused subscribers at removed actions):

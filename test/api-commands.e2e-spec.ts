@@ -228,6 +228,122 @@ describe('API commands (POST /journeys/api)', () => {
     });
   });
 
+  describe('Send Email, Wait for event, Random split and goals', () => {
+    const tree = () => [
+      { id: 'send-1', type: 'send_email', settings: { emailId: host.demo.emails.welcome, whenUndeliverable: 'skip' } },
+      {
+        id: 'await-1',
+        type: 'wait_for_event',
+        settings: { event: { type: 'email_opened', emailIds: { sentBy: 'send-1' } }, timeout: { amount: 2, unit: 'days', window: { notBefore: '09:00' } } },
+        yes: [
+          {
+            id: 'split-1',
+            type: 'random_split',
+            settings: { percents: [50, 50] },
+            paths: [[{ id: 'wait-a', type: 'wait', settings: { amount: 1, unit: 'hours' } }], []],
+          },
+        ],
+        no: [],
+      },
+    ];
+    const goal = () => ({ type: 'conversion', emailIds: [host.demo.emails.welcome], channel: 'shop', minValue: 20 });
+    let journeyId: number;
+
+    it('journey.create takes a Goal; journey.actions.update takes the three actions; journey.get answers both as they were sent', async () => {
+      const created = await api({ Command: 'journey.create', Name: 'Emails', Trigger: { type: 'manual' }, Goal: goal() }).expect(200);
+      journeyId = created.body.Journey.journeyId;
+      expect(created.body.Journey.goal).toEqual(goal());
+      const saved = await api({ Command: 'journey.actions.update', JourneyID: journeyId, Actions: tree() }).expect(200);
+      expect(saved.body.Actions).toEqual(tree());
+      const got = await api({ Command: 'journey.get', JourneyID: journeyId }).expect(200);
+      expect(got.body.Journey).toMatchObject({ actions: tree(), goal: goal() });
+    });
+
+    it('what journey.get answers can be sent back unchanged to journey.actions.update and journey.update', async () => {
+      const { body } = await api({ Command: 'journey.get', JourneyID: journeyId }).expect(200);
+      const again = await api({
+        Command: 'journey.actions.update',
+        JourneyID: journeyId,
+        Actions: body.Journey.actions,
+        ExpectedVersion: body.Journey.version,
+      }).expect(200);
+      expect(again.body).toMatchObject({ Actions: tree(), RemovedActionIDs: [], ExitedEntries: 0 });
+      const updated = await api({ Command: 'journey.update', JourneyID: journeyId, Goal: body.Journey.goal }).expect(200);
+      expect(updated.body.Journey.goal).toEqual(goal());
+      const [row] = await host.query<{ Goal: string }>(`SELECT Goal FROM \`${t.journeys}\` WHERE JourneyID = ?`, [journeyId]);
+      expect(JSON.parse(row.Goal)).toEqual(goal());
+    });
+
+    it('journey.update refuses a bad goal with every problem, and removes the goal with {"type":"none"} or null', async () => {
+      const bad = await api({
+        Command: 'journey.update',
+        JourneyID: journeyId,
+        Goal: { type: 'conversion', emailIds: [host.demo.emails.leadsIntro], minValue: -1 },
+      }).expect(400);
+      expect(bad.body.Errors.map((e: { Message: string }) => e.Message)).toEqual([
+        `Goal: Email ${host.demo.emails.leadsIntro} is not one of yours`,
+        'Goal: Minimum value must be a number ≥ 0',
+      ]);
+      expect((await api({ Command: 'journey.get', JourneyID: journeyId }).expect(200)).body.Journey.goal).toEqual(goal());
+      const removed = await api({ Command: 'journey.update', JourneyID: journeyId, Goal: { type: 'none' } }).expect(200);
+      expect(removed.body.Journey.goal).toBeNull();
+      await api({ Command: 'journey.update', JourneyID: journeyId, Goal: goal() }).expect(200);
+      expect((await api({ Command: 'journey.update', JourneyID: journeyId, Goal: null }).expect(200)).body.Journey.goal).toBeNull();
+      await api({ Command: 'journey.update', JourneyID: journeyId, Goal: goal() }).expect(200);
+    });
+
+    it('journey.stats counts converted entries, the conversion rate and the paths taken; journey.list the conversions', async () => {
+      const { alice, bob } = host.demo.subscribers;
+      const now = new Date();
+      for (const [subscriber, state] of [
+        [alice, 'converted'],
+        [bob, 'waiting'],
+      ] as const) {
+        await host.sequelize.query(
+          `INSERT INTO \`${t.entries}\` (JourneyID, RelOwnerUserID, ListID, SubscriberID, State, ActiveLock, CurrentActionID, JourneyVersion, ChainID, ExitReason, CreatedAt, UpdatedAt)
+           VALUES (?, ?, ?, ?, ?, ?, 'wait-a', 3, ?, ?, ?, ?)`,
+          {
+            replacements: [
+              journeyId,
+              userA,
+              subscriber.listId,
+              subscriber.subscriberId,
+              state,
+              state === 'waiting' ? 1 : null,
+              `api-${subscriber.subscriberId}`,
+              state === 'converted' ? 'Goal met: conversion of email 1 (value 30) via shop, event c-1' : null,
+              now,
+              now,
+            ],
+          },
+        );
+        const [{ EntryID }] = await host.query<{ EntryID: number }>(`SELECT EntryID FROM \`${t.entries}\` WHERE JourneyID = ? AND SubscriberID = ?`, [
+          journeyId,
+          subscriber.subscriberId,
+        ]);
+        await host.sequelize.query(
+          `INSERT INTO \`${t.log}\` (EntryID, JourneyID, ActionID, ActionType, Status, Result, CreatedAt, CompletedAt) VALUES (?, ?, 'split-1', 'random_split', 'done', 'path A', ?, ?)`,
+          { replacements: [EntryID, journeyId, now, now] },
+        );
+      }
+      const stats = (await api({ Command: 'journey.stats', JourneyID: journeyId }).expect(200)).body.Stats;
+      expect(stats.Entries).toEqual({ active: 0, waiting: 1, completed: 0, exited: 0, failed: 0, converted: 1, retrying: 0, total: 2 });
+      expect(stats.ConversionRate).toBe(0.5);
+      expect(stats.Actions['split-1']).toEqual({ current: 0, passed: 2, failed: 0, retrying: 0, skipped: 0, branches: { path1: 2, path2: 0 } });
+      expect(stats.Actions['await-1'].branches).toEqual({ yes: 0, no: 0 });
+      expect(stats.Actions['send-1'].branches).toBeUndefined();
+      expect(stats.Funnel).toMatchObject({ entered: 2, converted: 1, hasGoal: true });
+      expect(stats.Funnel.steps.find((s: { actionId: string }) => s.actionId === 'wait-a')).toMatchObject({
+        depth: 2,
+        branch: 'path1',
+        branchLabel: 'Path A',
+        parentActionId: 'split-1',
+      });
+      const listed = (await api({ Command: 'journey.list' }).expect(200)).body.Journeys.find((j: { journeyId: number }) => j.journeyId === journeyId);
+      expect(listed).toMatchObject({ activeCount: 1, totalCount: 2, convertedCount: 1, conversionRate: 0.5, goal: goal() });
+    });
+  });
+
   it('serves every API command plugin.json declares', () => {
     const served = host.app.get(ApiCommands).names;
     for (const { command } of loadManifest(findManifestDir(__dirname)).api) expect(served).toContain(command);

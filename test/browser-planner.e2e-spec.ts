@@ -8,23 +8,13 @@
  * test-artifacts/planner.png; with UPDATE_DOCS_SCREENSHOT=1 also to
  * docs/planner.png (the README's picture), so a test run leaves the tree clean.
  */
-import { existsSync, mkdirSync } from 'fs';
 import { createServer, type Server } from 'http';
 import type { AddressInfo } from 'net';
-import { join } from 'path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { addAction as addActionIn, logInAsDemoUser, openBrowser, screenshot, see, waitFor, type DomElement } from './support/browser';
 import { startReferenceHost, type RefHost } from './support/reference-host';
 
 jest.setTimeout(120_000);
-
-/** The bits of the DOM the in-page functions use (the tests compile without lib.dom; casts only, as the functions run in the page). */
-interface DomElement {
-  style: Record<string, string>;
-  ownerDocument: { activeElement: unknown; defaultView: { getComputedStyle(element: unknown): { outlineStyle: string } } };
-}
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ROOT = join(__dirname, '..');
 
 describe('Planner in a browser (headless Chromium, reference host)', () => {
   let host: RefHost;
@@ -33,11 +23,10 @@ describe('Planner in a browser (headless Chromium, reference host)', () => {
   let receiver: Server;
   let receiverUrl: string;
   const received: { headers: Record<string, unknown>; body: string }[] = [];
-  const pageErrors: string[] = [];
-  const dialogs: string[] = [];
+  let pageErrors: string[];
+  let dialogs: string[];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     receiver = createServer((req, res) => {
       let body = '';
       req.on('data', (chunk) => (body += chunk));
@@ -49,20 +38,7 @@ describe('Planner in a browser (headless Chromium, reference host)', () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/journey-hook`;
     host = await startReferenceHost({ listen: true, env: { WEBHOOK_ALLOW_PRIVATE: 'true' } });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 }, deviceScaleFactor: 1 });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('response', (response) => {
-      // Script, stylesheet or page that failed (the host has no favicon; that is not ours).
-      if (response.status() >= 400 && !response.url().endsWith('/favicon.ico')) pageErrors.push(`${response.status()} ${response.url()}`);
-    });
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) pageErrors.push(message.text());
-    });
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.accept();
-    });
+    ({ browser, page, pageErrors, dialogs } = await openBrowser());
   });
 
   afterAll(async () => {
@@ -74,17 +50,10 @@ describe('Planner in a browser (headless Chromium, reference host)', () => {
   const url = (path: string) => `${host.baseUrl}${path}`;
 
   /** A full-page screenshot of the current page in test-artifacts/ (gitignored), for a human look. */
-  async function shoot(name: string): Promise<void> {
-    mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
-    await page.screenshot({ path: join(ROOT, 'test-artifacts', `${name}.png`), fullPage: true });
-  }
+  const shoot = (name: string) => screenshot(page, name);
 
   /** Opens the "Add action" menu of a slot and picks an action type. */
-  async function addAction(slot: string, label: string): Promise<void> {
-    const menu = page.locator(`details[data-slot="${slot}"]`);
-    await menu.locator('summary').click();
-    await menu.getByRole('button', { name: new RegExp(`^${label}`) }).click();
-  }
+  const addAction = (slot: string, type: string) => addActionIn(page, slot, type);
 
   /** The card of the only action of this type. */
   const card = (type: string) => page.locator(`article[data-type="${type}"]`);
@@ -95,9 +64,7 @@ describe('Planner in a browser (headless Chromium, reference host)', () => {
 
   it('plans, saves and enables a journey, then shows it working', async () => {
     // Log in through the host.
-    await page.goto(url('/journeys'));
-    await page.waitForURL(/\/login/);
-    await page.getByRole('button', { name: /Demo User/ }).click();
+    await logInAsDemoUser(page, url(''));
     await page.goto(url('/journeys'));
     await page.getByRole('link', { name: 'Create Journey' }).click();
 
@@ -116,17 +83,17 @@ describe('Planner in a browser (headless Chromium, reference host)', () => {
     expect(await page.locator('.jr-start').innerText()).toContain('When someone subscribes to Newsletter');
 
     // Update Custom Field Value → Wait → Yes/No, with a Webhook on Yes.
-    await addAction('root', 'Update Custom Field Value');
+    await addAction('root', 'update_custom_field');
     await card('update_custom_field').getByLabel('Set').selectOption({ label: 'City' });
     await card('update_custom_field').getByLabel('to', { exact: true }).fill('Istanbul');
     const fieldId = await card('update_custom_field').getAttribute('data-action');
 
-    await addAction(`after.${fieldId}`, 'Wait');
+    await addAction(`after.${fieldId}`, 'wait');
     await card('wait').getByLabel('Wait', { exact: true }).fill('2');
     await card('wait').getByLabel('Unit').selectOption('seconds');
     const waitId = await card('wait').getAttribute('data-action');
 
-    await addAction(`after.${waitId}`, 'Yes/No condition');
+    await addAction(`after.${waitId}`, 'condition');
     const condition = card('condition');
     const conditionId = await condition.getAttribute('data-action');
     await condition.getByLabel('Attribute').selectOption({ label: 'Email address' });
@@ -139,10 +106,10 @@ describe('Planner in a browser (headless Chromium, reference host)', () => {
     await condition.getByLabel('Attribute').selectOption({ label: 'Email address' });
     await condition.getByLabel('Operator').selectOption({ label: 'ends with' });
 
-    await addAction(`yes.${conditionId}`, 'Webhook');
+    await addAction(`yes.${conditionId}`, 'webhook');
     await card('webhook').getByLabel('URL').fill(receiverUrl);
     // Move / remove in the page: a throw-away Exit This Journey on No, moved and removed.
-    await addAction(`no.${conditionId}`, 'Exit This Journey');
+    await addAction(`no.${conditionId}`, 'exit_this_journey');
     await card('exit_this_journey')
       .getByRole('button', { name: /Remove Exit This Journey/ })
       .click();
@@ -246,10 +213,7 @@ describe('Planner in a browser (headless Chromium, reference host)', () => {
     }, 5_000).catch(() => undefined);
     await page.setViewportSize({ width: 1360, height: 1100 });
     await page.locator('.jr-bar').evaluate((bar) => ((bar as unknown as DomElement).style.position = 'static'));
-    for (const dir of process.env.UPDATE_DOCS_SCREENSHOT === '1' ? ['test-artifacts', 'docs'] : ['test-artifacts']) {
-      mkdirSync(join(ROOT, dir), { recursive: true });
-      await page.screenshot({ path: join(ROOT, dir, 'planner.png'), fullPage: true });
-    }
+    await screenshot(page, 'planner', { docs: process.env.UPDATE_DOCS_SCREENSHOT === '1' });
 
     expect(pageErrors).toEqual([]);
   });
@@ -264,7 +228,7 @@ describe('Planner in a browser (headless Chromium, reference host)', () => {
     const summary = page.locator('details[data-slot="root"] summary');
     await summary.focus();
     await page.keyboard.press('Enter');
-    const wait = page.locator('details[data-slot="root"]').getByRole('button', { name: /^Wait/ });
+    const wait = page.locator('details[data-slot="root"]').getByRole('button', { name: /^Wait Pause/ });
     await wait.focus();
     await page.keyboard.press('Enter');
     // Focus moves into the new action's first field.
@@ -282,32 +246,3 @@ describe('Planner in a browser (headless Chromium, reference host)', () => {
     expect(pageErrors).toEqual([]);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(`Condition not met within ${timeoutMs} ms`);
-}
-
-/** Waiting assertions on locators (playwright-core comes without @playwright/test's expect). */
-function see(locator: Locator) {
-  const poll = async (check: () => Promise<boolean>, what: string) => {
-    const until = Date.now() + 10_000;
-    while (Date.now() < until) {
-      if (await check()) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`Expected ${locator} ${what}`);
-  };
-  return {
-    toBeHidden: () => poll(async () => !(await locator.isVisible()), 'to be hidden'),
-    toBeVisible: () => poll(() => locator.isVisible(), 'to be visible'),
-    toHaveCount: (n: number) => poll(async () => (await locator.count()) === n, `to have count ${n}`),
-    toHaveText: (text: string) => poll(async () => (await locator.innerText()).trim() === text, `to have text ${text}`),
-    toContainText: (text: string) => poll(async () => (await locator.innerText()).includes(text), `to contain text ${text}`),
-    toBeFocused: () => poll(() => locator.evaluate((el) => el === (el as unknown as DomElement).ownerDocument.activeElement), 'to be focused'),
-  };
-}

@@ -530,34 +530,54 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
 
     it('counts per action: live entries at it, runs that moved on (not those still waiting), failed entries parked there', async () => {
       expect(await stats.actionCounts(A, journeyId)).toEqual({
-        wait1: { current: 2, passed: 3, failed: 0, retrying: 0 },
-        cond1: { current: 0, passed: 3, failed: 0, retrying: 0 },
-        field1: { current: 0, passed: 1, failed: 0, retrying: 0 },
-        sub1: { current: 1, passed: 1, failed: 1, retrying: 0 },
-        wait2: { current: 1, passed: 0, failed: 0, retrying: 0 },
+        wait1: { current: 2, passed: 3, failed: 0, retrying: 0, skipped: 0 },
+        // The Yes/No's runs by the branch they took, from the Result of its log rows.
+        cond1: { current: 0, passed: 3, failed: 0, retrying: 0, skipped: 0, branches: { yes: 1, no: 2 } },
+        field1: { current: 0, passed: 1, failed: 0, retrying: 0, skipped: 0 },
+        sub1: { current: 1, passed: 1, failed: 1, retrying: 0, skipped: 0 },
+        wait2: { current: 1, passed: 0, failed: 0, retrying: 0, skipped: 0 },
       });
     });
 
     it('gives the funnel in tree order with branches and depth', async () => {
       const funnel = await stats.funnel(A, journeyId);
-      expect(funnel.entered).toBe(5);
-      expect(funnel.steps.map((s) => [s.actionId, s.depth, s.branch, s.parentActionId, s.reached])).toEqual([
-        ['wait1', 0, null, null, 5],
-        ['cond1', 0, null, null, 3],
-        ['field1', 1, 'yes', 'cond1', 1],
-        ['sub1', 1, 'no', 'cond1', 2],
-        ['wait2', 1, 'no', 'cond1', 1],
+      expect(funnel).toMatchObject({ entered: 5, converted: 0, hasGoal: false });
+      expect(funnel.steps.map((s) => [s.actionId, s.depth, s.branch, s.branchLabel, s.parentActionId, s.reached])).toEqual([
+        ['wait1', 0, null, null, null, 5],
+        ['cond1', 0, null, null, null, 3],
+        ['field1', 1, 'yes', 'Yes', 'cond1', 1],
+        ['sub1', 1, 'no', 'No', 'cond1', 2],
+        ['wait2', 1, 'no', 'No', 'cond1', 1],
       ]);
       expect(funnel.steps.every((s) => s.label.length > 0)).toBe(true);
     });
 
     it('summarises entries by state', async () => {
-      expect(await stats.entriesSummary(A, journeyId)).toEqual({ active: 0, waiting: 3, retrying: 0, completed: 1, exited: 0, failed: 1, total: 5 });
+      expect(await stats.entriesSummary(A, journeyId)).toEqual({
+        active: 0,
+        waiting: 3,
+        retrying: 0,
+        completed: 1,
+        exited: 0,
+        failed: 1,
+        converted: 0,
+        total: 5,
+        conversionRate: 0,
+      });
     });
 
     it('shows the active and total counts in the journey list', async () => {
       const summary = (await journeys.list(A)).find((s) => s.journeyId === journeyId);
-      expect(summary).toMatchObject({ name: 'Stats', status: 'Disabled', activeCount: 4, totalCount: 5, triggerType: 'subscription' });
+      expect(summary).toMatchObject({
+        name: 'Stats',
+        status: 'Disabled',
+        activeCount: 4,
+        totalCount: 5,
+        convertedCount: 0,
+        conversionRate: 0,
+        goal: null,
+        triggerType: 'subscription',
+      });
     });
 
     it("gives a subscriber's history across the owner's lists with every action run", async () => {
@@ -651,11 +671,21 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
     });
 
     it('counts retrying entries apart from the waiting ones, in the summary and at their action (where they have not passed)', async () => {
-      expect(await stats.entriesSummary(A, journeyId)).toEqual({ active: 0, waiting: 2, retrying: 2, completed: 1, exited: 0, failed: 1, total: 6 });
+      expect(await stats.entriesSummary(A, journeyId)).toEqual({
+        active: 0,
+        waiting: 2,
+        retrying: 2,
+        completed: 1,
+        exited: 0,
+        failed: 1,
+        converted: 0,
+        total: 6,
+        conversionRate: 0,
+      });
       const counts = await stats.actionCounts(A, journeyId);
       // Erin's subscribe passed; the retrying ones, still at it, do not take that away.
-      expect(counts.sub1).toEqual({ current: 3, passed: 1, failed: 1, retrying: 2 });
-      expect(counts.wait2).toEqual({ current: 1, passed: 0, failed: 0, retrying: 0 });
+      expect(counts.sub1).toEqual({ current: 3, passed: 1, failed: 1, retrying: 2, skipped: 0 });
+      expect(counts.wait2).toEqual({ current: 1, passed: 0, failed: 0, retrying: 0, skipped: 0 });
     });
 
     it('hands retry and skip of a retrying entry to the scheduler; refuses one that is merely waiting, and an entry of another journey', async () => {

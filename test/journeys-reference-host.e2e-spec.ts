@@ -61,9 +61,9 @@ describe('journeys services in the reference host', () => {
     expect(await host.subscriberRow({ listId: lists.newsletter, subscriberId })).toMatchObject({ [`CustomField${fields.city}`]: 'Welcomed' });
 
     const counts = await stats.actionCounts(userA.userId, j.journeyId);
-    expect(counts.city).toEqual({ current: 0, passed: 1, failed: 0, retrying: 0 });
-    expect(counts.nap).toEqual({ current: 1, passed: 0, failed: 0, retrying: 0 });
-    expect(counts.bye).toEqual({ current: 0, passed: 0, failed: 0, retrying: 0 });
+    expect(counts.city).toEqual({ current: 0, passed: 1, failed: 0, retrying: 0, skipped: 0 });
+    expect(counts.nap).toEqual({ current: 1, passed: 0, failed: 0, retrying: 0, skipped: 0 });
+    expect(counts.bye).toEqual({ current: 0, passed: 0, failed: 0, retrying: 0, skipped: 0 });
     expect((await journeys.list(userA.userId)).find((s) => s.journeyId === j.journeyId)).toMatchObject({ activeCount: 1, totalCount: 1, status: 'Enabled' });
 
     const [history] = await stats.history(userA.userId, 'zoe@example.com');

@@ -6,8 +6,10 @@
  * an XSS name, the CSP header).
  */
 import request from 'supertest';
-import type { Response } from 'supertest';
+import { cardOf, plannerClient, plannerFields, tokenIn } from './support/planner-client';
 import { startReferenceHost, type RefHost } from './support/reference-host';
+
+type Client = ReturnType<typeof plannerClient>;
 
 jest.setTimeout(60_000);
 
@@ -17,8 +19,11 @@ describe('Planner pages (reference host)', () => {
   let B: number;
   let journeysTable: string;
   let entriesTable: string;
-  /** The plug-in's CSRF cookie per user (set by the first page a user opens). */
-  const csrfCookies = new Map<number, string>();
+  let get: Client['get'];
+  let post: Client['post'];
+  let journeyRows: Client['journeyRows'];
+  let createJourney: Client['createJourney'];
+  let cookies: Client['cookies'];
 
   beforeAll(async () => {
     host = await startReferenceHost();
@@ -26,80 +31,12 @@ describe('Planner pages (reference host)', () => {
     B = host.demo.userB.userId;
     journeysTable = `${host.prefix}journeys`;
     entriesTable = `${host.prefix}journeys_entries`;
+    ({ get, post, journeyRows, createJourney, cookies } = plannerClient(host));
   });
 
   afterAll(async () => {
     await host?.stop();
   });
-
-  function cookies(user: number): string {
-    return [host.cookieFor(user), csrfCookies.get(user)].filter(Boolean).join('; ');
-  }
-
-  function remember(user: number, res: Response): void {
-    const setCookie = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
-    const csrf = setCookie.find((c) => c.startsWith('journeys_csrf='));
-    if (csrf) csrfCookies.set(user, csrf.split(';')[0]);
-  }
-
-  async function get(path: string, user = A): Promise<Response> {
-    const res = await request(host.server).get(path).set('Cookie', cookies(user));
-    remember(user, res);
-    return res;
-  }
-
-  function tokenIn(html: string): string {
-    const match = /name="_csrf" value="([^"]+)"/.exec(html);
-    if (!match) throw new Error('no CSRF field in the page');
-    return match[1];
-  }
-
-  /** A form post with the CSRF token of a page the user opened (Create Journey by default). */
-  async function post(path: string, fields: Record<string, string | string[]>, opts: { user?: number; token?: string | null } = {}): Promise<Response> {
-    const user = opts.user ?? A;
-    let token = opts.token;
-    if (token === undefined) token = tokenIn((await get('/journeys/new', user)).text);
-    const body = new URLSearchParams();
-    for (const [key, value] of Object.entries(fields)) for (const v of ([] as string[]).concat(value)) body.append(key, v);
-    if (token !== null) body.append('_csrf', token);
-    const res = await request(host.server).post(path).set('Cookie', cookies(user)).type('form').send(body.toString());
-    remember(user, res);
-    return res;
-  }
-
-  async function journeyRows(
-    userId: number,
-  ): Promise<{ JourneyID: number; Name: string; Status: string; TriggerType: string; TriggerSettings: string; Actions: string; Version: number }[]> {
-    return host.query(
-      `SELECT JourneyID, Name, Status, TriggerType, TriggerSettings, Actions, Version FROM \`${journeysTable}\` WHERE RelOwnerUserID = ? ORDER BY JourneyID`,
-      [userId],
-    );
-  }
-
-  async function createJourney(
-    name: string,
-    fields: Record<string, string | string[]> = { triggerType: 'subscription', listIds: String(host.demo.lists.newsletter) },
-    user = A,
-  ): Promise<number> {
-    const res = await post('/journeys', { name, ...fields }, { user });
-    expect(res.status).toBe(303);
-    const match = /^\/journeys\/(\d+)\/planner\?done=created$/.exec(res.headers.location);
-    expect(match).not.toBeNull();
-    return Number(match![1]);
-  }
-
-  /** The planner's draft as posted without JavaScript: tree shape + one field per setting. */
-  function plannerFields(tree: unknown[], settings: Record<string, string | string[]>, extra: Record<string, string> = {}): Record<string, string | string[]> {
-    return { tree: JSON.stringify(tree), ...settings, ...extra };
-  }
-
-  /** The text of the card of one action (up to the next card). */
-  function cardOf(html: string, actionId: string): string {
-    const start = html.indexOf(`id="action-${actionId}"`);
-    expect(start).toBeGreaterThan(-1);
-    const next = html.indexOf('<article', start + 10);
-    return html.slice(start, next === -1 ? undefined : next);
-  }
 
   describe('access', () => {
     it('sends a visitor who is not logged in to the host login', async () => {
@@ -128,6 +65,11 @@ describe('Planner pages (reference host)', () => {
       expect(js.status).toBe(200);
       expect(js.headers['content-type']).toMatch(/javascript/);
       expect(js.text).toContain('data-planner');
+      const settingsJs = await get('/journeys/assets/planner-settings.js');
+      expect(settingsJs.status).toBe(200);
+      expect(settingsJs.headers['content-type']).toMatch(/javascript/);
+      expect(settingsJs.text).toContain('data-split-percent');
+      expect((await get('/journeys/new')).text).toContain('src="/journeys/assets/planner-settings.js');
       const css = await get('/journeys/assets/journeys.css');
       expect(css.status).toBe(200);
       expect(css.headers['content-type']).toMatch(/text\/css/);

@@ -174,8 +174,9 @@ describe('Entries retrying an external action: pages and API', () => {
     expect(funnel.text).toMatch(/<strong>1<\/strong><span>Failed<\/span>/);
 
     const stats = (await api({ Command: 'journey.stats', JourneyID: journeyId }).expect(200)).body.Stats;
-    expect(stats.Entries).toEqual({ active: 0, waiting: 0, retrying: 2, completed: 0, exited: 0, failed: 1, total: 3 });
-    expect(stats.Actions.hook).toEqual({ current: 3, passed: 0, failed: 1, retrying: 2 });
+    expect(stats.Entries).toEqual({ active: 0, waiting: 0, retrying: 2, completed: 0, exited: 0, failed: 1, converted: 0, total: 3 });
+    expect(stats.ConversionRate).toBe(0);
+    expect(stats.Actions.hook).toEqual({ current: 3, passed: 0, failed: 1, retrying: 2, skipped: 0 });
     const alice = await entryRow(entry.alice);
     expect(stats.FailedEntries.map((e: { EntryID: number; Status: string }) => [e.EntryID, e.Status])).toEqual([
       [entry.carol, 'failed'],

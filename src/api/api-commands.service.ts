@@ -5,8 +5,9 @@
  * user's journey, list or subscriber answers 404 (the services scope by owner).
  *
  * Results use the host's PascalCase for the envelope; the journey data inside
- * (trigger, action tree, counts, funnel) keeps the shapes journey.create and
- * journey.actions.update accept, so what journey.get returns can be sent back.
+ * (trigger, goal, action tree, counts, funnel) keeps the shapes journey.create,
+ * journey.update and journey.actions.update accept, so what journey.get
+ * returns can be sent back.
  * The failed and retrying entries of journey.stats are rows in PascalCase.
  */
 import { Inject, Injectable } from '@nestjs/common';
@@ -80,7 +81,17 @@ export class ApiCommands {
           this.stats.funnel(userId, p.JourneyID),
           this.stats.failedEntries(userId, p.JourneyID),
         ]);
-        return { Stats: { JourneyID: p.JourneyID, Entries: entries, Actions: actions, Funnel: funnel, FailedEntries: failed.map(failedEntryResult) } };
+        const { conversionRate, ...byState } = entries;
+        return {
+          Stats: {
+            JourneyID: p.JourneyID,
+            Entries: byState,
+            ConversionRate: conversionRate,
+            Actions: actions,
+            Funnel: funnel,
+            FailedEntries: failed.map(failedEntryResult),
+          },
+        };
       }),
       'journey.entry.retry': define(EntryParams, async (userId, p) => {
         await this.stats.retryEntry(userId, p.EntryID);

@@ -11,17 +11,21 @@ import { JourneysErrorCode, JourneysException } from '../common/journeys.excepti
 import { HOST_PORTS, type HostPorts, type HostSubscriber } from '../host/host.ports';
 import { SEQUELIZE, TABLES } from '../core/tokens';
 import type { PluginTables } from '../database/tables';
-import type { Action, ConditionAction } from '../engine/journey.types';
+import { branchesOf } from '../engine/action-tree';
+import type { Action } from '../engine/journey.types';
 import type { EntryState } from '../engine/step.types';
 import { EntryScheduler } from '../runtime/entry-scheduler';
 import { EXTERNAL_MAX_ATTEMPTS } from '../runtime/runtime.limits';
+import { BRANCH_OF_RESULT_SQL, branchTaken } from './branch-results';
+import { conversionRate } from './conversion';
 import { externalActionIds, RETRYING_SQL, troubleOf } from './entry-trouble';
-import { decodeActions } from './journey.codec';
+import { decodeActions, decodeGoal } from './journey.codec';
 import type { ActionCount, EntriesSummary, FailedEntry, Funnel, FunnelStep, HistoryEntry, HistoryLogRow, SubscriberHistory } from './journey.dto';
 import { actionLabel, actionTypeLabel } from './journey-labels';
+import { treeOrder } from './tree-order';
 import { JourneyRepository } from './journey.repository';
 
-const ENTRY_STATES: EntryState[] = ['active', 'waiting', 'completed', 'exited', 'failed'];
+const ENTRY_STATES: EntryState[] = ['active', 'waiting', 'completed', 'exited', 'failed', 'converted'];
 /** Failed entries shown (newest first), and as many retrying ones (next attempt first). */
 const FAILED_ENTRIES_LIMIT = 500;
 /** Newest entries shown in a history (all of an address's subscribers together). */
@@ -66,28 +70,43 @@ export class JourneyStatsService {
   ) {}
 
   /**
-   * Per ActionID: live entries at it, finished runs, entries parked failed at
-   * it, entries retrying it. Every action of the tree is present.
+   * Per ActionID: live entries at it, finished runs, runs skipped, entries
+   * parked failed at it, entries retrying it, and for a branching action the
+   * runs per branch taken. Every action of the tree is present.
    */
   async actionCounts(userId: number, journeyId: number): Promise<Record<string, ActionCount>> {
     const journey = await this.repo.findOwned(userId, journeyId);
     const actions = decodeActions(journey.Actions);
+    const tree = treeOrder(actions);
     const counts: Record<string, ActionCount> = {};
-    const at = (id: string) => (counts[id] ??= { current: 0, passed: 0, failed: 0, retrying: 0 });
-    for (const id of treeOrder(actions).map((s) => s.action.id)) at(id);
+    const at = (id: string) => (counts[id] ??= { current: 0, passed: 0, failed: 0, retrying: 0, skipped: 0 });
+    for (const { action } of tree) {
+      at(action.id);
+      const branches = branchesOf(action);
+      if (branches.length > 0) at(action.id).branches = Object.fromEntries(branches.map((b) => [b.key, 0]));
+    }
+    const branchingIds = tree.filter((s) => branchesOf(s.action).length > 0).map((s) => s.action.id);
+    const replacements = { journeyId: journey.JourneyID, branchingIds };
 
-    const [positions, runs, retrying] = await Promise.all([
+    const [positions, runs, taken, retrying] = await Promise.all([
       this.sequelize.query<{ ActionID: string; State: EntryState; n: number }>(
         `SELECT CurrentActionID AS ActionID, State, COUNT(*) AS n FROM \`${this.tables.entries}\`
           WHERE JourneyID = :journeyId AND State IN ('active','waiting','failed') AND CurrentActionID IS NOT NULL
           GROUP BY State, CurrentActionID`,
-        { replacements: { journeyId: journey.JourneyID }, type: QueryTypes.SELECT },
+        { replacements, type: QueryTypes.SELECT },
       ),
-      this.sequelize.query<{ ActionID: string; n: number }>(
-        `SELECT ActionID, COUNT(*) AS n FROM \`${this.tables.log}\`
-          WHERE JourneyID = :journeyId AND Status = 'done' GROUP BY ActionID`,
-        { replacements: { journeyId: journey.JourneyID }, type: QueryTypes.SELECT },
+      this.sequelize.query<{ ActionID: string; Status: 'done' | 'skipped'; n: number }>(
+        `SELECT ActionID, Status, COUNT(*) AS n FROM \`${this.tables.log}\`
+          WHERE JourneyID = :journeyId AND Status IN ('done','skipped') GROUP BY ActionID, Status`,
+        { replacements, type: QueryTypes.SELECT },
       ),
+      branchingIds.length === 0
+        ? []
+        : this.sequelize.query<{ ActionID: string; Taken: string | null; n: number }>(
+            `SELECT ActionID, ${BRANCH_OF_RESULT_SQL} AS Taken, COUNT(*) AS n FROM \`${this.tables.log}\`
+              WHERE JourneyID = :journeyId AND ActionID IN (:branchingIds) AND Status = 'done' GROUP BY ActionID, Taken`,
+            { replacements, type: QueryTypes.SELECT },
+          ),
       this.retryingByAction(journey.JourneyID, actions),
     ]);
     const waiting = new Map<string, number>();
@@ -98,39 +117,67 @@ export class JourneyStatsService {
     }
     // Retrying entries are waiting ones, read a moment later: never more than were waiting there.
     for (const [actionId, n] of retrying) at(actionId).retrying = Math.min(n, waiting.get(actionId) ?? 0);
-    // A Wait's run is logged `done` when the entry starts waiting, so the ones still waiting there have not passed it yet
-    // (a retrying entry's claim is still pending, so it was never counted as done).
-    for (const r of runs) at(r.ActionID).passed += Math.max(0, Number(r.n) - (waiting.get(r.ActionID) ?? 0) + at(r.ActionID).retrying);
+    const typeOf = new Map(tree.map(({ action }) => [action.id, action.type]));
+    for (const r of runs) {
+      if (r.Status === 'skipped') {
+        at(r.ActionID).skipped += Number(r.n);
+        continue;
+      }
+      // A Wait's run is logged `done` when the entry starts waiting, so the ones still waiting there have not passed it yet.
+      // (A Wait for event is logged when it resolves, and a retrying entry's claim is still pending: neither was counted as done.)
+      const stillThere = typeOf.get(r.ActionID) === 'wait' ? (waiting.get(r.ActionID) ?? 0) : 0;
+      at(r.ActionID).passed += Math.max(0, Number(r.n) - stillThere);
+    }
+    for (const t of taken) {
+      const key = branchTaken(t.Taken);
+      const branches = at(t.ActionID).branches;
+      if (key && branches && key in branches) branches[key] += Number(t.n);
+    }
     return counts;
   }
 
-  /** How many entries entered, and how many runs reached each action, in tree order. */
+  /** How many entries entered and converted, and how many runs reached each action, in tree order. */
   async funnel(userId: number, journeyId: number): Promise<Funnel> {
     const journey = await this.repo.findOwned(userId, journeyId);
-    const [reachedRows, [entered]] = await Promise.all([
+    const tree = treeOrder(decodeActions(journey.Actions));
+    // A Wait for event logs its row when it resolves: the entries still at it (or that left from it, converted) reached it without one.
+    const awaitingIds = tree.filter((s) => s.action.type === 'wait_for_event').map((s) => s.action.id);
+    const replacements = { journeyId: journey.JourneyID, awaitingIds };
+    const [reachedRows, [entries], unlogged] = await Promise.all([
       this.sequelize.query<{ ActionID: string; n: number }>(
         `SELECT ActionID, COUNT(*) AS n FROM \`${this.tables.log}\` WHERE JourneyID = :journeyId GROUP BY ActionID`,
-        { replacements: { journeyId: journey.JourneyID }, type: QueryTypes.SELECT },
+        { replacements, type: QueryTypes.SELECT },
       ),
-      this.sequelize.query<{ n: number }>(`SELECT COUNT(*) AS n FROM \`${this.tables.entries}\` WHERE JourneyID = :journeyId`, {
-        replacements: { journeyId: journey.JourneyID },
-        type: QueryTypes.SELECT,
-      }),
+      this.sequelize.query<{ n: number; converted: number | string | null }>(
+        `SELECT COUNT(*) AS n, SUM(State = 'converted') AS converted FROM \`${this.tables.entries}\` WHERE JourneyID = :journeyId`,
+        { replacements, type: QueryTypes.SELECT },
+      ),
+      awaitingIds.length === 0
+        ? []
+        : this.sequelize.query<{ ActionID: string; n: number }>(
+            `SELECT e.CurrentActionID AS ActionID, COUNT(*) AS n FROM \`${this.tables.entries}\` e
+               LEFT JOIN \`${this.tables.log}\` l ON l.EntryID = e.EntryID AND l.ActionID = e.CurrentActionID
+              WHERE e.JourneyID = :journeyId AND e.CurrentActionID IN (:awaitingIds) AND l.LogID IS NULL
+              GROUP BY e.CurrentActionID`,
+            { replacements, type: QueryTypes.SELECT },
+          ),
     ]);
     const reached = new Map(reachedRows.map((r) => [r.ActionID, Number(r.n)]));
-    const steps: FunnelStep[] = treeOrder(decodeActions(journey.Actions)).map(({ action, depth, branch, parent }) => ({
+    for (const u of unlogged) reached.set(u.ActionID, (reached.get(u.ActionID) ?? 0) + Number(u.n));
+    const steps: FunnelStep[] = tree.map(({ action, depth, branch, branchLabel, parent }) => ({
       actionId: action.id,
       type: action.type,
       label: actionLabel(action),
       depth,
       branch,
+      branchLabel,
       parentActionId: parent,
       reached: reached.get(action.id) ?? 0,
     }));
-    return { entered: Number(entered?.n ?? 0), steps };
+    return { entered: Number(entries?.n ?? 0), converted: Number(entries?.converted ?? 0), hasGoal: decodeGoal(journey.Goal) !== null, steps };
   }
 
-  /** Entries by state (retrying ones apart from the other waiting ones), and their total. */
+  /** Entries by state (retrying ones apart from the other waiting ones), their total, and the conversion rate. */
   async entriesSummary(userId: number, journeyId: number): Promise<EntriesSummary> {
     const journey = await this.repo.findOwned(userId, journeyId);
     const [rows, retrying] = await Promise.all([
@@ -151,6 +198,7 @@ export class JourneyStatsService {
     for (const n of retrying.values()) summary.retrying += n;
     summary.retrying = Math.min(summary.retrying, summary.waiting);
     summary.waiting -= summary.retrying;
+    summary.conversionRate = conversionRate(summary.converted, summary.total);
     return summary;
   }
 
@@ -340,30 +388,6 @@ export class JourneyStatsService {
     );
     return new Map(found.flat().map((s: HostSubscriber) => [`${s.listId}:${s.subscriberId}`, s.emailAddress]));
   }
-}
-
-interface TreeStep {
-  action: Action;
-  depth: number;
-  branch: 'yes' | 'no' | null;
-  parent: string | null;
-}
-
-/** Depth-first, each condition before its Yes then its No branch, with depth and branch. */
-function treeOrder(actions: readonly Action[]): TreeStep[] {
-  const out: TreeStep[] = [];
-  const visit = (list: readonly Action[], depth: number, branch: 'yes' | 'no' | null, parent: string | null) => {
-    for (const action of list) {
-      out.push({ action, depth, branch, parent });
-      if (action.type === 'condition') {
-        const c = action as ConditionAction;
-        visit(c.yes ?? [], depth + 1, 'yes', c.id);
-        visit(c.no ?? [], depth + 1, 'no', c.id);
-      }
-    }
-  };
-  visit(actions, 0, null, null);
-  return out;
 }
 
 function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {

@@ -38,10 +38,16 @@ export interface JourneySummary {
   status: JourneyStatus;
   reEntry: ReEntryRule;
   version: number;
-  /** Entries active, waiting or failed (still inside the journey). */
+  /** Entries active, waiting or failed (still inside the journey); converted ones have left it. */
   activeCount: number;
   /** Every entry ever made. */
   totalCount: number;
+  /** Entries that met the journey's goal. */
+  convertedCount: number;
+  /** convertedCount / totalCount (0–1); null while nobody entered. */
+  conversionRate: number | null;
+  /** Entries that meet it leave the journey as converted; null for none. */
+  goal: JourneyGoal | null;
   lastActivityAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
@@ -91,35 +97,47 @@ export interface ActionCount {
   failed: number;
   /** Entries at this external action waiting for their next attempt after an error (part of `current`). */
   retrying: number;
+  /** Runs where the action was not carried out: a Send Email the subscriber could not receive (skipped, or exited as the action says), an entry skipped past a failure. */
+  skipped: number;
+  /** A branching action's runs by the branch they took (`yes`, `no`, `path1`…, as `branchesOf()` names them); absent for other actions. */
+  branches?: Record<string, number>;
 }
 
 export interface FunnelStep {
   actionId: string;
   type: ActionType;
   label: string;
-  /** 0 for the main path, +1 inside each Yes/No branch. */
+  /** 0 for the main path, +1 inside each branch. */
   depth: number;
-  /** Branch of the nearest enclosing Yes/No (null on the main path). */
-  branch: 'yes' | 'no' | null;
-  /** ActionID of that Yes/No (null on the main path). */
+  /** Branch of the nearest enclosing branching action: `yes`, `no`, `path1`… (null on the main path). */
+  branch: string | null;
+  /** What the planner calls that branch: Yes, No, Path A… (null on the main path). */
+  branchLabel: string | null;
+  /** ActionID of that branching action (null on the main path). */
   parentActionId: string | null;
-  /** Runs that reached the action (log rows in any status). */
+  /** Runs that reached the action: its log rows in any status, and for a Wait for event (logged when it resolves) the entries at it without one. */
   reached: number;
 }
 
 export interface Funnel {
   /** Entries that entered the journey. */
   entered: number;
-  /** Actions in tree order (depth-first, Yes before No). */
+  /** Entries that met the journey's goal (left as converted). */
+  converted: number;
+  /** Whether the journey has a goal now (a "Converted" bar is drawn when it has, or when entries converted before it was removed). */
+  hasGoal: boolean;
+  /** Actions in tree order (depth-first, each branch in order: Yes before No, Path A before Path B). */
   steps: FunnelStep[];
 }
 
 /**
  * Entries by state. `retrying` entries wait for the next attempt at an external
  * action after an error; `waiting` counts the other waiting entries only, so
- * the states add up to `total`.
+ * the states add up to `total`. `converted` entries met the goal and left
+ * (ended, like completed and exited); `conversionRate` is converted / total
+ * (0–1), null while nobody entered.
  */
-export type EntriesSummary = Record<EntryState, number> & { retrying: number; total: number };
+export type EntriesSummary = Record<EntryState, number> & { retrying: number; total: number; conversionRate: number | null };
 
 export interface HistoryLogRow {
   actionId: string;

@@ -29,6 +29,7 @@ import {
 } from './journey.dto';
 import type { JourneyModel } from './journey.model';
 import { JourneyRepository, transactionWithRetry } from './journey.repository';
+import { conversionRate } from './conversion';
 import { JourneyValidation } from './journey-validation';
 
 const LIVE_STATES = `('active','waiting','failed')`;
@@ -49,14 +50,16 @@ export class JourneysService {
   async list(userId: number): Promise<JourneySummary[]> {
     const rows = await this.repo.listOwned(userId, { withoutActions: true });
     if (rows.length === 0) return [];
-    const counts = await this.sequelize.query<{ JourneyID: number; total: number | string; live: number | string | null }>(
-      `SELECT JourneyID, COUNT(*) AS total, SUM(State IN ${LIVE_STATES}) AS live
+    const counts = await this.sequelize.query<{ JourneyID: number; total: number | string; live: number | string | null; converted: number | string | null }>(
+      `SELECT JourneyID, COUNT(*) AS total, SUM(State IN ${LIVE_STATES}) AS live, SUM(State = 'converted') AS converted
          FROM \`${this.tables.entries}\` WHERE JourneyID IN (:ids) GROUP BY JourneyID`,
       { replacements: { ids: rows.map((r) => r.JourneyID) }, type: QueryTypes.SELECT },
     );
     const byJourney = new Map(counts.map((c) => [Number(c.JourneyID), c]));
     return rows.map((row) => {
       const c = byJourney.get(row.JourneyID);
+      const totalCount = Number(c?.total ?? 0);
+      const convertedCount = Number(c?.converted ?? 0);
       return {
         journeyId: row.JourneyID,
         name: row.Name,
@@ -66,7 +69,10 @@ export class JourneysService {
         reEntry: row.ReEntry,
         version: row.Version,
         activeCount: Number(c?.live ?? 0),
-        totalCount: Number(c?.total ?? 0),
+        totalCount,
+        convertedCount,
+        conversionRate: conversionRate(convertedCount, totalCount),
+        goal: decodeGoal(row.Goal),
         lastActivityAt: row.LastActivityAt ?? null,
         createdAt: row.CreatedAt,
         updatedAt: row.UpdatedAt,
@@ -218,7 +224,7 @@ export class JourneysService {
     return this.get(userId, journeyId);
   }
 
-  /** "Copy of X": same trigger, notes, re-entry rule and actions (same ActionIDs), Disabled, version 1, a new webhook secret. */
+  /** "Copy of X": same trigger, notes, re-entry rule, goal and actions (same ActionIDs), Disabled, version 1, a new webhook secret. */
   async copy(userId: number, journeyId: number): Promise<JourneyDetail> {
     const source = await this.repo.findOwned(userId, journeyId);
     const trigger = decodeTrigger(source.TriggerType, source.TriggerSettings);
@@ -233,6 +239,7 @@ export class JourneysService {
           Status: 'Disabled',
           ReEntry: source.ReEntry,
           Actions: source.Actions,
+          Goal: source.Goal ?? null,
           Version: 1,
           WebhookSecret: newWebhookSecret(),
         },

@@ -16,7 +16,10 @@ export interface ActionTypeInfo {
 /** The "Add action" menu, in the order the groups and types read best; label, group and hint come from the registry. */
 const MENU_ORDER: readonly ActionType[] = [
   'wait',
+  'wait_for_event',
   'condition',
+  'random_split',
+  'send_email',
   'update_custom_field',
   'subscribe',
   'unsubscribe',

@@ -7,6 +7,7 @@ import { PLANNER_BASE } from './planner.paths';
 
 const ASSETS: Record<string, string> = {
   'planner.js': 'text/javascript; charset=utf-8',
+  'planner-settings.js': 'text/javascript; charset=utf-8',
   'journeys.css': 'text/css; charset=utf-8',
 };
 

@@ -1,7 +1,8 @@
 /**
  * Geometry of the funnel chart, drawn by views/pages/journeys/funnel.hbs as an
- * SVG on the server: one bar per action (plus "Entered"), in tree order, bars
- * scaled to the widest count. Pure numbers and plain text; the view escapes.
+ * SVG on the server: one bar per action (plus "Entered"), in tree order, and a
+ * last "Converted" bar for a journey with a goal; bars scaled to the widest
+ * count. Pure numbers and plain text; the view escapes.
  */
 import type { Funnel } from '../journeys/journey.dto';
 
@@ -23,6 +24,8 @@ export interface FunnelBar {
   count: number;
   percent: string;
   depth: number;
+  /** The entries that met the goal (drawn in the goal's colour). */
+  converted: boolean;
 }
 
 export interface FunnelChart {
@@ -35,8 +38,11 @@ export interface FunnelChart {
 
 export function funnelChart(funnel: Funnel): FunnelChart {
   const rows = [
-    { label: 'Entered the journey', reached: funnel.entered, depth: 0, branch: null as 'yes' | 'no' | null },
-    ...funnel.steps.map((step) => ({ label: step.label, reached: step.reached, depth: step.depth, branch: step.branch })),
+    { label: 'Entered the journey', reached: funnel.entered, depth: 0, branch: null as string | null, converted: false },
+    ...funnel.steps.map((step) => ({ label: step.label, reached: step.reached, depth: step.depth, branch: step.branchLabel, converted: false })),
+    ...(funnel.hasGoal || funnel.converted > 0
+      ? [{ label: 'Converted (met the goal)', reached: funnel.converted, depth: 0, branch: null, converted: true }]
+      : []),
   ];
   const max = Math.max(1, ...rows.map((row) => row.reached));
   const bars = rows.map((row, index): FunnelBar => {
@@ -47,13 +53,14 @@ export function funnelChart(funnel: Funnel): FunnelChart {
       textY: y + BAR / 2 + 5,
       labelX: 8 + row.depth * 16,
       label: truncate(row.label, 38 - row.depth * 2),
-      branch: row.branch === 'yes' ? 'Yes › ' : row.branch === 'no' ? 'No › ' : '',
+      branch: row.branch ? `${row.branch} › ` : '',
       barX: LABEL_WIDTH,
       width,
       countX: LABEL_WIDTH + width + 8,
       count: row.reached,
       percent: funnel.entered > 0 ? `${Math.round((row.reached / funnel.entered) * 100)}%` : '',
       depth: row.depth,
+      converted: row.converted,
     };
   });
   return {

@@ -4,6 +4,7 @@ import type { HostUser } from '../host/host.ports';
 import { JourneysService } from '../journeys/journeys.service';
 import { AdminUserGuard } from './admin-user.guard';
 import { text, type FormBody } from './forms/form-values';
+import { goalFormFromBody, goalFromForm } from './forms/goal.form';
 import { triggerFormFromBody, triggerFromForm } from './forms/trigger.form';
 import { JourneyPages } from './journey-pages.service';
 import { CurrentUser, Page, RerenderOnInvalid } from './page.decorators';
@@ -13,7 +14,7 @@ import { PlannerExceptionFilter } from './planner-exception.filter';
 import { PLANNER_BASE, plannerPaths } from './planner.paths';
 
 function createValues(body: FormBody) {
-  return { name: text(body, 'name'), notes: text(body, 'notes'), trigger: triggerFormFromBody(body) };
+  return { name: text(body, 'name'), notes: text(body, 'notes'), trigger: triggerFormFromBody(body), goal: goalFormFromBody(body) };
 }
 
 @Controller(PLANNER_BASE)
@@ -42,7 +43,12 @@ export class JourneyListController {
   @RerenderOnInvalid('journeys/create', (pages, { user, body, error }) => pages.createForm(user, createValues(body), error))
   async create(@CurrentUser() user: HostUser, @Body() body: FormBody) {
     const values = createValues(body);
-    const journey = await this.journeys.create(user.userId, { name: values.name, notes: values.notes || null, trigger: triggerFromForm(values.trigger) });
+    const journey = await this.journeys.create(user.userId, {
+      name: values.name,
+      notes: values.notes || null,
+      trigger: triggerFromForm(values.trigger),
+      goal: goalFromForm(values.goal),
+    });
     return redirectTo(`${plannerPaths.planner(journey.journeyId)}?done=created`);
   }
 

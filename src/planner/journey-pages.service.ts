@@ -12,15 +12,20 @@ import type { ActionsPreview, JourneyDetail } from '../journeys/journey.dto';
 import { JourneyStatsService } from '../journeys/journey-stats.service';
 import { JourneysService } from '../journeys/journeys.service';
 import { isActionType } from '../engine/action-registry';
-import { draftFromForm, newAction, treeShape, type DraftAction } from './forms/actions.form';
-import { numeric, text, type FormBody } from './forms/form-values';
+import { emailChecks } from './action-fields';
+import { newAction } from './forms/action-settings.form';
+import { draftFromForm, expectedVersion } from './forms/actions.form';
+import { allDraftActions, treeShape, type DraftAction } from './forms/draft-tree';
+import type { FormBody } from './forms/form-values';
+import { EMPTY_GOAL_FORM, goalFormFromGoal, type GoalFormValues } from './forms/goal.form';
 import { EMPTY_TRIGGER_FORM, triggerFormFromTrigger, type TriggerFormValues } from './forms/trigger.form';
 import { funnelChart } from './funnel-chart';
-import { formatDate } from './helpers/format-date.helper';
+import { goalFields } from './goal-view';
 import type { PageModel } from './page-model';
+import { errorsOf, flashText, percentText, readableResult } from './page-text';
 import { operatorsByKind, paletteGroups, plannerNodes } from './planner-view';
 import { plannerPaths } from './planner.paths';
-import { describeTrigger, type TriggerNames } from './trigger-words';
+import { describeGoal, describeTrigger, type TriggerNames } from './trigger-words';
 
 const TRIGGER_CHOICES: { value: TriggerType; label: string; hint: string }[] = [
   { value: 'subscription', label: 'Subscription', hint: 'Someone subscribes to a list' },
@@ -30,19 +35,6 @@ const TRIGGER_CHOICES: { value: TriggerType; label: string; hint: string }[] = [
   { value: 'conversion', label: 'Conversion', hint: 'A conversion postback arrives for an email' },
   { value: 'manual', label: 'Manual', hint: 'Only Start Journey actions or the API enrol' },
 ];
-
-/** Messages after a redirect, by the `done` query value (never text from the request). */
-const FLASH: Record<string, string> = {
-  created: 'The journey was created. Plan its actions below, save them and enable the journey.',
-  saved: 'Saved.',
-  actionsSaved: 'The journey actions were saved.',
-  enabled: 'The journey is enabled: new subscribers enter it and waiting ones carry on.',
-  disabled: 'The journey is disabled: nobody new enters it and the subscribers inside are paused.',
-  copied: 'The journey was copied. The copy starts disabled.',
-  deleted: 'The journey was deleted.',
-  retried: 'The entry’s action will be tried again now.',
-  skipped: 'The entry skipped its action and carries on.',
-};
 
 export type JourneyTab = 'info' | 'planner' | 'funnel' | 'failed' | 'history';
 
@@ -79,6 +71,10 @@ export class JourneyPages {
         status: j.status,
         activeCount: j.activeCount,
         totalCount: j.totalCount,
+        convertedCount: j.convertedCount,
+        conversionPercent: percentText(j.conversionRate),
+        // Entries converted before a goal was removed still count; a journey that never had one shows a dash.
+        showConversion: j.goal !== null || j.convertedCount > 0,
         lastActivityAt: j.lastActivityAt,
         plannerUrl: plannerPaths.planner(j.journeyId),
         infoUrl: plannerPaths.info(j.journeyId),
@@ -90,7 +86,11 @@ export class JourneyPages {
     };
   }
 
-  async createForm(user: HostUser, values?: { name: string; notes: string; trigger: TriggerFormValues }, error?: JourneysException): Promise<PageModel> {
+  async createForm(
+    user: HostUser,
+    values?: { name: string; notes: string; trigger: TriggerFormValues; goal: GoalFormValues },
+    error?: JourneysException,
+  ): Promise<PageModel> {
     return {
       title: 'Create Journey',
       action: plannerPaths.list(),
@@ -98,6 +98,7 @@ export class JourneyPages {
       name: values?.name ?? '',
       notes: values?.notes ?? '',
       ...(await this.triggerFields(user, values?.trigger ?? EMPTY_TRIGGER_FORM)),
+      ...(await this.goalFields(user, values?.goal ?? EMPTY_GOAL_FORM)),
       ...errorsOf(error),
     };
   }
@@ -105,7 +106,11 @@ export class JourneyPages {
   async info(
     user: HostUser,
     journeyId: number,
-    state: { values?: { name: string; notes: string; reEntry: string; trigger: TriggerFormValues }; error?: JourneysException; flash?: string } = {},
+    state: {
+      values?: { name: string; notes: string; reEntry: string; trigger: TriggerFormValues; goal: GoalFormValues };
+      error?: JourneysException;
+      flash?: string;
+    } = {},
   ): Promise<PageModel> {
     const journey = await this.journeys.get(user.userId, journeyId);
     const values = state.values ?? {
@@ -113,6 +118,7 @@ export class JourneyPages {
       notes: journey.notes ?? '',
       reEntry: journey.reEntry,
       trigger: triggerFormFromTrigger(journey.trigger),
+      goal: goalFormFromGoal(journey.goal),
     };
     return {
       ...(await this.frame(user, journey, 'info')),
@@ -125,6 +131,7 @@ export class JourneyPages {
       notes: values.notes,
       reEntryAllow: values.reEntry !== 'once',
       ...(await this.triggerFields(user, values.trigger)),
+      ...(await this.goalFields(user, values.goal)),
       ...errorsOf(state.error),
     };
   }
@@ -139,14 +146,7 @@ export class JourneyPages {
       this.stats.actionCounts(user.userId, journeyId),
     ]);
     const tree = state.draft ?? (journey.actions as unknown as DraftAction[]);
-    const known = new Set<string>();
-    const collect = (list: DraftAction[]) =>
-      list.forEach((a) => {
-        known.add(a.id);
-        collect(a.yes ?? []);
-        collect(a.no ?? []);
-      });
-    collect(tree);
+    const known = new Set(allDraftActions(tree).map((a) => a.id));
     const byAction = new Map<string, string[]>();
     const general: string[] = [];
     for (const v of state.violations ?? []) {
@@ -160,11 +160,16 @@ export class JourneyPages {
       counts,
       violations: byAction,
       journeys: all.filter((j) => j.journeyId !== journeyId).map((j) => ({ journeyId: j.journeyId, name: j.name })),
+      tree,
     };
     const total = (state.violations ?? []).length;
     return {
       ...(await this.frame(user, journey, 'planner')),
       title: `${journey.name} · Action Planner`,
+      goalText: journey.goal
+        ? describeGoal(journey.goal, { ...(await this.names(user)), fields: new Map(fields.map((f) => [f.customFieldId, f.name])) })
+        : null,
+      infoUrl: plannerPaths.info(journeyId),
       flash: flashText(state.flash),
       action: plannerPaths.planner(journeyId),
       version: state.version ?? journey.version,
@@ -178,8 +183,10 @@ export class JourneyPages {
         .flatMap((g) => g.types)
         .map((t) => ({
           type: t.type,
-          node: plannerNodes([blank(t.type)], { ...ctx, violations: new Map() })[0],
+          node: plannerNodes([blank(t.type)], { ...ctx, violations: new Map(), tree: [blank(t.type)] })[0],
         })),
+      // A split's new path for planner.js: placeholders it replaces (`__KEY__` is path<n>, `__ID__` the split's id).
+      branchTemplate: { slot: '__KEY__.__ID__', key: '__KEY__', label: '__LABEL__', tone: 'Path', percent: '__PERCENT__', count: 0, nodes: [] },
       unsaved: state.draft !== undefined && !state.preview,
       error: state.error,
       violationCount: total,
@@ -224,6 +231,9 @@ export class JourneyPages {
         { label: 'Completed', value: summary.completed },
         { label: 'Exited', value: summary.exited },
         { label: 'Failed', value: summary.failed },
+        ...(funnel.hasGoal || summary.converted > 0
+          ? [{ label: 'Converted', value: summary.converted, detail: percentText(summary.conversionRate), converted: true }]
+          : []),
       ],
     };
   }
@@ -259,6 +269,8 @@ export class JourneyPages {
           ...e,
           plannerUrl: plannerPaths.planner(e.journeyId),
           failed: e.state === 'failed',
+          // A converted entry's reason says which event met the goal ("Goal met: …"); others say why they left.
+          endText: e.exitReason ? (e.state === 'converted' ? e.exitReason : `Exit: ${e.exitReason}`) : null,
           log: e.log.map((row) => ({ ...row, result: readableResult(row.result, user.timeZone) })),
         })),
       }));
@@ -326,6 +338,11 @@ export class JourneyPages {
     return { lists: new Map(lists.map((l) => [l.listId, l.name])), emails: new Map(emails.map((e) => [e.emailId, e.name])) };
   }
 
+  private async goalFields(user: HostUser, values: GoalFormValues) {
+    const [emails, fields] = await Promise.all([this.host.audience.listEmails(user.userId), this.host.audience.listCustomFields(user.userId)]);
+    return { ...goalFields(values, emails, fields), operatorsJson: JSON.stringify(operatorsByKind()) };
+  }
+
   private async triggerFields(user: HostUser, values: TriggerFormValues) {
     const [lists, emails] = await Promise.all([this.host.audience.listLists(user.userId), this.host.audience.listEmails(user.userId)]);
     return {
@@ -333,12 +350,7 @@ export class JourneyPages {
       anyList: values.listIds.includes('any'),
       lists: lists.map((l) => ({ value: l.listId, label: l.name, checked: values.listIds.includes(String(l.listId)) })),
       anyEmail: values.emailIds.includes('any'),
-      emails: emails.map((e) => ({
-        value: e.emailId,
-        label: e.name,
-        detail: e.usedBy ? `${e.usedBy.kind === 'campaign' ? 'Campaign' : 'Autoresponder'}: ${e.usedBy.name}` : e.subject,
-        checked: values.emailIds.includes(String(e.emailId)),
-      })),
+      emails: emailChecks(emails, values.emailIds),
       linkMatchPattern: values.linkMatch === 'pattern',
       link: values.link,
       channel: values.channel,
@@ -351,25 +363,4 @@ export class JourneyPages {
 /** A new action of this type with the placeholder id planner.js replaces when it adds one. */
 function blank(type: string): DraftAction {
   return isActionType(type) ? newAction(type, '__ID__') : { id: '__ID__', type, settings: {} };
-}
-
-function expectedVersion(body: FormBody): number | undefined {
-  const version = numeric(text(body, 'version'));
-  return typeof version === 'number' && Number.isSafeInteger(version) ? version : undefined;
-}
-
-/** A log result as people read it: a Wait's ISO wake-up time becomes "until 27 Nov 2026, 14:05". */
-function readableResult(result: string | null, timeZone: string): string | null {
-  if (result && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(result) && !Number.isNaN(Date.parse(result))) return `until ${formatDate(result, timeZone)}`;
-  return result;
-}
-
-function flashText(key: string | undefined): string | null {
-  return key && Object.prototype.hasOwnProperty.call(FLASH, key) ? FLASH[key] : null;
-}
-
-function errorsOf(error: JourneysException | undefined) {
-  if (!error) return { errors: null };
-  const messages = error.violations.length ? error.violations.map((v) => v.message) : [error.message];
-  return { errors: { summary: error.violations.length > 1 ? 'Please fix these problems:' : 'Please fix this problem:', messages } };
 }

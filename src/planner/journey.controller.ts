@@ -10,6 +10,7 @@ import { JourneyStatsService } from '../journeys/journey-stats.service';
 import { JourneysService } from '../journeys/journeys.service';
 import { AdminUserGuard } from './admin-user.guard';
 import { text, type FormBody } from './forms/form-values';
+import { goalFormFromBody, goalFromForm } from './forms/goal.form';
 import { triggerFormFromBody, triggerFromForm } from './forms/trigger.form';
 import { IdPipe } from './journey-id.pipe';
 import { JourneyPages } from './journey-pages.service';
@@ -26,6 +27,7 @@ function infoValues(body: FormBody) {
     notes: text(body, 'notes'),
     reEntry: text(body, 'reEntry') === 'once' ? 'once' : 'allow',
     trigger: triggerFormFromBody(body),
+    goal: goalFormFromBody(body),
   };
 }
 
@@ -67,6 +69,7 @@ export class JourneyController {
       notes: values.notes || null,
       reEntry: values.reEntry as 'allow' | 'once',
       trigger: triggerFromForm(values.trigger),
+      goal: goalFromForm(values.goal),
     });
     return redirectTo(`${plannerPaths.info(id)}?done=saved`);
   }

@@ -54,7 +54,7 @@ export class PageRenderer {
       content,
       activeMenu: ACTIVE_MENU,
       stylesheets: [`${plannerPaths.asset('journeys.css')}?v=${ASSET_VERSION}`],
-      scripts: [`${plannerPaths.asset('planner.js')}?v=${ASSET_VERSION}`],
+      scripts: [`${plannerPaths.asset('planner.js')}?v=${ASSET_VERSION}`, `${plannerPaths.asset('planner-settings.js')}?v=${ASSET_VERSION}`],
     });
   }
 

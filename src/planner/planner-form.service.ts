@@ -9,8 +9,8 @@ import { Injectable } from '@nestjs/common';
 import { JourneysErrorCode, JourneysException } from '../common/journeys.exception';
 import type { HostUser } from '../host/host.ports';
 import { JourneysService } from '../journeys/journeys.service';
-import { applyOp, draftFromForm, opFromForm } from './forms/actions.form';
-import { numeric, text, type FormBody } from './forms/form-values';
+import { applyOp, draftFromForm, expectedVersion, opFromForm } from './forms/actions.form';
+import type { FormBody } from './forms/form-values';
 import { JourneyPages } from './journey-pages.service';
 import { redirectTo, type PageModel, type PageRedirect } from './page-model';
 import { plannerPaths } from './planner.paths';
@@ -58,9 +58,4 @@ export class PlannerForm {
     await this.journeys.saveActions(user.userId, journeyId, draft, version);
     return redirectTo(`${plannerPaths.planner(journeyId)}?done=actionsSaved`);
   }
-}
-
-function expectedVersion(body: FormBody): number | undefined {
-  const version = numeric(text(body, 'version'));
-  return typeof version === 'number' && Number.isSafeInteger(version) ? version : undefined;
 }

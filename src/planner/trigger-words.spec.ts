@@ -1,4 +1,4 @@
-import { describeTrigger } from './trigger-words';
+import { describeGoal, describeTrigger } from './trigger-words';
 
 const names = {
   lists: new Map([
@@ -10,6 +10,7 @@ const names = {
     [5, 'Welcome'],
     [6, 'Offer'],
   ]),
+  fields: new Map([[10, 'City']]),
 };
 
 describe(describeTrigger.name, () => {
@@ -25,5 +26,20 @@ describe(describeTrigger.name, () => {
     [{ type: 'manual' }, 'Started manually (by a Start Journey action or the API)'],
   ] as const)('%j → %s', (trigger, words) => {
     expect(describeTrigger(trigger as never, names)).toBe(words);
+  });
+});
+
+describe(describeGoal.name, () => {
+  it.each([
+    [{ type: 'conversion', emailIds: 'any' }, 'The subscriber converts from any email'],
+    [
+      { type: 'conversion', emailIds: [5, 6], channel: 'shop', minValue: 20 },
+      'The subscriber converts from Welcome or Offer on channel shop worth at least 20',
+    ],
+    [{ type: 'link_clicked', emailIds: [6], link: { match: 'pattern', value: '*/buy*' } }, 'The subscriber clicks a link matching */buy* in Offer'],
+    [{ type: 'custom_field', rule: { attribute: 'CustomField:10', operator: 'equals', value: 'Paris' } }, 'City equals “Paris”'],
+    [{ type: 'custom_field', rule: { attribute: 'CustomField:11', operator: 'is_set' } }, 'custom field #11 (not found) is set'],
+  ] as const)('%j → %s', (goal, words) => {
+    expect(describeGoal(goal as never, names)).toBe(words);
   });
 });

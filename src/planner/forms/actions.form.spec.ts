@@ -1,4 +1,6 @@
-import { applyOp, draftFromForm, headersFromText, opFromForm, treeShape, type DraftAction } from './actions.form';
+import { headersFromText } from './action-settings.form';
+import { applyOp, draftFromForm, opFromForm } from './actions.form';
+import { treeShape, type DraftAction } from './draft-tree';
 
 describe('draftFromForm', () => {
   it('builds the tree from the shape field and each action from its own fields', () => {
@@ -62,7 +64,7 @@ describe('draftFromForm', () => {
 describe('opFromForm', () => {
   it('reads each editing button, and treats anything else as save', () => {
     expect(opFromForm({ op: 'add:after.w1:webhook' })).toEqual({ kind: 'add', slot: { at: 'after', id: 'w1' }, type: 'webhook' });
-    expect(opFromForm({ op: 'add:yes.c1:wait' })).toEqual({ kind: 'add', slot: { at: 'yes', id: 'c1' }, type: 'wait' });
+    expect(opFromForm({ op: 'add:yes.c1:wait' })).toEqual({ kind: 'add', slot: { at: 'branch', branch: 'yes', id: 'c1' }, type: 'wait' });
     expect(opFromForm({ op: 'add:root:nonsense' })).toEqual({ kind: 'save', confirmed: false });
     expect(opFromForm({ op: 'remove-rule:c1:2' })).toEqual({ kind: 'remove-rule', id: 'c1', rule: 2 });
     expect(opFromForm({ op: 'save-confirmed' })).toEqual({ kind: 'save', confirmed: true });
@@ -90,7 +92,7 @@ describe('applyOp', () => {
     expect(ids(applyOp(tree, { kind: 'add', slot: { at: 'after', id: 'h1' }, type: 'wait' }, () => 'n1'))).toBe(
       '[{"id":"w1"},{"id":"c1","yes":[{"id":"h1"},{"id":"n1"}],"no":[]}]',
     );
-    expect(ids(applyOp(tree, { kind: 'add', slot: { at: 'no', id: 'c1' }, type: 'condition' }, () => 'n1'))).toBe(
+    expect(ids(applyOp(tree, { kind: 'add', slot: { at: 'branch', branch: 'no', id: 'c1' }, type: 'condition' }, () => 'n1'))).toBe(
       '[{"id":"w1"},{"id":"c1","yes":[{"id":"h1"}],"no":[{"id":"n1","yes":[],"no":[]}]}]',
     );
   });

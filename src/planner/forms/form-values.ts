@@ -24,3 +24,10 @@ export function numeric(value: string): number | string | undefined {
   if (value === '') return undefined;
   return /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
 }
+
+/** Every value of a repeated field in order, blanks kept (their position means something, e.g. the path of a percentage). */
+export function each(body: FormBody, name: string): string[] {
+  const value = body[name];
+  const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  return values.map((v) => (typeof v === 'string' ? v.trim() : ''));
+}
