@@ -45,4 +45,24 @@ describe(editImpact.name, () => {
     const after = [act.webhook('w1'), act.condition('c1', [rule], [act.wait('w2'), act.webhook('h1')], [act.wait('w3')])];
     expect(editImpact(before, after, []).retypedActionIds).toEqual(['w1']);
   });
+
+  it('sees entries on every branch of a Wait for event and every path of a Random split', () => {
+    const opened = { type: 'email_opened' as const, emailIds: { sentBy: 's1' } };
+    const old = [
+      act.sendEmail('s1', 5),
+      act.waitForEvent('we', opened, [act.split('rs', [50, 30, 20], [[act.wait('p1')], [act.webhook('p2')], [act.wait('p3')]])], [act.wait('late')]),
+    ];
+    // The third path goes (its share moves to the others), and the No branch's Wait becomes a Send Email.
+    const edited = [
+      act.sendEmail('s1', 5),
+      act.waitForEvent('we', opened, [act.split('rs', [50, 50], [[act.wait('p1')], [act.webhook('p2')]])], [act.sendEmail('late', 6)]),
+    ];
+    const impact = editImpact(old, edited, [
+      { actionId: 'we', count: 9 },
+      { actionId: 'p2', count: 4 },
+      { actionId: 'p3', count: 6 },
+      { actionId: 'late', count: 2 },
+    ]);
+    expect(impact).toEqual({ affected: 6, removedActionIds: ['p3'], byAction: [{ actionId: 'p3', type: 'wait', count: 6 }], retypedActionIds: ['late'] });
+  });
 });
