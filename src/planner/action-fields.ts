@@ -10,7 +10,7 @@ import { isRecord } from '../engine/raw-input';
 import type { HostEmail } from '../host/host.ports';
 import { headersToText, type DraftRule } from './forms/action-settings.form';
 import { draftBranches, sendersBefore, type DraftAction } from './forms/draft-tree';
-import type { PlannerContext } from './planner-view';
+import type { PlannerContext } from './planner-context';
 
 export interface Option {
   value: string;

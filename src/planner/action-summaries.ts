@@ -10,7 +10,7 @@ import type { RuleOperator } from '../engine/journey.types';
 import { ATTRIBUTE_LABELS, nameOf, OPERATOR_LABELS, record, senderLabel, str, WEEKDAYS } from './action-fields';
 import type { DraftRule } from './forms/action-settings.form';
 import { allDraftActions, type DraftAction } from './forms/draft-tree';
-import type { PlannerContext } from './planner-view';
+import type { PlannerContext } from './planner-context';
 
 export function summaryOf(action: DraftAction, ctx: PlannerContext): string {
   const s = action.settings ?? {};

@@ -8,25 +8,12 @@
  */
 import { ACTION_REGISTRY, isActionType } from '../engine/action-registry';
 import { operatorsFor, type AttributeKind } from '../engine/conditions';
-import type { HostCustomField, HostEmail, HostList } from '../host/host.ports';
 import type { ActionCount } from '../journeys/journey.dto';
 import { ACTION_CATALOG, actionTypeInfo } from './action-catalog';
 import { fieldsOf, OPERATOR_LABELS } from './action-fields';
 import { summaryOf } from './action-summaries';
 import { draftBranches, holdsBranches, type DraftAction } from './forms/draft-tree';
-
-export interface PlannerContext {
-  lists: readonly HostList[];
-  fields: readonly HostCustomField[];
-  emails: readonly HostEmail[];
-  /** The owner's other journeys (targets of Start / Exit Journey). */
-  journeys: readonly { journeyId: number; name: string }[];
-  counts: Readonly<Record<string, ActionCount>>;
-  /** Violation messages by ActionID. */
-  violations: ReadonlyMap<string, string[]>;
-  /** The whole draft (a Wait for event offers the Send Email actions before it). */
-  tree: DraftAction[];
-}
+import type { PlannerContext } from './planner-context';
 
 const ALL_KINDS: AttributeKind[] = ['text', 'number', 'date', 'enum', 'activity'];
 
