@@ -11,7 +11,9 @@
  * sequentially: a batch of one, one job per entry, run by the Bull worker); and
  * the raw Bull ceiling: RAW_BULL_JOBS no-op jobs (default 20,000) added with
  * addBulk in chunks of 1,000 and consumed with concurrency 50, on a queue with
- * its own prefix in the same Redis.
+ * its own prefix in the same Redis; and the SQL floor (bench/sql-floor.ts): the
+ * rows the import leaves per entry written by bare multi-row statements, what
+ * MariaDB alone does for them here.
  *
  *   npm run build && node dist/bench/enrolment.bench.js
  *   node -r @swc-node/register bench/enrolment.bench.ts
@@ -20,7 +22,8 @@
  *   ENROL_COUNT=100000  BASELINE_COUNT=2000  RAW_BULL_JOBS=20000
  *   FEED=hooks|acceptMany   hooks: every event fired through the host's hook bus into hooks/subscriber-subscribed
  *                           (the intake coalesces concurrent events); acceptMany: the bulk intake API in chunks
- *   HOOK_WINDOW=0        hooks in flight at once (0 = all of them, as an import firing its hooks would)
+ *   HOOK_WINDOW=5000     hooks in flight at once, as a host importing a chunk at a time fires them (0 = all
+ *                        100,000 at once: the caller then holds every payload and promise, ~1.2 GiB here)
  *   IMPORT_CHUNK=5000 IMPORT_PARALLEL=1   acceptMany chunk size and concurrent callers
  *   WORKERS=0            0: one process (ROLE=all, the worker in-process); N: the intake in a ROLE=web
  *                        process and N separate worker processes (worker.main)
@@ -55,6 +58,7 @@ import {
 import { rawBullCeiling, RAW_BULL_CONCURRENCY } from './bench-baselines';
 import { cpuShares, ResourceMonitor, resourceRows, rssTargetMet } from './bench-resources';
 import { startWorkers, stopChildren } from './bench-workers';
+import { sqlFloor } from './sql-floor';
 
 export interface EnrolmentBenchOptions {
   enrolCount: number;
@@ -82,7 +86,7 @@ export function enrolmentOptionsFromEnv(): EnrolmentBenchOptions {
     enrolCount: envInt('ENROL_COUNT', 100_000),
     baselineCount: envInt('BASELINE_COUNT', 2_000),
     feed,
-    hookWindow: process.env.HOOK_WINDOW === '0' || !process.env.HOOK_WINDOW ? 0 : envInt('HOOK_WINDOW', 0),
+    hookWindow: process.env.HOOK_WINDOW === '0' ? 0 : envInt('HOOK_WINDOW', 5_000),
     importChunk: envInt('IMPORT_CHUNK', 5_000),
     importParallel: envInt('IMPORT_PARALLEL', 1),
     workers: process.env.WORKERS === '0' || !process.env.WORKERS ? 0 : envInt('WORKERS', 0),
@@ -254,6 +258,14 @@ export async function runEnrolmentBench(opts: EnrolmentBenchOptions): Promise<En
         const bull = await rawBullCeiling(host, opts.rawBullJobs);
         const bullLoad = load1();
         log(`raw Bull ceiling: ${fmtInt(bull.perSecond)} jobs/s (${fmtMs(bull.ms)})`);
+
+        // The SQL floor: the same rows by bare statements, no plug-in code.
+        log(`SQL floor: the import's rows for ${fmtInt(opts.enrolCount)} entries by bare multi-row statements`);
+        const floorCpuFrom = monitor.cpuMark();
+        const floor = await sqlFloor(host, IMPORT_LIST, importIds);
+        const floorCpu = cpuShares(floorCpuFrom, monitor.cpuMark());
+        const floorLoad = load1();
+        log(`SQL floor: ${fmtInt(floor.perSecond)} entries/s (${fmtMs(floor.ms)}, ${fmtInt(floor.logRows)} log rows)`);
         await monitor.stop();
         const ratio = journeysRate / baselineRate;
         const bullRatio = journeysRate / bull.perSecond;
@@ -269,6 +281,12 @@ export async function runEnrolmentBench(opts: EnrolmentBenchOptions): Promise<En
             journeys: fmtInt(journeysRate),
             baseline: fmtInt(bull.perSecond),
             verdict: `${bullRatio.toFixed(2)}× raw Bull; target ≥ 2× ${met(bullRatio >= 2)} (${bullLoad})`,
+          },
+          {
+            metric: `import vs SQL floor (the same rows per entry by bare multi-row SQL, ${fmtInt(floor.entries)} entries), per s`,
+            journeys: fmtInt(journeysRate),
+            baseline: fmtInt(floor.perSecond),
+            verdict: `${((100 * journeysRate) / floor.perSecond).toFixed(0)}% of the floor${floor.perSecond < 20_000 ? ': 20,000/s is above what MariaDB alone writes here' : ''} (${floorLoad})`,
           },
           {
             metric: 'wall time, first event → every entry at the Wait',
@@ -294,9 +312,10 @@ export async function runEnrolmentBench(opts: EnrolmentBenchOptions): Promise<En
           `config: ${config}; feed: ${feed}; batch custom field writes: ${opts.batchFieldWrites ? 'yes (the host port offers setCustomFields)' : 'no (hidden: one setCustomField call per value)'}`,
           `journey: Update Custom Field (merge tag) → Yes/No on age ≥ 40 (Yes: Update Custom Field → Wait 30 days; No: Wait 30 days)`,
           `import ${cpu}`,
+          `SQL floor ${floorCpu}`,
           `checks: ${fmtInt(entries)} entries; ${fmtInt(cityWritten)} City fields written; ${fmtInt(seniors)} Yes-branch writes (expected ${fmtInt(seniorsExpected)}); ${fmtInt(logRows)} log rows`,
           `every process ≤ 300 MB RSS: ${met(rssTargetMet(resources))}`,
-          `${machineNote()}; every figure measured in this run: one-by-one baseline, the import, then raw Bull (memory figures: before raw Bull)`,
+          `${machineNote()}; every figure measured in this run: one-by-one baseline, the import, raw Bull, then the SQL floor (memory figures: before raw Bull)`,
         ]);
         if (entries !== opts.enrolCount || cityWritten !== opts.enrolCount || seniors !== seniorsExpected) {
           throw new Error('outcome check failed: see the checks line above');

@@ -41,11 +41,13 @@ export interface AcceptManyResult {
 }
 
 /**
- * Chunks of one acceptMany call enrolled at the same time: with two, one
- * chunk's statements run while Node prepares the other's (measured +45% on a
- * 2-core machine; more adds little there and holds more connections).
+ * Chunks of one acceptMany call enrolled at the same time: while one chunk's
+ * statements run, Node prepares another's and MariaDB commits a third. On a
+ * 2-core machine two measured +45% over one, three another +10% (acceptMany
+ * of 100,000: 14,400 → 16,100 entries/s, MariaDB then at 1.1 cores); each
+ * holds a connection while it runs.
  */
-const CHUNKS_IN_FLIGHT = 2;
+const CHUNKS_IN_FLIGHT = 3;
 
 /** Events coalesced into one batch at most (one multi-row INSERT). */
 const COALESCE_MAX = ROWS_PER_INSERT;
