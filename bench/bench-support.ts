@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'crypto';
 import * as os from 'os';
+import * as v8 from 'v8';
 import { performance } from 'perf_hooks';
 import type { Redis as RedisClient } from 'ioredis';
 import { QueryTypes } from 'sequelize';
@@ -274,10 +275,11 @@ export async function deleteKeys(redis: RedisClient, prefix: string): Promise<vo
 
 /** Load average and CPU count, printed with every table: the box may be shared with other work. */
 export function machineNote(): string {
+  const heapMb = Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20);
   return `machine: ${os.cpus().length} cores, load average ${os
     .loadavg()
     .map((x) => x.toFixed(1))
-    .join(' / ')} (1/5/15 min) at the end of this benchmark; MariaDB and Redis local`;
+    .join(' / ')} (1/5/15 min) at the end of this benchmark; MariaDB and Redis local; V8 heap limit of this process ${fmtInt(heapMb)} MB`;
 }
 
 /** A target's verdict as printed in every table. */

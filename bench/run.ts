@@ -9,6 +9,10 @@
  *   BENCH_FEEDS=hooks,acceptMany   the enrolment benchmark once per feed
  *   STREAM_FEEDS=hooks,http        the stream benchmark once per feed
  *   host-subscribe                 the reference host's own subscribe path (no journey): see host-subscribe.bench.ts
+ *   BENCH_HEAP_MB=256              each benchmark process and its worker processes run with
+ *                                  NODE_OPTIONS=--max-old-space-size=<this>, the heap limit the README
+ *                                  recommends for the plug-in's processes (0: V8's default, which lets
+ *                                  the heap grow to several times the live data before collecting)
  *
  *   npm run build && npm run bench
  */
@@ -21,6 +25,14 @@ interface Run {
   label: string;
   script: string;
   env: Record<string, string>;
+}
+
+/** The heap limit in MB given to every benchmark process (and inherited by its workers); 0 = V8's default. */
+function heapOptions(): string {
+  const raw = process.env.BENCH_HEAP_MB ?? '256';
+  if (!/^\d+$/.test(raw)) throw new Error(`BENCH_HEAP_MB must be a whole number of MB (0 for V8's default), got ${raw}`);
+  const inherited = (process.env.NODE_OPTIONS ?? '').replace(/--max-old-space-size=\d+/g, '').trim();
+  return Number(raw) > 0 ? `${inherited} --max-old-space-size=${raw}`.trim() : inherited;
 }
 
 const feeds = (name: string, fallback: string) => (process.env[name] ?? fallback).split(',').map((f) => f.trim());
@@ -38,7 +50,7 @@ let stopping = false;
 
 function runOne(run: Run): Promise<number> {
   const { file, execArgv } = entryPoint(`bench/${run.script}`);
-  const child = spawn(process.execPath, [...execArgv, file], { env: { ...process.env, ...run.env }, stdio: 'inherit' });
+  const child = spawn(process.execPath, [...execArgv, file], { env: { ...process.env, NODE_OPTIONS: heapOptions(), ...run.env }, stdio: 'inherit' });
   // Ctrl-C reaches the benchmark from the terminal (it drops its sandbox on SIGINT); a SIGTERM to this
   // process is passed on as SIGINT. Either way no further benchmark starts.
   const onInterrupt = () => (stopping = true);
@@ -62,7 +74,9 @@ async function main(): Promise<void> {
     .filter(([name]) => !only || name === only)
     .flatMap(([, plan]) => plan());
   const started = Date.now();
-  log(`node ${process.version}, ${os.cpus().length} cores, started ${new Date(started).toISOString()}; ${runs.map((r) => r.label).join(', ')}`);
+  log(
+    `node ${process.version}, ${os.cpus().length} cores, NODE_OPTIONS="${heapOptions()}", started ${new Date(started).toISOString()}; ${runs.map((r) => r.label).join(', ')}`,
+  );
   const outcomes: string[] = [];
   for (const run of runs) {
     if (stopping) break;
