@@ -103,6 +103,42 @@ describe('MySQL host adapter', () => {
     ]);
   });
 
+  it("finds the subscribers sharing an address with each of a batch, on every list of the user and never another user's", async () => {
+    const { userA, userB, lists, subscribers } = D();
+    const add = async (listId: number, emailAddress: string) => {
+      await box.sequelize.query(`INSERT INTO \`${box.tables.subscribers(listId)}\` (EmailAddress, SubscriptionStatus) VALUES (?, 'Subscribed')`, {
+        replacements: [emailAddress],
+      });
+      const [row] = await box.sequelize.query<{ SubscriberID: number }>(
+        `SELECT SubscriberID FROM \`${box.tables.subscribers(listId)}\` WHERE EmailAddress = ?`,
+        { type: QueryTypes.SELECT, replacements: [emailAddress] },
+      );
+      return Number(row.SubscriberID);
+    };
+    const erinOnVip = await add(lists.vip, 'Erin@Example.com'); // the address in another case: the same person for the host's collation
+    const erinOnLeads = await add(lists.leads, 'erin@example.com'); // user B's list
+    try {
+      const found = await audience.findSameEmailSubscribers(userA.userId, [
+        subscribers.erin,
+        subscribers.alice,
+        { listId: lists.leads, subscriberId: erinOnLeads }, // not user A's: ignored
+      ]);
+      expect(found.map((s) => [s.listId, s.subscriberId, s.emailAddress.toLowerCase()]).sort()).toEqual(
+        [
+          [lists.newsletter, subscribers.alice.subscriberId, 'alice@example.com'],
+          [lists.customers, subscribers.aliceCustomer.subscriberId, 'alice@example.com'],
+          [lists.customers, subscribers.erin.subscriberId, 'erin@example.com'],
+          [lists.vip, erinOnVip, 'erin@example.com'],
+        ].sort(),
+      );
+      expect(await audience.findSameEmailSubscribers(userB.userId, [subscribers.alice, subscribers.erin])).toEqual([]);
+      expect(await audience.findSameEmailSubscribers(userA.userId, [])).toEqual([]);
+    } finally {
+      await box.sequelize.query(`DELETE FROM \`${box.tables.subscribers(lists.vip)}\` WHERE SubscriberID = ?`, { replacements: [erinOnVip] });
+      await box.sequelize.query(`DELETE FROM \`${box.tables.subscribers(lists.leads)}\` WHERE SubscriberID = ?`, { replacements: [erinOnLeads] });
+    }
+  });
+
   it('counts opens and clicks of a subscriber, for any email or given emails', async () => {
     const { userA, subscribers, emails } = D();
     expect(await audience.getActivity(userA.userId, subscribers.alice, 'any')).toEqual({ opens: 2, clicks: 1 });

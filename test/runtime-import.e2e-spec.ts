@@ -12,7 +12,18 @@ import { createServer, type Server } from 'http';
 import type { AddressInfo } from 'net';
 import { Transaction } from 'sequelize';
 import { startReferenceHost, type RefHost } from './support/reference-host';
-import { eventually, insertJourney, journeyTables, logOf, MINUTE, MovableClock, runtimeOf, setJourneyStatus, settle } from './support/journey-fixtures';
+import {
+  eventually,
+  insertJourney,
+  journeyTables,
+  logOf,
+  MINUTE,
+  MovableClock,
+  runtimeOf,
+  setJourneyStatus,
+  settle,
+  someoneWaitsOnALock,
+} from './support/journey-fixtures';
 import type { TriggerEvent } from '../src/engine/trigger-event';
 import { EntryStore } from '../src/runtime/entry-store';
 import { ListImport } from '../src/runtime/step/list-import';
@@ -96,20 +107,6 @@ describe('List import: entries inserted at their first step', () => {
     return { tx, commit: () => tx.commit() };
   }
 
-  /**
-   * Waits until some transaction waits on a row lock (the import reached the lock the other transaction holds).
-   * INNODB_TRX is a cache refreshed only when it was not read for 0.1 s: poll slower than that.
-   */
-  async function someoneWaitsOnALock(): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 150));
-      const [row] = await host.query<{ n: number }>(`SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'`);
-      if (Number(row.n) > 0) return;
-    }
-    throw new Error('timed out waiting for a transaction waiting on a lock');
-  }
-
   /** On subscription to VIP: append 'x' to the City through a merge tag, then wait a day. */
   function insertAppendXJourney(): Promise<number> {
     return insertJourney(host, {
@@ -170,7 +167,7 @@ describe('List import: entries inserted at their first step', () => {
       );
       // The import admits it (it cannot see the uncommitted row), decides, and its insert waits on the live-entry key.
       const importing = runtimeOf(host).intake.acceptMany(subscriptionEvents('race', ids));
-      await someoneWaitsOnALock();
+      await someoneWaitsOnALock(host);
       await other.commit();
       const result = await importing;
       expect(result.enrolled).toBe(24);
@@ -236,7 +233,7 @@ describe('List import: entries inserted at their first step', () => {
         transaction: other.tx,
       });
       const importing = runtimeOf(host).intake.acceptMany(subscriptionEvents('lock', ids));
-      await someoneWaitsOnALock();
+      await someoneWaitsOnALock(host);
       await other.commit();
       expect((await importing).enrolled).toBe(25);
       // The import read the subscribers after the other step committed: its merge tag saw 'cy'.

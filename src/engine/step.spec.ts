@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { act, aJourney, aSubscriber, someFacts } from './engine.fixtures';
 import type { Action, ConditionRule } from './journey.types';
-import { ACTION_REMOVED_REASON, advance, EXIT_JOURNEY_REASON, EXIT_THIS_JOURNEY_REASON } from './step';
+import { ACTION_REMOVED_REASON, advance, endsOtherEntries, EXIT_JOURNEY_REASON, EXIT_THIS_JOURNEY_REASON } from './step';
 import type { StepInput, StepStart } from './step.types';
 
 const NOW = new Date('2025-01-06T10:00:00Z'); // a Monday
@@ -145,16 +145,35 @@ describe(advance.name, () => {
       expect(result.effects).toHaveLength(1);
     });
 
-    it('Exit Journey naming this journey exits the others and this one', () => {
+    it("Exit Journey naming this journey exits this entry there, and its effect names every journey (for the person's other entries)", () => {
       const result = step([act.exitJourney('e1', [300, 100]), act.setField('a2', 10, 'y')]);
-      expect(result.effects).toEqual([{ kind: 'exit_journeys', actionId: 'e1', journeyIds: [300] }]);
+      expect(result.effects).toEqual([{ kind: 'exit_journeys', actionId: 'e1', journeyIds: [300, 100] }]);
       expect(result.outcome).toEqual({ kind: 'exited', actionId: 'e1', reason: EXIT_JOURNEY_REASON });
+      expect(result.ran.map((r) => r.actionId)).toEqual(['e1']);
     });
 
-    it('Exit Journey naming only this journey exits without an effect', () => {
+    it('Exit Journey naming only this journey still names it in the effect: the person may be in it through another list', () => {
       const result = step([act.exitJourney('e1', [100])]);
-      expect(result.effects).toEqual([]);
+      expect(result.effects).toEqual([{ kind: 'exit_journeys', actionId: 'e1', journeyIds: [100] }]);
       expect(result.outcome).toMatchObject({ kind: 'exited', actionId: 'e1' });
+    });
+
+    it('Exit Journey naming other journeys only goes on after it', () => {
+      const result = step([act.exitJourney('e1', [300]), act.wait('w1')]);
+      expect(result.effects).toEqual([{ kind: 'exit_journeys', actionId: 'e1', journeyIds: [300] }]);
+      expect(result.outcome).toMatchObject({ kind: 'wait', actionId: 'w1' });
+    });
+  });
+
+  describe(endsOtherEntries.name, () => {
+    it('is true for a tree with an Exit Journey or an Exit All Other Journeys anywhere, branches included', () => {
+      expect(endsOtherEntries([act.condition('c1', [isGold], [act.wait('w1')], [act.exitJourney('e1', [300])])])).toBe(true);
+      expect(endsOtherEntries([act.wait('w1'), act.condition('c1', [isGold], [act.exitOthers('e1')])])).toBe(true);
+    });
+
+    it('is false without them: Exit This Journey ends only the entry walking it', () => {
+      expect(endsOtherEntries([act.setField('a1', 10, 'x'), act.startJourney('a2', 200), act.exitThis('e1')])).toBe(false);
+      expect(endsOtherEntries([])).toBe(false);
     });
   });
 

@@ -19,7 +19,7 @@
  *   the entry at that action with the message, ready for retry or skip.
  */
 import { isExternalAction, type InstantAction } from './action-registry';
-import { actionPath, findAction } from './action-tree';
+import { actionPath, allActions, findAction } from './action-tree';
 import { awaitedEventIn, goalMet } from './goals';
 import { evaluateCondition } from './conditions';
 import type { Action } from './journey.types';
@@ -128,13 +128,29 @@ function runInstant(action: InstantAction, input: StepInput, facts: StepFacts): 
   }
 }
 
-/** Exit Journey may name the journey it is in: the others get an effect, and this entry exits too. */
+/**
+ * Exit Journey ends the person's entries in the journeys it names. It may name
+ * the journey it is in: this entry then stops there, exited, and the effect
+ * still names this journey, for the person's other entries in it (through
+ * their other lists).
+ */
 function exitJourneys(action: Extract<Action, { type: 'exit_journey' }>, ownJourneyId: number, ran: RanAction): ActionRun {
-  const others = action.settings.journeyIds.filter((id) => id !== ownJourneyId);
-  const effect: LocalEffect | undefined = others.length > 0 ? { kind: 'exit_journeys', actionId: action.id, journeyIds: others } : undefined;
-  const exitsItself = others.length !== action.settings.journeyIds.length;
-  const move: Move = exitsItself ? { kind: 'stop', outcome: { kind: 'exited', actionId: action.id, reason: EXIT_JOURNEY_REASON } } : { kind: 'next' };
-  return effect ? { ran, effect, move } : { ran, move };
+  const { journeyIds } = action.settings;
+  const effect: LocalEffect = { kind: 'exit_journeys', actionId: action.id, journeyIds: [...journeyIds] };
+  const move: Move = journeyIds.includes(ownJourneyId)
+    ? { kind: 'stop', outcome: { kind: 'exited', actionId: action.id, reason: EXIT_JOURNEY_REASON } }
+    : { kind: 'next' };
+  return { ran, effect, move };
+}
+
+/**
+ * Whether a journey's actions can end entries other than the one walking
+ * them (Exit Journey, Exit All Other Journeys): the runtime then locks the
+ * live entries of the whole person (every subscriber of the owner with the
+ * same email address) before the step.
+ */
+export function endsOtherEntries(actions: readonly Action[]): boolean {
+  return allActions(actions).some((a) => a.type === 'exit_journey' || a.type === 'exit_all_other_journeys');
 }
 
 function errorMessage(error: unknown): string {

@@ -42,7 +42,12 @@ export interface StepInput {
   maxActions?: number;
 }
 
-/** Effects the runtime applies inside the step's MySQL transaction. */
+/**
+ * Effects the runtime applies inside the step's MySQL transaction. The exits
+ * act on the person: the live entries, other than this one, of every
+ * subscriber of the owner with this subscriber's email address, in the named
+ * journeys (this one included when named) or in every other journey.
+ */
 export type LocalEffect =
   | { kind: 'set_custom_field'; actionId: string; fieldId: number; value: string }
   | { kind: 'start_journey'; actionId: string; journeyId: number }

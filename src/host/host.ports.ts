@@ -30,6 +30,11 @@ export type {
 
 export const HOST_PORTS = Symbol('HOST_PORTS');
 
+/** A subscriber and their email address. */
+export interface SubscriberAddress extends SubscriberRef {
+  emailAddress: string;
+}
+
 export interface AudiencePort {
   getUser(userId: number): Promise<HostUser | null>;
   listLists(userId: number): Promise<HostList[]>;
@@ -44,6 +49,16 @@ export interface AudiencePort {
    */
   existingSubscriberIds?(userId: number, listId: number, subscriberIds: number[]): Promise<number[]>;
   findSubscribersByEmail(userId: number, emailAddress: string): Promise<HostSubscriber[]>;
+  /**
+   * Optional batch form for one person's subscriptions: the user's subscribers,
+   * on any of the user's lists, whose email address is that of one of `refs`
+   * (`refs` themselves included; refs that are not the user's are ignored).
+   * Exit Journey and Exit All Other Journeys act on every subscription of
+   * the person, and a list import needs this for thousands of subscribers at
+   * once. The plug-in falls back to getSubscribers and one
+   * findSubscribersByEmail per address without it.
+   */
+  findSameEmailSubscribers?(userId: number, refs: SubscriberRef[]): Promise<SubscriberAddress[]>;
   /** Fields usable on a list: its own plus the user's global ones; all of the user's when listId is omitted. */
   listCustomFields(userId: number, listId?: number): Promise<HostCustomField[]>;
   listEmails(userId: number): Promise<HostEmail[]>;

@@ -11,6 +11,7 @@ import { sqlDate, type Db, type SqlSession } from '../database/db';
 import type { PluginTables } from '../database/tables';
 import { allActions } from '../engine/action-tree';
 import type { JourneyDefinition } from '../engine/journey.types';
+import { endsOtherEntries } from '../engine/step';
 import { toDefinition, type JourneyRowFields } from '../journeys/journey.codec';
 
 export interface RuntimeJourney {
@@ -19,12 +20,15 @@ export interface RuntimeJourney {
   webhookSecret: string;
   /** Has a goal or a Wait for event: its entries are stepped when the subscriber opens, clicks or converts, also while they wait. */
   reactsToEvents: boolean;
+  /** Has an Exit Journey or Exit All Other Journeys: its steps lock the live entries of the subscriber's whole person. */
+  endsOtherEntries: boolean;
 }
 
 interface CachedTree {
   definition: JourneyDefinition;
   webhookSecret: string;
   reactsToEvents: boolean;
+  endsOtherEntries: boolean;
   loadedAt: number;
 }
 
@@ -69,7 +73,13 @@ export class JourneyStore {
       for (const row of rows) {
         const definition = toDefinition(row);
         const reactsToEvents = !!definition.goal || allActions(definition.actions).some((a) => a.type === 'wait_for_event');
-        const cached: CachedTree = { definition, webhookSecret: row.WebhookSecret, reactsToEvents, loadedAt: now };
+        const cached: CachedTree = {
+          definition,
+          webhookSecret: row.WebhookSecret,
+          reactsToEvents,
+          endsOtherEntries: endsOtherEntries(definition.actions),
+          loadedAt: now,
+        };
         this.trees.set(`${row.JourneyID}:${row.Version}`, cached);
         out.set(Number(row.JourneyID), this.view(cached, row.Status));
       }
@@ -108,6 +118,7 @@ export class JourneyStore {
       enabled,
       webhookSecret: cached.webhookSecret,
       reactsToEvents: cached.reactsToEvents,
+      endsOtherEntries: cached.endsOtherEntries,
     };
   }
 }

@@ -6,7 +6,7 @@
  * journey rows are read through JourneyStore.
  *
  *   intake/    events in: coalescer → TriggerIntakeService (dedupe, batches) → TriggerMatcher → admission → Enrolment
- *   step/      StepRunner (lock, plan, decide, write) · StepPlanner · decideSteps (pure) · DecisionWriter · ListImport
+ *   step/      StepRunner (lock, plan, decide, write) · StepPlanner · SamePerson · decideSteps (pure) · DecisionWriter · ListImport
  *   external/  ExternalActions and one executor per external action type
  */
 import { BullModule } from '@nestjs/bull';
@@ -36,6 +36,7 @@ import { RuntimeMetrics } from './runtime.metrics';
 import { DecisionWriter } from './step/decision-writer';
 import { EventWaits } from './step/event-waits';
 import { ListImport } from './step/list-import';
+import { SamePerson } from './step/same-person';
 import { StepPlanner } from './step/step-planner';
 import { StepRunner } from './step/step-runner';
 import { Sweeper } from './sweeper.service';
@@ -55,6 +56,7 @@ import { WebhookSender } from './webhook-sender';
     TriggerMatcher,
     Enrolment,
     StepPlanner,
+    SamePerson,
     DecisionWriter,
     StepRunner,
     ListImport,

@@ -162,6 +162,20 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 20_0
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/**
+ * Waits until some transaction waits on a row lock (a step reached a lock a test's own transaction holds).
+ * INNODB_TRX is a cache refreshed only when it was not read for 0.1 s: poll slower than that.
+ */
+export async function someoneWaitsOnALock(host: RefHost, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 150));
+    const [row] = await host.query<{ n: number }>(`SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'`);
+    if (Number(row.n) > 0) return;
+  }
+  throw new Error('timed out waiting for a transaction waiting on a lock');
+}
+
 /** A clock tests move by hand. */
 export class MovableClock implements Clock {
   constructor(private current: Date = new Date()) {}

@@ -12,12 +12,16 @@ import type {
   HostList,
   HostSubscriber,
   HostUser,
+  SubscriberAddress,
   SubscriberRef,
   SubscriptionStatus,
 } from '../host.ports';
 import { assertId, hostTables, type HostTables } from './host-tables';
 
 type Row = Record<string, unknown>;
+
+/** Addresses per statement of a lookup across lists. */
+const ADDRESSES_PER_LOOKUP = 1000;
 
 function isMissingTable(error: unknown): boolean {
   const code =
@@ -125,9 +129,37 @@ export class MySqlAudience implements AudiencePort {
   }
 
   async findSubscribersByEmail(userId: number, emailAddress: string): Promise<HostSubscriber[]> {
+    const hits = await this.withAddresses(await this.ownedListsWithTables(userId), [emailAddress]);
+    const byList = new Map<number, number[]>();
+    for (const hit of hits) byList.set(hit.listId, [...(byList.get(hit.listId) ?? []), hit.subscriberId]);
+    const found = await Promise.all([...byList].map(([listId, ids]) => this.getSubscribers(userId, listId, ids)));
+    return found.flat().sort((a, b) => a.listId - b.listId || a.subscriberId - b.subscriberId);
+  }
+
+  /** Four statements for up to 1,000 addresses: the owner's lists and their tables, the addresses of `refs`, the subscribers with them on every list. */
+  async findSameEmailSubscribers(userId: number, refs: SubscriberRef[]): Promise<SubscriberAddress[]> {
+    const lists = await this.ownedListsWithTables(userId);
+    const owned = new Set(lists.map((l) => l.listId));
+    const idsByList = new Map<number, Set<number>>();
+    for (const ref of refs) {
+      if (!owned.has(assertId(ref.listId, 'ListID'))) continue; // another owner's list (or one without its table) is not looked at
+      idsByList.set(ref.listId, (idsByList.get(ref.listId) ?? new Set()).add(assertId(ref.subscriberId, 'SubscriberID')));
+    }
+    if (idsByList.size === 0) return [];
+    const addresses = await this.select(
+      [...idsByList.keys()].map((listId) => `SELECT EmailAddress FROM \`${this.tables.subscribers(listId)}\` WHERE SubscriberID IN (?)`).join(' UNION '),
+      [...idsByList.values()].map((ids) => [...ids]),
+    );
+    return this.withAddresses(
+      lists,
+      addresses.map((row) => String(row.EmailAddress)),
+    );
+  }
+
+  /** The user's lists whose subscriber table exists (a list being created or dropped must not break a lookup across lists). */
+  private async ownedListsWithTables(userId: number): Promise<HostList[]> {
     const owned = await this.listLists(userId);
     if (owned.length === 0) return [];
-    // A list without its table (being created or dropped) must not break the whole lookup.
     const existing = new Set(
       (
         await this.select(`SELECT TABLE_NAME AS Name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?)`, [
@@ -135,19 +167,26 @@ export class MySqlAudience implements AudiencePort {
         ])
       ).map((r) => String(r.Name)),
     );
-    const lists = owned.filter((l) => existing.has(this.tables.subscribers(l.listId)));
-    if (lists.length === 0) return [];
-    const union = lists
-      .map((l) => `SELECT ${l.listId} AS ListID, SubscriberID FROM \`${this.tables.subscribers(l.listId)}\` WHERE EmailAddress = ?`)
-      .join(' UNION ALL ');
-    const hits = await this.select(
-      union,
-      lists.map(() => emailAddress),
-    );
-    const byList = new Map<number, number[]>();
-    for (const hit of hits) byList.set(Number(hit.ListID), [...(byList.get(Number(hit.ListID)) ?? []), Number(hit.SubscriberID)]);
-    const found = await Promise.all([...byList].map(([listId, ids]) => this.getSubscribers(userId, listId, ids)));
-    return found.flat().sort((a, b) => a.listId - b.listId || a.subscriberId - b.subscriberId);
+    return owned.filter((l) => existing.has(this.tables.subscribers(l.listId)));
+  }
+
+  /** The subscribers of these lists with one of these addresses: one UNION ALL per 1,000 addresses (uq_email answers each part). */
+  private async withAddresses(lists: readonly HostList[], emailAddresses: readonly string[]): Promise<SubscriberAddress[]> {
+    const out: SubscriberAddress[] = [];
+    if (lists.length === 0) return out;
+    const unique = [...new Set(emailAddresses)];
+    for (let i = 0; i < unique.length; i += ADDRESSES_PER_LOOKUP) {
+      const part = unique.slice(i, i + ADDRESSES_PER_LOOKUP);
+      const union = lists
+        .map((l) => `SELECT ${l.listId} AS ListID, SubscriberID, EmailAddress FROM \`${this.tables.subscribers(l.listId)}\` WHERE EmailAddress IN (?)`)
+        .join(' UNION ALL ');
+      const rows = await this.select(
+        union,
+        lists.map(() => part),
+      );
+      for (const row of rows) out.push({ listId: Number(row.ListID), subscriberId: Number(row.SubscriberID), emailAddress: String(row.EmailAddress) });
+    }
+    return out;
   }
 
   async listCustomFields(userId: number, listId?: number, transaction?: unknown): Promise<HostCustomField[]> {

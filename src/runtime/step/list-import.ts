@@ -6,10 +6,11 @@
  *
  * 1. Admission as for any enrolment (live entry, "once", loop bound).
  * 2. The live entries these subscribers already have (in other journeys,
- *    where a worker may be moving them) are locked in id order before their
- *    facts are read, as every step does. The new rows need no lock: no other
- *    transaction can see them before this one commits, and they get ids above
- *    every locked one, so the id order of locks still holds.
+ *    where a worker may be moving them; those of the whole person when the
+ *    journey can exit others: same-person.ts) are locked in id order before
+ *    their facts are read, as every step does. The new rows need no lock:
+ *    no other transaction can see them before this one commits, and they get
+ *    ids above every locked one, so the id order of locks still holds.
  * 3. advance() for each new entry (placeholder ids stand in for the real
  *    ones), effects checked and decided exactly as in a step.
  * 4. One INSERT per journey and list with the final positions. Rows that will
@@ -34,6 +35,7 @@ import { JourneyStore } from '../journey-store';
 import type { EntryStep } from '../queues';
 import { RuntimeMetrics } from '../runtime.metrics';
 import { DecisionWriter } from './decision-writer';
+import { liveByPerson, otherSubscribers, personOf, SamePerson } from './same-person';
 import { decideSteps } from './step-decisions';
 import { StepPlanner, type StartTargets } from './step-planner';
 import type { EventWait } from './event-waits';
@@ -75,17 +77,21 @@ export class ListImport {
     private readonly writer: DecisionWriter,
     private readonly runner: StepRunner,
     private readonly metrics: RuntimeMetrics,
+    private readonly samePerson: SamePerson,
   ) {}
 
   /** Admits, decides and inserts new entries at the position their first step leaves them in. Throws FreshEnrolmentRace (see above). */
   async enrolFresh(tx: SqlTransaction, requests: readonly EnrolRequest[]): Promise<EnrolResult & { followUps: FirstStepFollowUps }> {
     const now = this.clock.now();
     const result = { ...emptyEnrolResult(), followUps: { wakes: [], runNow: [], eventWaits: [] } as FirstStepFollowUps };
-    // One read of every entry these subscribers have in their lists: admission's history, and the live entries to lock.
-    const known = await this.store.entriesOfSubscribers(
-      tx,
-      requests.map((r) => r.ref),
+    // The persons of subscribers entering a journey that can exit others (one host lookup for the batch): their live entries
+    // on the owner's other lists are locked with the subscribers' own.
+    const persons = await this.samePerson.of(
+      requests.filter((r) => r.journey.endsOtherEntries).map((r) => ({ ownerUserId: r.journey.definition.ownerUserId, ref: r.ref })),
     );
+    const own = requests.map((r) => r.ref);
+    // One read of every entry these subscribers (and persons) have in their lists: admission's history, and the live entries to lock.
+    const known = await this.store.entriesOfSubscribers(tx, [...own, ...otherSubscribers(persons, own)]);
     const history = new Map<string, PastInJourney>();
     for (const row of known) {
       const key = historyKey(row.JourneyID, row.ListID, row.SubscriberID);
@@ -125,7 +131,7 @@ export class ListImport {
       }
     }
     const runnable = fresh.filter((f) => !f.admitted.refusedReason).map((f) => f.entry);
-    const stepping = new Set(runnable.map((e) => subscriberKey(refOf(e))));
+    const stepping = new Set(runnable.flatMap((e) => personOf(persons, refOf(e)).map(subscriberKey)));
     const liveIds = known.filter((row) => isLive(row.State) && stepping.has(subscriberKey(refOf(row)))).map((row) => row.EntryID);
     const { liveOf } = await this.store.lockLive(tx, runnable, liveIds);
     for (const entry of runnable) {
@@ -135,7 +141,7 @@ export class ListImport {
     const journeys = new Map(groups.map((g) => [g.journey.definition.journeyId, g.journey]));
     const targets: StartTargets = new Map();
     const { plans } = await this.planner.plan(tx, runnable, journeys, new Map(), now, targets);
-    const decision = decideSteps(plans, new Set(), liveOf, targets, null);
+    const decision = decideSteps(plans, new Set(), liveByPerson(liveOf, persons), targets, null);
     const { positions } = decision;
 
     // The rows, one INSERT per admitted group (at most ROWS_PER_INSERT each).

@@ -51,7 +51,8 @@ export function claimKey(entryId: number, actionId: string): string {
  * Decides the writes of `plans`, in order (a later entry of the same
  * subscriber sees the earlier one's exits). `claimed`: claims that exist
  * already (extended as this decision claims). `liveOf`: the live entries of
- * each subscriber (locked by the caller). `targets`: Start Journey targets
+ * each subscriber's person, what its exits end (locked by the caller; see
+ * same-person.ts). `targets`: Start Journey targets
  * (undefined: not the owner's or gone). `lease`: the lease on external
  * actions claimed here, held by this step's worker; null when nobody holds one
  * yet (a worker takes it later).
@@ -207,10 +208,12 @@ function applyEffect(
     }
     case 'exit_journeys':
     case 'exit_all_other_journeys': {
+      // The person's live entries: every subscriber of the owner with this email address (the owner checked again here).
       const exiting = (liveOf.get(subscriberKey(ref)) ?? []).filter(
         (row) =>
           row.EntryID !== entry.EntryID &&
-          (effect.kind === 'exit_all_other_journeys' || effect.journeyIds.includes(row.JourneyID)) &&
+          row.RelOwnerUserID === entry.RelOwnerUserID &&
+          (effect.kind === 'exit_all_other_journeys' ? row.JourneyID !== journey.definition.journeyId : effect.journeyIds.includes(row.JourneyID)) &&
           !ended(d.positions.get(row.EntryID)?.state ?? row.State),
       );
       const label = actionDefinition(effect.kind === 'exit_all_other_journeys' ? 'exit_all_other_journeys' : 'exit_journey').label;

@@ -189,6 +189,7 @@ function placeholderJourney(entry: EntryRow): RuntimeJourney {
     enabled: true,
     webhookSecret: '',
     reactsToEvents: false,
+    endsOtherEntries: false,
     definition: {
       journeyId: entry.JourneyID,
       ownerUserId: entry.RelOwnerUserID,

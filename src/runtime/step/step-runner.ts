@@ -5,10 +5,12 @@
  * 1. An unlocked look at the batch: entries of disabled journeys stay frozen,
  *    waits not yet due are handed back to the queue for their time.
  * 2. One READ COMMITTED transaction: every live entry of the batch's
- *    subscribers is locked in id order (EntryStore.lockLive), then re-read
- *    under the lock; only then are the subscribers' facts read and advance()
- *    called (StepPlanner). One subscriber's entries are thus never moved by
- *    two workers at once, and a merge tag sees what another journey just wrote.
+ *    subscribers (of their whole person when their journey has an Exit
+ *    Journey or Exit All Other Journeys: same-person.ts) is locked in id
+ *    order (EntryStore.lockLive), then re-read under the lock; only then
+ *    are the subscribers' facts read and advance() called (StepPlanner). One
+ *    subscriber's entries are thus never moved by two workers at once, and a
+ *    merge tag sees what another journey just wrote.
  * 3. The execution-log rows are the claims (decideSteps): a step whose log row
  *    exists is not applied again. Local effects and the entries' new positions
  *    commit together (DecisionWriter).
@@ -28,6 +30,7 @@ import type { EntryStep } from '../queues';
 import { externalLeaseMs } from '../runtime.limits';
 import { DecisionWriter } from './decision-writer';
 import { EventWaits, type EventWait } from './event-waits';
+import { liveByPerson, otherSubscribers, SamePerson } from './same-person';
 import { decideSteps, standsAtExternal } from './step-decisions';
 import { StepPlanner, type ResumedExternal, type StartTargets } from './step-planner';
 
@@ -65,6 +68,7 @@ export class StepRunner {
     private readonly writer: DecisionWriter,
     private readonly queue: EntryQueue,
     private readonly eventWaits: EventWaits,
+    private readonly samePerson: SamePerson,
   ) {}
 
   /** One step for each runnable entry among `entryIds`. */
@@ -108,7 +112,12 @@ export class StepRunner {
     now: Date,
     inline: boolean,
   ): Promise<StepFollowUps> {
-    const { locked, liveOf } = await this.store.lockLive(tx, candidates);
+    // Entries whose journey can exit others lock their whole person's live entries too, in the same id-ordered statement.
+    const persons = await this.samePerson.of(
+      candidates.filter((c) => journeys.get(c.JourneyID)?.endsOtherEntries).map((c) => ({ ownerUserId: c.RelOwnerUserID, ref: refOf(c) })),
+    );
+    const others = otherSubscribers(persons, candidates.map(refOf)).map((ref) => ({ ListID: ref.listId, SubscriberID: ref.subscriberId }));
+    const { locked, liveOf } = await this.store.lockLive(tx, [...candidates, ...others]);
     // The entries as they are now, under lock: still live, still runnable.
     const runnable = candidates
       .map((c) => locked.get(c.EntryID))
@@ -139,7 +148,7 @@ export class StepRunner {
       plans.filter((p) => p.entry.StepSeq > 0).map((p) => p.entry.EntryID),
     );
     const lease = inline ? null : { until: new Date(now.getTime() + externalLeaseMs(this.config)), owner: leaseToken() };
-    const decision = decideSteps(plans, claimed, liveOf, targets, lease);
+    const decision = decideSteps(plans, claimed, liveByPerson(liveOf, persons), targets, lease);
     const started = await this.writer.write(
       tx,
       decision,
