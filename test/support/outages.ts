@@ -79,23 +79,26 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
 
 async function answersPing(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const answer = await new Promise<string>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      let data = '';
-      socket.setTimeout(500, () => socket.destroy());
-      socket.on('connect', () => socket.write('PING\r\n'));
-      socket.on('data', (chunk) => {
-        data += chunk.toString();
-        if (data.includes('\r\n')) socket.end();
-      });
-      socket.on('error', () => undefined);
-      socket.on('close', () => resolve(data));
-    });
-    if (answer.startsWith('+PONG')) return;
+  while (!(await redisCommand(port, 'PING')).startsWith('+PONG')) {
     if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING in ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Sends one inline command to the Redis on `port`; its first reply line, or '' when nobody answered. */
+export function redisCommand(port: number, command: string): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    socket.setTimeout(500, () => socket.destroy());
+    socket.on('connect', () => socket.write(`${command}\r\n`));
+    socket.on('data', (chunk) => {
+      data += chunk.toString();
+      if (data.includes('\r\n')) socket.end();
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve(data.split('\r\n')[0]));
+  });
 }
 
 export interface TcpProxy {
