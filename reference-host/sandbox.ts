@@ -11,7 +11,7 @@
 import { randomBytes } from 'crypto';
 import type { Server } from 'http';
 import type { AddressInfo } from 'net';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
 import Redis from 'ioredis';
 import type { RowDataPacket } from 'mysql2';
 import { QueryTypes, type Sequelize } from 'sequelize';
@@ -66,6 +66,8 @@ export interface StartOptions {
   listen?: boolean;
   /** Seed the demo data. Default true. */
   seed?: boolean;
+  /** Where the application logs (e.g. a JsonLogger into a test's buffer). Default: Nest's console logger, errors only. */
+  logger?: LoggerService;
 }
 
 let loader: PluginLoader | undefined;
@@ -84,7 +86,7 @@ export async function startSandboxHost(opts: StartOptions = {}): Promise<Sandbox
   );
   let host: ReferenceHost;
   try {
-    host = await createReferenceHost({ config, clock: opts.clock, seed: opts.seed, loader, logger: ['error'] });
+    host = await createReferenceHost({ config, clock: opts.clock, seed: opts.seed, loader, logger: opts.logger ?? ['error'] });
   } catch (error) {
     await dropSandbox(config);
     throw error;

@@ -14,6 +14,7 @@ import { pluginTables } from './database/tables';
 import { HOST_PORTS, type HostPorts } from './host/host.ports';
 import { CLOCK, DB, PLUGIN_CONFIG, SEQUELIZE, TABLES, systemClock, type Clock } from './core/tokens';
 import { JourneyDefinitionsModule } from './journeys/journey-definitions.module';
+import { redisRetryDelay } from './runtime/queue-connection';
 import { RuntimeModule } from './runtime/runtime.module';
 import { PlannerModule } from './planner/planner.module';
 import { ApiModule } from './api/api.module';
@@ -39,7 +40,7 @@ function withFeatures(definition: DynamicModule): DynamicModule {
       ...(definition.imports ?? []),
       BullModule.forRootAsync({
         useFactory: (options: JourneysModuleOptions) => ({
-          redis: { host: options.config.REDIS_HOST, port: options.config.REDIS_PORT, db: options.config.REDIS_DB },
+          redis: { host: options.config.REDIS_HOST, port: options.config.REDIS_PORT, db: options.config.REDIS_DB, retryStrategy: redisRetryDelay },
           prefix: options.config.QUEUE_PREFIX,
         }),
         inject: [MODULE_OPTIONS_TOKEN],

@@ -5,14 +5,11 @@
  * that was answered for (or is waited on) is enrolled once the backlog drains.
  * The backlog is made to build by holding a table lock the intake needs.
  */
-import { randomUUID } from 'crypto';
 import { createConnection, type Connection } from 'mysql2/promise';
-import request from 'supertest';
-import { Webhook } from 'standardwebhooks';
 import { pluginTables } from '../src/database/tables';
 import { TriggerIntakeService } from '../src/runtime/intake/trigger-intake.service';
 import { insertJourney } from './support/journey-fixtures';
-import { startReferenceHost, type RefHost } from './support/reference-host';
+import { signedHookPost, startReferenceHost, subscribedPayload, type RefHost } from './support/reference-host';
 
 describe('Intake backpressure', () => {
   let host: RefHost;
@@ -27,28 +24,8 @@ describe('Intake backpressure', () => {
     await host?.stop();
   });
 
-  const subscribed = (s: { listId: number; subscriberId: number; emailAddress: string }) =>
-    JSON.stringify({
-      EventID: `sub-${randomUUID()}`,
-      UserID: host.demo.userA.userId,
-      ListID: s.listId,
-      SubscriberID: s.subscriberId,
-      EmailAddress: s.emailAddress,
-      OccurredAt: new Date().toISOString(),
-    });
-
-  function post(body: string) {
-    const id = `msg_${randomUUID()}`;
-    const at = new Date();
-    return request(host.server)
-      .post('/journeys/hooks/Subscriber.Subscribed')
-      .set('Content-Type', 'application/json')
-      .set('webhook-id', id)
-      .set('webhook-timestamp', String(Math.floor(at.getTime() / 1000)))
-      .set('webhook-signature', new Webhook(host.config.HOOK_SECRET).sign(id, at, body))
-      .send(body)
-      .then((res) => res);
-  }
+  const subscribed = (s: { listId: number; subscriberId: number; emailAddress: string }) => JSON.stringify(subscribedPayload(host, s));
+  const post = (body: string) => signedHookPost(host, 'Subscriber.Subscribed', body).then((res) => res);
 
   async function until(check: () => boolean, what: string): Promise<void> {
     const deadline = Date.now() + 10_000;

@@ -9,7 +9,7 @@ import { Webhook } from 'standardwebhooks';
 import { pluginTables, type PluginTables } from '../src/database/tables';
 import { HookIngest } from '../src/ingest/hook-ingest.service';
 import { disable } from '../src/plugin/lifecycle';
-import { startReferenceHost, type RefHost } from './support/reference-host';
+import { startReferenceHost, subscribedPayload, type RefHost } from './support/reference-host';
 
 describe('Hook ingest (POST /journeys/hooks/:hookName)', () => {
   let host: RefHost;
@@ -31,15 +31,7 @@ describe('Hook ingest (POST /journeys/hooks/:hookName)', () => {
   }
 
   const subscribed = (subscriber: { listId: number; subscriberId: number; emailAddress: string }, extra: Record<string, unknown> = {}) =>
-    JSON.stringify({
-      EventID: `sub-${randomUUID()}`,
-      UserID: host.demo.userA.userId,
-      ListID: subscriber.listId,
-      SubscriberID: subscriber.subscriberId,
-      EmailAddress: subscriber.emailAddress,
-      OccurredAt: new Date().toISOString(),
-      ...extra,
-    });
+    JSON.stringify({ ...subscribedPayload(host, subscriber), ...extra });
 
   const entriesOf = (subscriber: { listId: number; subscriberId: number }) =>
     host.query(`SELECT EntryID FROM \`${t.entries}\` WHERE JourneyID = ? AND ListID = ? AND SubscriberID = ?`, [

@@ -61,10 +61,15 @@ const TRANSIENT_SEQUELIZE_ERRORS = [
 
 /** Deadlock, lock wait timeout, lost or refused connection: worth running again in a fresh transaction. */
 export function isTransientDbError(error: unknown): boolean {
+  return transientDbErrorCode(error) !== null;
+}
+
+/** The code of a transient database error (`ECONNREFUSED`, `ER_LOCK_WAIT_TIMEOUT`, `SequelizeConnectionError`…), null for any other error. */
+export function transientDbErrorCode(error: unknown): string | null {
   const e = error as { code?: string; parent?: { code?: string }; original?: { code?: string }; name?: string } | null | undefined;
   const code = e?.code ?? e?.parent?.code ?? e?.original?.code;
-  if (code && TRANSIENT_CODES.includes(code)) return true;
-  return TRANSIENT_SEQUELIZE_ERRORS.includes(e?.name ?? '');
+  if (code && TRANSIENT_CODES.includes(code)) return code;
+  return TRANSIENT_SEQUELIZE_ERRORS.includes(e?.name ?? '') ? e!.name! : null;
 }
 
 /** Runs `work` again after a transient database error, a few times with a short jittered pause. */

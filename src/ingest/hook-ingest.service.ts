@@ -11,6 +11,12 @@
  *    plug-in handle's intake, which refuses ids that are not UserID's (400
  *    naming them: src/plugin/event-ownership.ts) before anything is enrolled.
  *
+ * An event that cannot be taken in now is answered 503 with Retry-After, and
+ * nothing of it is kept: the backlog at its bound (2 s), or its database
+ * unreachable, so that it can be neither recorded nor enrolled (5 s). Redis is
+ * not needed to take an event in (it only wakes work, see EntryQueue): while
+ * it is away, events are still answered 200 at once.
+ *
  * Dedupe by webhook-id: the ids live in the engine's processed-events table
  * under an `ingest:` prefix. An id is recorded after its handler succeeded,
  * so a sender's retry after a failure (or a crash) is processed again; two
@@ -25,6 +31,7 @@ import { Counter } from 'prom-client';
 import type { AppConfig } from '../config/env';
 import { JourneysErrorCode, JourneysException } from '../common/journeys.exception';
 import { CLOCK, PLUGIN_CONFIG, type Clock } from '../core/tokens';
+import { transientDbErrorCode } from '../database/db';
 import { PluginIntake } from '../plugin/plugin-intake';
 import type { PluginHandle } from '../plugin/plugin-handle';
 import { RuntimeMetrics } from '../runtime/runtime.metrics';
@@ -35,6 +42,8 @@ import { INGEST_MAX_BYTES } from './raw-body.middleware';
 export const INGEST_ID_PREFIX = 'ingest:';
 /** What a saturated ingest asks the sender to wait before posting again. */
 export const INGEST_RETRY_AFTER_SECONDS = 2;
+/** What the ingest asks the sender to wait when its database does not answer: an outage lasts longer than a burst. */
+export const INGEST_DATABASE_RETRY_AFTER_SECONDS = 5;
 /** EventID is VARCHAR(128) and holds the prefix too. */
 const WEBHOOK_ID_MAX = 128 - INGEST_ID_PREFIX.length;
 
@@ -68,7 +77,7 @@ export class HookIngest {
     this.intake = intake;
     this.requests = new Counter({
       name: 'journeys_ingest_requests_total',
-      help: 'Signed hook posts, by hook and outcome (accepted, duplicate, unauthorized, unknown_hook, invalid, busy, error)',
+      help: 'Signed hook posts, by hook and outcome (accepted, duplicate, unauthorized, unknown_hook, invalid, busy, unavailable, error)',
       labelNames: ['hook', 'outcome'],
       registers: [metrics.registry],
     });
@@ -86,8 +95,9 @@ export class HookIngest {
       this.requests.inc({ hook: label, outcome: result.Duplicate ? 'duplicate' : 'accepted' });
       return result;
     } catch (error) {
-      this.requests.inc({ hook: label, outcome: outcomeOf(error) });
-      throw error;
+      const answer = unavailableIfDatabaseDown(error);
+      this.requests.inc({ hook: label, outcome: answer === error ? outcomeOf(error) : 'unavailable' });
+      throw answer;
     }
   }
 
@@ -159,6 +169,16 @@ function unauthorizedReason(message: string): string {
     default:
       return 'the signature does not match';
   }
+}
+
+/** A database that does not answer (refused or lost connection, lock timeouts past the intake's retries): the sender should come back. */
+function unavailableIfDatabaseDown(error: unknown): unknown {
+  const code = transientDbErrorCode(error);
+  if (code === null) return error;
+  return JourneysException.unavailable(
+    `The event could not be recorded now (database: ${code}); send this hook again after Retry-After seconds`,
+    INGEST_DATABASE_RETRY_AFTER_SECONDS,
+  );
 }
 
 function outcomeOf(error: unknown): string {

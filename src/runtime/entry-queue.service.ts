@@ -3,13 +3,34 @@
  * MySQL when the job runs. Entries due beyond the wake horizon are not queued
  * at all (the sweeper queues them when they come near), so a million long
  * waits cost Redis nothing.
+ *
+ * Never holds its caller for Redis: every add is for work already committed
+ * in MySQL, which the sweeper queues again should the add not happen. So while
+ * the connection is lost adds are skipped, an add gets QUEUE_ADD_TIMEOUT_MS to
+ * answer, and a failed one is counted, not thrown (QueueConnection logs the
+ * outage once).
  */
 import { InjectQueue } from '@nestjs/bull';
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Queue } from 'bull';
+import { Inject, Injectable } from '@nestjs/common';
+import type { JobOptions, Queue } from 'bull';
+import { withinMs } from '../common/time-limit';
 import type { AppConfig } from '../config/env';
 import { CLOCK, PLUGIN_CONFIG, type Clock } from '../core/tokens';
+import { QueueConnection } from './queue-connection';
 import { chunk, ENTRY_BATCH_SIZE, ENTRY_QUEUE, JOB_RUN_ENTRIES, runJobId, runJobOptions, type EntryStep, type RunEntriesJobData } from './queues';
+
+/**
+ * How long an add may take before its caller goes on without it. Redis
+ * answers an add in milliseconds; this only bounds a command caught by a
+ * connection that breaks or stalls (ioredis would keep it until it returns).
+ */
+export const QUEUE_ADD_TIMEOUT_MS = 1000;
+
+interface RunJob {
+  name: string;
+  data: RunEntriesJobData;
+  opts: JobOptions;
+}
 
 export interface TimedEntryStep extends EntryStep {
   wakeAt: Date;
@@ -17,22 +38,22 @@ export interface TimedEntryStep extends EntryStep {
 
 @Injectable()
 export class EntryQueue {
-  private readonly logger = new Logger('JourneysQueue');
   constructor(
     @InjectQueue(ENTRY_QUEUE) readonly queue: Queue<RunEntriesJobData>,
+    readonly connection: QueueConnection,
     @Inject(PLUGIN_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  /** Queue these entries to run now, in jobs of ENTRY_BATCH_SIZE. */
-  async runNow(steps: readonly EntryStep[]): Promise<void> {
-    if (steps.length === 0) return;
+  /** Queue these entries to run now, in jobs of ENTRY_BATCH_SIZE. Returns how many were queued. */
+  async runNow(steps: readonly EntryStep[]): Promise<number> {
+    if (steps.length === 0) return 0;
     const jobs = chunk(steps, ENTRY_BATCH_SIZE).map((batch) => ({
       name: JOB_RUN_ENTRIES,
       data: { entryIds: batch.map((s) => s.entryId) },
       opts: runJobOptions(runJobId(batch)),
     }));
-    await this.queue.addBulk(jobs);
+    return this.add(jobs);
   }
 
   /**
@@ -54,28 +75,36 @@ export class EntryQueue {
         byTime.set(at, group);
       }
     }
-    const jobs: { name: string; data: RunEntriesJobData; opts: ReturnType<typeof runJobOptions> }[] = [];
+    const jobs: RunJob[] = [];
     for (const [at, group] of byTime) {
       for (const batch of chunk(group, ENTRY_BATCH_SIZE)) {
         jobs.push({ name: JOB_RUN_ENTRIES, data: { entryIds: batch.map((s) => s.entryId) }, opts: runJobOptions(runJobId(batch, true), at - now) });
       }
     }
-    if (jobs.length > 0) await this.queue.addBulk(jobs);
-    await this.runNow(due);
-    return due.length + jobs.reduce((n, j) => n + j.data.entryIds.length, 0);
+    return (await this.add(jobs)) + (await this.runNow(due));
   }
 
-  /**
-   * Queues work for entries already committed. Redis only wakes work: if it is
-   * away, the entries are in MySQL and the sweeper queues them later, so the
-   * caller is not told that its (committed) work failed.
-   */
+  /** Queues work for entries a transaction has just committed: the wake-ups, then those that run now. */
   async afterCommit(wakes: readonly TimedEntryStep[], runNow: readonly EntryStep[]): Promise<void> {
-    try {
-      await this.runAt(wakes);
-      await this.runNow(runNow);
-    } catch (error) {
-      this.logger.warn(`queueing ${wakes.length + runNow.length} entries failed (the sweeper will pick them up): ${(error as Error).message}`);
+    await this.runAt(wakes);
+    await this.runNow(runNow);
+  }
+
+  /** Adds the jobs unless the connection is lost, within QUEUE_ADD_TIMEOUT_MS; returns the entries queued (0 when skipped or failed). */
+  private async add(jobs: readonly RunJob[]): Promise<number> {
+    const entries = jobs.reduce((n, j) => n + j.data.entryIds.length, 0);
+    if (entries === 0) return 0;
+    if (!this.connection.available) {
+      this.connection.skipped(entries);
+      return 0;
     }
+    try {
+      await withinMs(this.queue.addBulk([...jobs]), QUEUE_ADD_TIMEOUT_MS);
+    } catch (error) {
+      this.connection.addFailed(entries, error);
+      return 0;
+    }
+    this.connection.addSucceeded();
+    return entries;
   }
 }

@@ -64,7 +64,8 @@ export class RuntimeMetrics {
       labelNames: ['state'],
       registers: [this.registry],
       async collect() {
-        if (!entryQueue) return;
+        this.reset();
+        if (!entryQueue?.connection.available) return; // Redis away: no figures rather than a scrape held until it returns
         const counts = await entryQueue.queue.getJobCounts();
         for (const [state, n] of Object.entries(counts)) this.set({ state }, Number(n));
       },

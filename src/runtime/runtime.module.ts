@@ -30,6 +30,7 @@ import { TRIGGER_INTAKE } from './trigger-intake';
 import { TriggerIntakeService } from './intake/trigger-intake.service';
 import { TriggerMatcher } from './intake/trigger-matcher';
 import { JourneyStore } from './journey-store';
+import { QueueConnection } from './queue-connection';
 import { ENTRY_QUEUE } from './queues';
 import { RuntimeHealth } from './runtime.health';
 import { RuntimeMetrics } from './runtime.metrics';
@@ -47,6 +48,7 @@ import { WebhookSender } from './webhook-sender';
   providers: [
     JourneyStore,
     EntryStore,
+    QueueConnection,
     EntryQueue,
     RuntimeMetrics,
     HostFacts,

@@ -9,7 +9,9 @@
  * list import, so its first instant actions commit with its enrolment and no
  * job round trip is needed). What comes next (wake-ups, external actions) is
  * queued once the transaction has committed. Each caller's answer comes after
- * that commit, so an event the intake answered for is never lost.
+ * that commit, so an event the intake answered for is never lost; it does not
+ * wait for Redis: while Redis is away the queueing is skipped and the sweeper
+ * queues the committed entries later (EntryQueue, QueueConnection).
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { performance } from 'perf_hooks';
@@ -256,8 +258,8 @@ export class TriggerIntakeService implements TriggerIntake {
   /**
    * After commit: entries these events may move (waiting for them, or in a
    * journey with a goal) and entries that started waiting for an event run now.
-   * Best effort, like any queueing: should Redis be away, the step at their
-   * wake time still finds the events in MySQL.
+   * Best effort, like any queueing: should MySQL fail this read, or Redis be
+   * away, the step at their wake time still finds the events in MySQL.
    */
   private async moveWaiting(outcome: BatchOutcome): Promise<void> {
     try {
