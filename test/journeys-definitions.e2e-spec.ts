@@ -351,7 +351,13 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
       // Remove the whole No branch.
       const edited: Action[] = [TREE[0], { ...(TREE[1] as Extract<Action, { type: 'condition' }>), no: [] }];
       const preview = await journeys.previewActions(A, j.journeyId, edited);
-      expect(preview).toEqual({ violations: [], affected: 2, removedActionIds: expect.arrayContaining(['sub1', 'wait2']) });
+      expect(preview).toEqual({
+        violations: [],
+        affected: 2,
+        removedActionIds: expect.arrayContaining(['sub1', 'wait2']),
+        newActions: [],
+        reached: { count: 0, upTo: false },
+      });
       expect(preview.removedActionIds).toHaveLength(2);
       // The preview saved nothing.
       expect((await journeys.get(A, j.journeyId)).version).toBe(2);

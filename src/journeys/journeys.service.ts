@@ -11,7 +11,7 @@ import { CLOCK, SEQUELIZE, TABLES, type Clock } from '../core/tokens';
 import { sequelizeSession } from '../database/db';
 import type { PluginTables } from '../database/tables';
 import { allActions } from '../engine/action-tree';
-import { editImpact, type ActionPositionCount } from '../engine/edit-impact';
+import { editImpact, type ActionPositionCount, type EditImpact } from '../engine/edit-impact';
 import { ACTION_REMOVED_REASON } from '../engine/step';
 import type { Action, ReEntryRule, Trigger } from '../engine/journey.types';
 import type { CausationContext, SubscriberRef } from '../host/host.ports';
@@ -151,13 +151,13 @@ export class JourneysService {
     return this.get(userId, journeyId);
   }
 
-  /** What saving `actions` would do, without saving: every violation, and the live entries at removed actions. */
+  /** What saving `actions` would do, without saving: every violation, the live entries at removed actions and those before added ones. */
   async previewActions(userId: number, journeyId: number, actions: unknown): Promise<ActionsPreview> {
     const row = await this.repo.findOwned(userId, journeyId);
     const parsed = await this.validation.parseActions(userId, row.JourneyID, actions);
     const positions = await this.livePositions(row.JourneyID);
     const impact = editImpact(decodeActions(row.Actions), parsed.actions, positions);
-    return { violations: parsed.violations, affected: impact.affected, removedActionIds: impact.removedActionIds };
+    return { violations: parsed.violations, ...impactOf(impact) };
   }
 
   /**
@@ -188,7 +188,8 @@ export class JourneysService {
         ACTION_REMOVED_REASON,
         sequelizeSession(this.sequelize, transaction),
       );
-      return { version, actions: parsed.actions, removedActionIds: impact.removedActionIds, exitedEntries };
+      const { removedActionIds, newActions, reached } = impactOf(impact);
+      return { version, actions: parsed.actions, removedActionIds, exitedEntries, newActions, reached };
     });
   }
 
@@ -319,11 +320,16 @@ export class JourneysService {
     });
   }
 
-  /** Live entries per current ActionID. */
+  /** Live entries per current ActionID (null: not started yet). */
   private async livePositions(journeyId: number, transaction?: Transaction): Promise<ActionPositionCount[]> {
     const rows = await this.scheduler.livePositions(sequelizeSession(this.sequelize, transaction), journeyId);
     return rows.map((r) => ({ actionId: r.ActionID, count: Number(r.n) }));
   }
+}
+
+/** What the preview and the save report of an edit's impact. */
+function impactOf(impact: EditImpact): Omit<ActionsPreview, 'violations'> {
+  return { affected: impact.affected, removedActionIds: impact.removedActionIds, newActions: impact.newActions, reached: impact.reached };
 }
 
 function toDetail(row: JourneyModel): JourneyDetail {

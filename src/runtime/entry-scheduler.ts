@@ -88,8 +88,8 @@ export class EntryScheduler {
     return this.store.deleteJourneyEntries(session, journeyId);
   }
 
-  /** How many live entries stand at each action of a journey. */
-  livePositions(session: SqlSession, journeyId: number): Promise<{ ActionID: string; n: number }[]> {
+  /** How many live entries stand at each action of a journey (ActionID null: not started yet). */
+  livePositions(session: SqlSession, journeyId: number): Promise<{ ActionID: string | null; n: number }[]> {
     return this.store.livePositions(session, journeyId);
   }
 

@@ -263,11 +263,14 @@ export class EntryStore {
     );
   }
 
-  /** How many live entries stand at each action of a journey (the edit-impact preview; index idx_journey_position). */
-  livePositions(session: SqlSession, journeyId: number): Promise<{ ActionID: string; n: number }[]> {
+  /**
+   * How many live entries stand at each action of a journey, ActionID null for
+   * those not started yet (the edit-impact preview; index idx_journey_position).
+   */
+  livePositions(session: SqlSession, journeyId: number): Promise<{ ActionID: string | null; n: number }[]> {
     return session.select(
       `SELECT CurrentActionID AS ActionID, COUNT(*) AS n FROM \`${this.tables.entries}\`
-        WHERE JourneyID = ? AND State IN ('active','waiting','failed') AND CurrentActionID IS NOT NULL GROUP BY CurrentActionID`,
+        WHERE JourneyID = ? AND State IN ('active','waiting','failed') GROUP BY CurrentActionID`,
       [journeyId],
     );
   }
