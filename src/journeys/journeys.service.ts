@@ -13,13 +13,12 @@ import type { PluginTables } from '../database/tables';
 import { allActions } from '../engine/action-tree';
 import { editImpact, type ActionPositionCount, type EditImpact } from '../engine/edit-impact';
 import { ACTION_REMOVED_REASON } from '../engine/step';
-import type { Action, ReEntryRule, Trigger } from '../engine/journey.types';
+import type { Action, Trigger } from '../engine/journey.types';
 import type { CausationContext, SubscriberRef } from '../host/host.ports';
 import { EntryScheduler, type ManualEnrolResult } from '../runtime/entry-scheduler';
 import { decodeActions, decodeGoal, decodeTrigger, encodeActions, encodeGoal, encodeTrigger } from './journey.codec';
 import {
   JOURNEY_NAME_MAX,
-  JOURNEY_NOTES_MAX,
   type ActionsPreview,
   type CreateJourneyInput,
   type JourneyDetail,
@@ -31,6 +30,7 @@ import type { JourneyModel } from './journey.model';
 import { JourneyRepository, transactionWithRetry } from './journey.repository';
 import { conversionRate } from './conversion';
 import { JourneyValidation } from './journey-validation';
+import { checkName, checkNotes, checkReEntry } from './journey-fields';
 
 const LIVE_STATES = `('active','waiting','failed')`;
 export const EXIT_ON_REQUEST_REASON = 'Exited on request';
@@ -349,33 +349,6 @@ function toDetail(row: JourneyModel): JourneyDetail {
     updatedAt: row.UpdatedAt,
     lastActivityAt: row.LastActivityAt ?? null,
   };
-}
-
-function checkName(value: unknown, violations: Violation[]): string {
-  const name = typeof value === 'string' ? value.trim() : '';
-  if (name.length === 0) violations.push({ code: 'name_required', actionId: null, message: 'Enter a name for the journey' });
-  else if (name.length > JOURNEY_NAME_MAX) {
-    violations.push({ code: 'name_too_long', actionId: null, message: `The journey name must be at most ${JOURNEY_NAME_MAX} characters` });
-  }
-  return name;
-}
-
-function checkNotes(value: unknown, violations: Violation[]): string | null {
-  if (value === null || value === undefined || value === '') return null;
-  if (typeof value !== 'string') {
-    violations.push({ code: 'notes_invalid', actionId: null, message: 'Notes must be text' });
-    return null;
-  }
-  if (value.length > JOURNEY_NOTES_MAX) {
-    violations.push({ code: 'notes_too_long', actionId: null, message: `Notes must be at most ${JOURNEY_NOTES_MAX} characters` });
-  }
-  return value;
-}
-
-function checkReEntry(value: unknown, violations: Violation[]): ReEntryRule {
-  if (value === 'allow' || value === 'once') return value;
-  violations.push({ code: 'reentry_invalid', actionId: null, message: 'Re-entry must be "allow" or "once"' });
-  return 'allow';
 }
 
 function summarise(prefix: string, violations: Violation[]): string {
