@@ -117,7 +117,13 @@ export class ApiCommands {
       'subscriber.journey.trigger': define(SubscriberJourneyParams, async (userId, p) => {
         await j.get(userId, p.JourneyID); // 404 for another user's journey before looking at subscribers
         const result = await j.enrolSubscribers(userId, p.JourneyID, await this.subscribersOf(userId, p));
-        return { JourneyID: p.JourneyID, Enrolled: result.enrolled, Refused: result.refused, EntryIDs: result.entryIds };
+        return {
+          JourneyID: p.JourneyID,
+          Enrolled: result.enrolled,
+          Refused: result.refused,
+          EntryIDs: result.entryIds,
+          NotEnrolled: result.notEnrolled.map((n) => ({ ListID: n.ref.listId, SubscriberID: n.ref.subscriberId, Reason: n.reason, Message: n.message })),
+        };
       }),
       'subscriber.journey.exit': define(SubscriberJourneyParams, async (userId, p) => {
         await j.get(userId, p.JourneyID);

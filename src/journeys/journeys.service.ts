@@ -16,6 +16,7 @@ import { ACTION_REMOVED_REASON } from '../engine/step';
 import type { Action, Trigger } from '../engine/journey.types';
 import type { CausationContext, SubscriberRef } from '../host/host.ports';
 import { EntryScheduler, type ManualEnrolResult } from '../runtime/entry-scheduler';
+import { withMessages } from '../runtime/intake/not-enrolled';
 import { decodeActions, decodeGoal, decodeTrigger, encodeActions, encodeGoal, encodeTrigger } from './journey.codec';
 import {
   JOURNEY_NAME_MAX,
@@ -291,13 +292,22 @@ export class JourneysService {
 
   /**
    * Enrols subscribers of the owner's lists into the journey (the API's
-   * subscriber.journey.trigger and the manual trigger). Lists of another user
-   * answer NotFound; subscribers that do not exist are refused, all named.
+   * subscriber.journey.trigger). Lists of another user answer NotFound;
+   * subscribers that do not exist are refused, all named. Only subscribed
+   * subscribers enter by hand (a journey triggered by unsubscription takes
+   * anyone); the others are in `notEnrolled` as not_subscribed, beside those
+   * the runtime turned away.
    */
   async enrolSubscribers(userId: number, journeyId: number, refs: SubscriberRef[], causation?: CausationContext): Promise<ManualEnrolResult> {
-    await this.repo.findOwned(userId, journeyId);
-    const checked = await this.validation.checkSubscriberRefs(userId, refs);
-    return this.scheduler.enrolManually(userId, journeyId, checked, causation);
+    const row = await this.repo.findOwned(userId, journeyId);
+    const subscribers = await this.validation.existingSubscribers(userId, refs);
+    const anyStatus = row.TriggerType === 'unsubscription';
+    const mayEnter = subscribers.filter((s) => anyStatus || s.subscriptionStatus === 'Subscribed');
+    const result = await this.scheduler.enrolManually(userId, journeyId, mayEnter.map(refOf), causation);
+    const notSubscribed = subscribers
+      .filter((s) => !mayEnter.includes(s))
+      .map((s) => ({ ref: refOf(s), reason: 'not_subscribed' as const, detail: s.subscriptionStatus }));
+    return { ...result, notEnrolled: withMessages([...notSubscribed, ...result.notEnrolled], subscribers.map(refOf)) };
   }
 
   /**
@@ -307,7 +317,7 @@ export class JourneysService {
    */
   async exitSubscribers(userId: number, journeyId: number, refs: SubscriberRef[]): Promise<{ exited: number }> {
     const row = await this.repo.findOwned(userId, journeyId);
-    const checked = await this.validation.checkSubscriberRefs(userId, refs, { mustExist: false });
+    const checked = await this.validation.checkSubscriberRefs(userId, refs);
     // Through the scheduler, which locks entries in the workers' order (by EntryID), so it cannot deadlock with them.
     return { exited: await this.scheduler.exitEntries({ journeyId: row.JourneyID, refs: checked }, EXIT_ON_REQUEST_REASON) };
   }
@@ -330,6 +340,10 @@ export class JourneysService {
 /** What the preview and the save report of an edit's impact. */
 function impactOf(impact: EditImpact): Omit<ActionsPreview, 'violations'> {
   return { affected: impact.affected, removedActionIds: impact.removedActionIds, newActions: impact.newActions, reached: impact.reached };
+}
+
+function refOf(subscriber: SubscriberRef): SubscriberRef {
+  return { listId: subscriber.listId, subscriberId: subscriber.subscriberId };
 }
 
 function toDetail(row: JourneyModel): JourneyDetail {
