@@ -7,18 +7,11 @@
  */
 import request from 'supertest';
 import { pluginTables, type PluginTables } from '../src/database/tables';
-import { plannerClient, plannerFields, tokenIn, type FormFields } from './support/planner-client';
+import { formBody, plannerClient, plannerFields, tokenIn } from './support/planner-client';
 import { startReferenceHost, type RefHost } from './support/reference-host';
 
 const WAIT = (id: string) => ({ id, type: 'wait', settings: { amount: 1, unit: 'days' } });
 const EXIT_OTHERS = (id: string) => ({ id, type: 'exit_all_other_journeys', settings: {} });
-
-/** Form fields as an urlencoded body (a list value as repeated keys). */
-function formBody(fields: FormFields): string {
-  const body = new URLSearchParams();
-  for (const [key, value] of Object.entries(fields)) for (const v of ([] as string[]).concat(value)) body.append(key, v);
-  return body.toString();
-}
 
 describe('Edit impact: subscribers who leave and subscribers who will run the new actions', () => {
   let host: RefHost;
@@ -173,7 +166,7 @@ describe('Edit impact: subscribers who leave and subscribers who will run the ne
         .set('Cookie', cookies(A))
         .set('x-csrf-token', token)
         .type('form')
-        .send(formBody(plannerFields(shape, fields)))
+        .send(formBody(plannerFields(shape, fields)).toString())
         .expect(200);
       expect(res.body).toEqual({
         live: false,
