@@ -16,7 +16,7 @@ import { ACTION_REMOVED_REASON } from '../engine/step';
 import type { Action, Trigger } from '../engine/journey.types';
 import type { CausationContext, SubscriberRef } from '../host/host.ports';
 import { EntryScheduler, type ManualEnrolResult } from '../runtime/entry-scheduler';
-import { withMessages } from '../runtime/intake/not-enrolled';
+import { withMessages, type NotEnrolledRef } from '../runtime/intake/not-enrolled';
 import { decodeActions, decodeGoal, decodeTrigger, encodeActions, encodeGoal, encodeTrigger } from './journey.codec';
 import {
   JOURNEY_NAME_MAX,
@@ -302,11 +302,13 @@ export class JourneysService {
     const row = await this.repo.findOwned(userId, journeyId);
     const subscribers = await this.validation.existingSubscribers(userId, refs);
     const anyStatus = row.TriggerType === 'unsubscription';
-    const mayEnter = subscribers.filter((s) => anyStatus || s.subscriptionStatus === 'Subscribed');
-    const result = await this.scheduler.enrolManually(userId, journeyId, mayEnter.map(refOf), causation);
-    const notSubscribed = subscribers
-      .filter((s) => !mayEnter.includes(s))
-      .map((s) => ({ ref: refOf(s), reason: 'not_subscribed' as const, detail: s.subscriptionStatus }));
+    const mayEnter: SubscriberRef[] = [];
+    const notSubscribed: NotEnrolledRef[] = [];
+    for (const s of subscribers) {
+      if (anyStatus || s.subscriptionStatus === 'Subscribed') mayEnter.push(refOf(s));
+      else notSubscribed.push({ ref: refOf(s), reason: 'not_subscribed', detail: s.subscriptionStatus });
+    }
+    const result = await this.scheduler.enrolManually(userId, journeyId, mayEnter, causation);
     return { ...result, notEnrolled: withMessages([...notSubscribed, ...result.notEnrolled], subscribers.map(refOf)) };
   }
 
