@@ -282,14 +282,18 @@
       })
       .then(function (preview) {
         // Violations or anything unexpected: the server's page says what is wrong.
-        var ask = preview && preview.violations === 0 && (preview.live || preview.affected > 0);
+        var ask = preview && preview.violations === 0 && (preview.live || preview.affected > 0 || preview.reached > 0);
         if (ask) {
-          var who = preview.affected === 1 ? '1 subscriber is' : preview.affected + ' subscribers are';
+          // The server's words, as on the page it shows without JavaScript: who leaves, who runs each new action.
+          var impact = preview.impact;
+          var lines = impact.items.map(function (item) {
+            return '\n- ' + (item.label ? item.label + ' (new): ' : '') + item.text + '.';
+          });
           var question =
             (preview.live ? 'This journey is live. ' : 'Subscribers are paused inside this journey. ') +
-            (preview.affected > 0
-              ? 'Saving affects ' + who.replace(' is', '').replace(' are', '') + ': ' + who + ' at actions this change removes and will leave the journey.'
-              : 'Saving affects 0 subscribers: nobody is at an action this change removes.') +
+            'Saving affects ' +
+            impact.affected +
+            (impact.nobody ? ': ' + impact.nobody + '.' : ':' + lines.join('')) +
             '\n\nSave the journey actions?';
           if (!window.confirm(question)) return;
           var confirmed = document.createElement('input');

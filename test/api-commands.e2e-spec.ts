@@ -119,7 +119,13 @@ describe('API commands (POST /journeys/api)', () => {
 
     it('journey.actions.update with PreviewOnly saves nothing and reports', async () => {
       const res = await api({ Command: 'journey.actions.update', JourneyID: journeyId, Actions: [WAIT_A_DAY], PreviewOnly: true }).expect(200);
-      expect(res.body.Preview).toEqual({ Violations: [], AffectedEntries: 0, RemovedActionIDs: [] });
+      expect(res.body.Preview).toEqual({
+        Violations: [],
+        AffectedEntries: 0,
+        RemovedActionIDs: [],
+        NewActions: [{ ActionID: 'wait-1', Type: 'wait', Entries: 0, UpTo: false }],
+        ReachedEntries: { Count: 0, UpTo: false },
+      });
       const [row] = await host.query<{ Actions: string }>(`SELECT Actions FROM \`${t.journeys}\` WHERE JourneyID = ?`, [journeyId]);
       expect(JSON.parse(row.Actions)).toEqual([]);
     });

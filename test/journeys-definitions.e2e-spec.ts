@@ -65,7 +65,7 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
   const scheduler = {
     schedule: jest.fn(async () => undefined),
     resumeJourney: jest.fn(async () => undefined),
-    enrolManually: jest.fn(async (_u: number, _j: number, refs: unknown[]) => ({ enrolled: refs.length })),
+    enrolManually: jest.fn(async (_u: number, _j: number, refs: unknown[]) => ({ enrolled: refs.length, refused: 0, entryIds: [], notEnrolled: [] })),
     retryEntry: jest.fn(async () => undefined),
     skipEntry: jest.fn(async () => undefined),
     // The real exits: these tests assert the entry rows they change.
@@ -351,7 +351,13 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
       // Remove the whole No branch.
       const edited: Action[] = [TREE[0], { ...(TREE[1] as Extract<Action, { type: 'condition' }>), no: [] }];
       const preview = await journeys.previewActions(A, j.journeyId, edited);
-      expect(preview).toEqual({ violations: [], affected: 2, removedActionIds: expect.arrayContaining(['sub1', 'wait2']) });
+      expect(preview).toEqual({
+        violations: [],
+        affected: 2,
+        removedActionIds: expect.arrayContaining(['sub1', 'wait2']),
+        newActions: [],
+        reached: { count: 0, upTo: false },
+      });
       expect(preview.removedActionIds).toHaveLength(2);
       // The preview saved nothing.
       expect((await journeys.get(A, j.journeyId)).version).toBe(2);
@@ -731,9 +737,21 @@ describe('JourneysService and JourneyStatsService (MariaDB)', () => {
   });
 
   describe('manual enrolment', () => {
-    it("enrols the owner's subscribers through the scheduler and refuses unknown or foreign ones", async () => {
+    it("enrols the owner's subscribed subscribers through the scheduler, names the unsubscribed, and refuses unknown or foreign ones", async () => {
       const j = await journeys.create(A, { name: 'Manual', trigger: { type: 'manual' } });
-      expect(await journeys.enrolSubscribers(A, j.journeyId, [ref(S.alice), ref(S.erin)])).toEqual({ enrolled: 2 });
+      expect(await journeys.enrolSubscribers(A, j.journeyId, [ref(S.alice), ref(S.carol), ref(S.erin)])).toEqual({
+        enrolled: 2,
+        refused: 0,
+        entryIds: [],
+        notEnrolled: [
+          {
+            ref: ref(S.carol),
+            reason: 'not_subscribed',
+            detail: 'Unsubscribed',
+            message: `Subscriber ${S.carol.subscriberId} of list ${S.carol.listId} is not subscribed to the list (Unsubscribed)`,
+          },
+        ],
+      });
       expect(scheduler.enrolManually).toHaveBeenCalledWith(A, j.journeyId, [ref(S.alice), ref(S.erin)], undefined);
 
       expect((await caught(journeys.enrolSubscribers(A, j.journeyId, [S.alice, S.frank]))).code).toBe(JourneysErrorCode.NotFound);

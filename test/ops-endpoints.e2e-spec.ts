@@ -46,7 +46,7 @@ describe('Operations endpoints', () => {
       const journeyId = (await api({ Command: 'journey.create', Name: 'Metrics', Trigger: { type: 'manual' } })).body.Journey.journeyId;
       await api({ Command: 'journey.actions.update', JourneyID: journeyId, Actions: [{ id: 'w', type: 'wait', settings: { amount: 1, unit: 'days' } }] });
       await api({ Command: 'journey.enable', JourneyID: journeyId });
-      await api({ Command: 'subscriber.journey.trigger', JourneyID: journeyId, EmailAddress: host.demo.subscribers.carol.emailAddress });
+      await api({ Command: 'subscriber.journey.trigger', JourneyID: journeyId, EmailAddress: host.demo.subscribers.bob.emailAddress });
 
       const res = await request(host.server).get('/journeys/metrics').expect(200);
       expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);

@@ -413,7 +413,14 @@ describe('Planner pages (reference host)', () => {
         .type('form')
         .send(new URLSearchParams({ tree: JSON.stringify([]) }).toString());
       expect(previewJson.status).toBe(200);
-      expect(previewJson.body).toEqual({ live: true, affected: 0, removedActionIds: ['x1'], violations: 0 });
+      expect(previewJson.body).toEqual({
+        live: true,
+        affected: 0,
+        removedActionIds: ['x1'],
+        violations: 0,
+        reached: 0,
+        impact: { affected: '0 subscribers', nobody: 'nobody is at an action this change removes', items: [] },
+      });
       const noToken = await request(host.server).post(`/journeys/${id}/planner/preview`).set('Cookie', cookies(A)).type('form').send('tree=[]');
       expect(noToken.status).toBe(403);
       const foreignPreview = await request(host.server)

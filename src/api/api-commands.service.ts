@@ -13,7 +13,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JourneysException } from '../common/journeys.exception';
 import { HOST_PORTS, type HostPorts, type SubscriberRef } from '../host/host.ports';
-import type { FailedEntry } from '../journeys/journey.dto';
+import type { FailedEntry, NewActionsReach } from '../journeys/journey.dto';
 import { JourneyStatsService } from '../journeys/journey-stats.service';
 import { JourneysService } from '../journeys/journeys.service';
 import {
@@ -69,10 +69,23 @@ export class ApiCommands {
       'journey.actions.update': define(UpdateActionsParams, async (userId, p) => {
         if (p.PreviewOnly) {
           const preview = await j.previewActions(userId, p.JourneyID, p.Actions);
-          return { Preview: { Violations: preview.violations, AffectedEntries: preview.affected, RemovedActionIDs: preview.removedActionIds } };
+          return {
+            Preview: {
+              Violations: preview.violations,
+              AffectedEntries: preview.affected,
+              RemovedActionIDs: preview.removedActionIds,
+              ...newActionsResult(preview),
+            },
+          };
         }
         const saved = await j.saveActions(userId, p.JourneyID, p.Actions, p.ExpectedVersion);
-        return { Version: saved.version, Actions: saved.actions, RemovedActionIDs: saved.removedActionIds, ExitedEntries: saved.exitedEntries };
+        return {
+          Version: saved.version,
+          Actions: saved.actions,
+          RemovedActionIDs: saved.removedActionIds,
+          ExitedEntries: saved.exitedEntries,
+          ...newActionsResult(saved),
+        };
       }),
       'journey.stats': define(JourneyParams, async (userId, p) => {
         const [entries, actions, funnel, failed] = await Promise.all([
@@ -104,7 +117,13 @@ export class ApiCommands {
       'subscriber.journey.trigger': define(SubscriberJourneyParams, async (userId, p) => {
         await j.get(userId, p.JourneyID); // 404 for another user's journey before looking at subscribers
         const result = await j.enrolSubscribers(userId, p.JourneyID, await this.subscribersOf(userId, p));
-        return { JourneyID: p.JourneyID, Enrolled: result.enrolled, Refused: result.refused, EntryIDs: result.entryIds };
+        return {
+          JourneyID: p.JourneyID,
+          Enrolled: result.enrolled,
+          Refused: result.refused,
+          EntryIDs: result.entryIds,
+          NotEnrolled: result.notEnrolled.map((n) => ({ ListID: n.ref.listId, SubscriberID: n.ref.subscriberId, Reason: n.reason, Message: n.message })),
+        };
       }),
       'subscriber.journey.exit': define(SubscriberJourneyParams, async (userId, p) => {
         await j.get(userId, p.JourneyID);
@@ -168,6 +187,17 @@ export class ApiCommands {
     }
     return [...emails];
   }
+}
+
+/**
+ * The live entries before each action an edit adds (UpTo: some get there only
+ * down a branch, so at most this many run it), and those entries counted once.
+ */
+function newActionsResult(reach: NewActionsReach): CommandResult {
+  return {
+    NewActions: reach.newActions.map((n) => ({ ActionID: n.actionId, Type: n.type, Entries: n.count, UpTo: n.upTo })),
+    ReachedEntries: { Count: reach.reached.count, UpTo: reach.reached.upTo },
+  };
 }
 
 /** A failed or retrying entry in journey.stats, in the host's PascalCase: Status says which; NextAttemptAt is set for a retrying one. */

@@ -1,4 +1,4 @@
-import { actionIds, actionPath, allActions, branchesTo, findAction, nextAfter, treeDepth } from './action-tree';
+import { actionIds, actionPath, allActions, branchesTo, findAction, nextAfter, reachableFrom, treeDepth } from './action-tree';
 import { act } from './engine.fixtures';
 
 const rule = { attribute: 'EmailAddress' as const, operator: 'is_set' as const };
@@ -77,5 +77,40 @@ describe(treeDepth.name, () => {
   it('counts nested branches', () => {
     expect(treeDepth([act.wait('a')])).toBe(0);
     expect(treeDepth(tree)).toBe(2);
+  });
+});
+
+describe(reachableFrom.name, () => {
+  const reach = (actions: typeof tree, from: string | null) => reachableFrom(actions, from).map((r) => `${r.action.id}${r.viaBranch ? '?' : ''}`);
+
+  it('from the start: every action, those inside a branch only maybe (marked ?)', () => {
+    // yy1 is an Exit This Journey: nothing after it in its list could run, and it is last there anyway.
+    expect(reach(tree, null)).toEqual(['w1', 'c1', 'y1?', 'c2?', 'yy1?', 'yn1?', 'n1?', 'n2?']);
+  });
+
+  it('after an action: the rest of its list for sure, the branches of a later branching action maybe', () => {
+    expect(reach(tree, 'w1')).toEqual(['c1', 'y1?', 'c2?', 'yy1?', 'yn1?', 'n1?', 'n2?']);
+    expect(reach(tree, 'y1')).toEqual(['c2', 'yy1?', 'yn1?']);
+    expect(reach(tree, 'n1')).toEqual(['n2']);
+  });
+
+  it('never back up or into a sibling branch: branches do not rejoin', () => {
+    expect(reach(tree, 'n2')).toEqual([]);
+    expect(reach(tree, 'yn1')).toEqual([]);
+  });
+
+  it('at a branching action (a Wait for event waiting, a Yes/No to evaluate again): its own branches, maybe', () => {
+    const opened = { type: 'email_opened' as const, emailIds: 'any' as const };
+    const waiting = [act.waitForEvent('we', opened, [act.wait('y')], [act.split('rs', [50, 50], [[act.webhook('p1')], []])])];
+    expect(reach(waiting, 'we')).toEqual(['y?', 'rs?', 'p1?']);
+    expect(reach(tree, 'c2')).toEqual(['yy1?', 'yn1?']);
+  });
+
+  it('stops at an Exit This Journey: what follows it never runs', () => {
+    expect(reach([act.wait('w'), act.exitThis('x'), act.webhook('after')], 'w')).toEqual(['x']);
+  });
+
+  it('is empty for an id the tree does not have', () => {
+    expect(reachableFrom(tree, 'gone')).toEqual([]);
   });
 });

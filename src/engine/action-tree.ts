@@ -120,6 +120,42 @@ export function runsBefore(actions: readonly Action[], earlierId: string, laterI
   return path.some(({ list, index }) => list.slice(0, index + 1).some((action, i) => action.id === earlierId && (i < index || action.id !== laterId)));
 }
 
+/** An action an entry may still run, and whether it gets there only down one branch of a branching action. */
+export interface ReachableAction {
+  action: Action;
+  /** Behind a branch of a Yes/No, Wait for event or Random split: only the entries that take that branch run it. */
+  viaBranch: boolean;
+}
+
+/**
+ * The actions an entry standing at `fromId` may still run, in tree order: the
+ * rest of its list, and the branches of any branching action there, including
+ * `fromId`'s own (an entry waiting at a Wait for event, or failed at a Yes/No,
+ * goes down one of them). Null: an entry not started yet, before the first
+ * action. Never back up and never into a sibling branch (branches do not
+ * rejoin); an Exit This Journey ends the way. Empty for an id the tree lacks.
+ */
+export function reachableFrom(actions: readonly Action[], fromId: string | null): ReachableAction[] {
+  const out: ReachableAction[] = [];
+  const walk = (list: readonly Action[], from: number, viaBranch: boolean): void => {
+    for (const action of list.slice(from)) {
+      out.push({ action, viaBranch });
+      if (action.type === 'exit_this_journey') return;
+      for (const branch of branchesOf(action)) walk(branch.actions, 0, true);
+    }
+  };
+  if (fromId === null) {
+    walk(actions, 0, false);
+    return out;
+  }
+  const path = actionPath(actions, fromId);
+  if (!path) return out;
+  const { list, index } = path[path.length - 1];
+  for (const branch of branchesOf(list[index])) walk(branch.actions, 0, true);
+  walk(list, index + 1, false);
+  return out;
+}
+
 /** Deepest nesting of branches (0 for a flat list). */
 export function treeDepth(actions: readonly Action[]): number {
   let deepest = 0;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { act, aContext, idSequence } from './engine.fixtures';
-import { ACTION_TYPES } from './journey.types';
+import { ACTION_TYPES, type Action } from './journey.types';
 import { findStartJourneyCycles, MAX_ACTIONS, parseActions, startJourneyCycleViolations, validateTrigger } from './validate-journey';
 
 const ctx = aContext();
@@ -443,6 +443,28 @@ describe(findStartJourneyCycles.name, () => {
     const others = [{ journeyId: 200, actions: [act.startJourney('a', 100)] }];
     expect(startJourneyCycleViolations(100, [act.startJourney('s1', 200)], others)).toEqual([
       { code: 'start_journey_cycle', actionId: 's1', message: 'Start Journey makes a loop: journey 100 → 200 → 100' },
+    ]);
+  });
+});
+
+describe(`${startJourneyCycleViolations.name} with a Start Journey of the journey itself`, () => {
+  const selfStart = { id: 's', type: 'start_journey', settings: { journeyId: 100 } };
+  /** What saving reports: the parse's violations, then the loop check's (as JourneyValidation.parseActions does). */
+  const violationsOnSave = (input: unknown[], others: { journeyId: number; actions: Action[] }[] = []) => {
+    const parsed = parse(input);
+    return [...parsed.violations, ...startJourneyCycleViolations(100, parsed.actions, others)];
+  };
+
+  it('is one violation, the clearer "cannot start the journey it is in", not also a loop 100 → 100', () => {
+    expect(violationsOnSave([selfStart])).toEqual([{ code: 'start_journey_self', actionId: 's', message: 'Start Journey cannot start the journey it is in' }]);
+    expect(findStartJourneyCycles(100, [act.startJourney('s', 100)], [])).toBeNull();
+  });
+
+  it('still reports a real loop through another journey beside it', () => {
+    const others = [{ journeyId: 200, actions: [act.startJourney('back', 100)] }];
+    expect(violationsOnSave([selfStart, { id: 's2', type: 'start_journey', settings: { journeyId: 200 } }], others)).toEqual([
+      { code: 'start_journey_self', actionId: 's', message: 'Start Journey cannot start the journey it is in' },
+      { code: 'start_journey_cycle', actionId: 's2', message: 'Start Journey makes a loop: journey 100 → 200 → 100' },
     ]);
   });
 });

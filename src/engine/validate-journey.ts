@@ -300,6 +300,8 @@ function startTargets(actions: readonly Action[]): { actionId: string; journeyId
  * Static loop check at save: a chain of Start Journey actions that leads back
  * to this journey (using the actions about to be saved for this one and the
  * saved actions of the others). Returns the shortest such loop, or null.
+ * A Start Journey of this journey itself is left out: the settings check
+ * reports it as start_journey_self.
  * A loop is not always endless at run time (re-entry rules may stop it) but
  * it is never what a user means, so the caller refuses the save.
  */
@@ -317,7 +319,8 @@ export function findStartJourneyCycles(
       );
   }
   let best: StartJourneyCycle | null = null;
-  for (const start of startTargets(actions)) {
+  // A Start Journey of the journey itself is the start_journey_self violation already; a "loop 1 → 1" would say it twice.
+  for (const start of startTargets(actions).filter((target) => target.journeyId !== journeyId)) {
     const route = shortestRoute(start.journeyId, journeyId, edges);
     if (route && (!best || route.length + 1 < best.path.length)) best = { path: [journeyId, ...route], actionId: start.actionId };
   }

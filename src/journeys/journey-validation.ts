@@ -10,7 +10,7 @@ import { parseGoal } from '../engine/goals';
 import { parseActions, startJourneyCycleViolations, validateTrigger } from '../engine/validate-journey';
 import type { ValidationContext } from '../engine/validation.types';
 import type { Action, JourneyGoal, Trigger, TriggerType } from '../engine/journey.types';
-import { HOST_PORTS, type HostPorts, type SubscriberRef } from '../host/host.ports';
+import { HOST_PORTS, type HostPorts, type HostSubscriber, type SubscriberRef } from '../host/host.ports';
 import type { AppConfig } from '../config/env';
 import { PLUGIN_CONFIG } from '../core/tokens';
 import { decodeActions } from './journey.codec';
@@ -82,11 +82,37 @@ export class JourneyValidation {
   }
 
   /**
-   * Subscriber refs of the owner's lists (that exist, unless told otherwise).
-   * A list of another user answers NotFound (as if it did not exist); unknown
-   * subscribers are refused, all named.
+   * Subscriber refs of the owner's lists, whether or not the subscribers exist.
+   * A list of another user answers NotFound (as if it did not exist).
    */
-  async checkSubscriberRefs(userId: number, refs: unknown, options: { mustExist: boolean } = { mustExist: true }): Promise<SubscriberRef[]> {
+  async checkSubscriberRefs(userId: number, refs: unknown): Promise<SubscriberRef[]> {
+    const wanted = await this.ownListRefs(userId, refs);
+    return [...wanted].flatMap(([listId, ids]) => [...ids].map((subscriberId) => ({ listId, subscriberId })));
+  }
+
+  /**
+   * The subscribers these refs name, in the owner's lists, as the host has
+   * them. A list of another user answers NotFound (as if it did not exist);
+   * unknown subscribers are refused, all named.
+   */
+  async existingSubscribers(userId: number, refs: unknown): Promise<HostSubscriber[]> {
+    const wanted = await this.ownListRefs(userId, refs);
+    const violations: Violation[] = [];
+    const out: HostSubscriber[] = [];
+    for (const [listId, ids] of wanted) {
+      const found = new Map((await this.host.audience.getSubscribers(userId, listId, [...ids])).map((s) => [s.subscriberId, s]));
+      for (const subscriberId of ids) {
+        const subscriber = found.get(subscriberId);
+        if (subscriber) out.push(subscriber);
+        else violations.push({ code: 'subscriber_not_found', actionId: null, message: `Subscriber ${subscriberId} not found in list ${listId}` });
+      }
+    }
+    if (violations.length > 0) throw JourneysException.invalid(violations.map((v) => v.message).join('; '), violations);
+    return out;
+  }
+
+  /** The refs by list, checked for shape and number; NotFound for a list that is not the owner's. */
+  private async ownListRefs(userId: number, refs: unknown): Promise<Map<number, Set<number>>> {
     if (!Array.isArray(refs) || refs.length === 0) {
       throw JourneysException.invalid('Give at least one subscriber (listId and subscriberId)');
     }
@@ -109,18 +135,7 @@ export class JourneyValidation {
     const ownLists = new Set((await this.host.audience.listLists(userId)).map((l) => l.listId));
     const foreign = [...wanted.keys()].filter((listId) => !ownLists.has(listId));
     if (foreign.length > 0) throw JourneysException.notFound(`List ${foreign.join(', ')}`);
-
-    if (!options.mustExist) return [...wanted].flatMap(([listId, ids]) => [...ids].map((subscriberId) => ({ listId, subscriberId })));
-    const out: SubscriberRef[] = [];
-    for (const [listId, ids] of wanted) {
-      const found = new Set((await this.host.audience.getSubscribers(userId, listId, [...ids])).map((s) => s.subscriberId));
-      for (const subscriberId of ids) {
-        if (found.has(subscriberId)) out.push({ listId, subscriberId });
-        else violations.push({ code: 'subscriber_not_found', actionId: null, message: `Subscriber ${subscriberId} not found in list ${listId}` });
-      }
-    }
-    if (violations.length > 0) throw JourneysException.invalid(violations.map((v) => v.message).join('; '), violations);
-    return out;
+    return wanted;
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Violation } from '../common/journeys.exception';
 import type { Action, ActionType, JourneyGoal, JourneyStatus, ReEntryRule, Trigger, TriggerType } from '../engine/journey.types';
+import type { EditImpact } from '../engine/edit-impact';
 import type { EntryState } from '../engine/step.types';
 
 export const JOURNEY_NAME_MAX = 250;
@@ -72,14 +73,17 @@ export interface JourneyDetail {
   lastActivityAt: Date | null;
 }
 
-export interface ActionsPreview {
+/** Who an edit of the actions concerns besides those who leave: the live entries before each added action. */
+export type NewActionsReach = Pick<EditImpact, 'newActions' | 'reached'>;
+
+export interface ActionsPreview extends NewActionsReach {
   violations: Violation[];
   /** Live entries (active, waiting, failed) sitting at actions the new tree removes: they would exit on save. */
   affected: number;
   removedActionIds: string[];
 }
 
-export interface SaveActionsResult {
+export interface SaveActionsResult extends NewActionsReach {
   version: number;
   actions: Action[];
   removedActionIds: string[];

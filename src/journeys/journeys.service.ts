@@ -11,15 +11,15 @@ import { CLOCK, SEQUELIZE, TABLES, type Clock } from '../core/tokens';
 import { sequelizeSession } from '../database/db';
 import type { PluginTables } from '../database/tables';
 import { allActions } from '../engine/action-tree';
-import { editImpact, type ActionPositionCount } from '../engine/edit-impact';
+import { editImpact, type ActionPositionCount, type EditImpact } from '../engine/edit-impact';
 import { ACTION_REMOVED_REASON } from '../engine/step';
-import type { Action, ReEntryRule, Trigger } from '../engine/journey.types';
+import type { Action, Trigger } from '../engine/journey.types';
 import type { CausationContext, SubscriberRef } from '../host/host.ports';
 import { EntryScheduler, type ManualEnrolResult } from '../runtime/entry-scheduler';
+import { withMessages, type NotEnrolledRef } from '../runtime/intake/not-enrolled';
 import { decodeActions, decodeGoal, decodeTrigger, encodeActions, encodeGoal, encodeTrigger } from './journey.codec';
 import {
   JOURNEY_NAME_MAX,
-  JOURNEY_NOTES_MAX,
   type ActionsPreview,
   type CreateJourneyInput,
   type JourneyDetail,
@@ -31,6 +31,7 @@ import type { JourneyModel } from './journey.model';
 import { JourneyRepository, transactionWithRetry } from './journey.repository';
 import { conversionRate } from './conversion';
 import { JourneyValidation } from './journey-validation';
+import { checkName, checkNotes, checkReEntry } from './journey-fields';
 
 const LIVE_STATES = `('active','waiting','failed')`;
 export const EXIT_ON_REQUEST_REASON = 'Exited on request';
@@ -151,13 +152,13 @@ export class JourneysService {
     return this.get(userId, journeyId);
   }
 
-  /** What saving `actions` would do, without saving: every violation, and the live entries at removed actions. */
+  /** What saving `actions` would do, without saving: every violation, the live entries at removed actions and those before added ones. */
   async previewActions(userId: number, journeyId: number, actions: unknown): Promise<ActionsPreview> {
     const row = await this.repo.findOwned(userId, journeyId);
     const parsed = await this.validation.parseActions(userId, row.JourneyID, actions);
     const positions = await this.livePositions(row.JourneyID);
     const impact = editImpact(decodeActions(row.Actions), parsed.actions, positions);
-    return { violations: parsed.violations, affected: impact.affected, removedActionIds: impact.removedActionIds };
+    return { violations: parsed.violations, ...impactOf(impact) };
   }
 
   /**
@@ -188,7 +189,8 @@ export class JourneysService {
         ACTION_REMOVED_REASON,
         sequelizeSession(this.sequelize, transaction),
       );
-      return { version, actions: parsed.actions, removedActionIds: impact.removedActionIds, exitedEntries };
+      const { removedActionIds, newActions, reached } = impactOf(impact);
+      return { version, actions: parsed.actions, removedActionIds, exitedEntries, newActions, reached };
     });
   }
 
@@ -290,13 +292,24 @@ export class JourneysService {
 
   /**
    * Enrols subscribers of the owner's lists into the journey (the API's
-   * subscriber.journey.trigger and the manual trigger). Lists of another user
-   * answer NotFound; subscribers that do not exist are refused, all named.
+   * subscriber.journey.trigger). Lists of another user answer NotFound;
+   * subscribers that do not exist are refused, all named. Only subscribed
+   * subscribers enter by hand (a journey triggered by unsubscription takes
+   * anyone); the others are in `notEnrolled` as not_subscribed, beside those
+   * the runtime turned away.
    */
   async enrolSubscribers(userId: number, journeyId: number, refs: SubscriberRef[], causation?: CausationContext): Promise<ManualEnrolResult> {
-    await this.repo.findOwned(userId, journeyId);
-    const checked = await this.validation.checkSubscriberRefs(userId, refs);
-    return this.scheduler.enrolManually(userId, journeyId, checked, causation);
+    const row = await this.repo.findOwned(userId, journeyId);
+    const subscribers = await this.validation.existingSubscribers(userId, refs);
+    const anyStatus = row.TriggerType === 'unsubscription';
+    const mayEnter: SubscriberRef[] = [];
+    const notSubscribed: NotEnrolledRef[] = [];
+    for (const s of subscribers) {
+      if (anyStatus || s.subscriptionStatus === 'Subscribed') mayEnter.push(refOf(s));
+      else notSubscribed.push({ ref: refOf(s), reason: 'not_subscribed', detail: s.subscriptionStatus });
+    }
+    const result = await this.scheduler.enrolManually(userId, journeyId, mayEnter, causation);
+    return { ...result, notEnrolled: withMessages([...notSubscribed, ...result.notEnrolled], subscribers.map(refOf)) };
   }
 
   /**
@@ -306,7 +319,7 @@ export class JourneysService {
    */
   async exitSubscribers(userId: number, journeyId: number, refs: SubscriberRef[]): Promise<{ exited: number }> {
     const row = await this.repo.findOwned(userId, journeyId);
-    const checked = await this.validation.checkSubscriberRefs(userId, refs, { mustExist: false });
+    const checked = await this.validation.checkSubscriberRefs(userId, refs);
     // Through the scheduler, which locks entries in the workers' order (by EntryID), so it cannot deadlock with them.
     return { exited: await this.scheduler.exitEntries({ journeyId: row.JourneyID, refs: checked }, EXIT_ON_REQUEST_REASON) };
   }
@@ -319,11 +332,20 @@ export class JourneysService {
     });
   }
 
-  /** Live entries per current ActionID. */
+  /** Live entries per current ActionID (null: not started yet). */
   private async livePositions(journeyId: number, transaction?: Transaction): Promise<ActionPositionCount[]> {
     const rows = await this.scheduler.livePositions(sequelizeSession(this.sequelize, transaction), journeyId);
     return rows.map((r) => ({ actionId: r.ActionID, count: Number(r.n) }));
   }
+}
+
+/** What the preview and the save report of an edit's impact. */
+function impactOf(impact: EditImpact): Omit<ActionsPreview, 'violations'> {
+  return { affected: impact.affected, removedActionIds: impact.removedActionIds, newActions: impact.newActions, reached: impact.reached };
+}
+
+function refOf(subscriber: SubscriberRef): SubscriberRef {
+  return { listId: subscriber.listId, subscriberId: subscriber.subscriberId };
 }
 
 function toDetail(row: JourneyModel): JourneyDetail {
@@ -343,33 +365,6 @@ function toDetail(row: JourneyModel): JourneyDetail {
     updatedAt: row.UpdatedAt,
     lastActivityAt: row.LastActivityAt ?? null,
   };
-}
-
-function checkName(value: unknown, violations: Violation[]): string {
-  const name = typeof value === 'string' ? value.trim() : '';
-  if (name.length === 0) violations.push({ code: 'name_required', actionId: null, message: 'Enter a name for the journey' });
-  else if (name.length > JOURNEY_NAME_MAX) {
-    violations.push({ code: 'name_too_long', actionId: null, message: `The journey name must be at most ${JOURNEY_NAME_MAX} characters` });
-  }
-  return name;
-}
-
-function checkNotes(value: unknown, violations: Violation[]): string | null {
-  if (value === null || value === undefined || value === '') return null;
-  if (typeof value !== 'string') {
-    violations.push({ code: 'notes_invalid', actionId: null, message: 'Notes must be text' });
-    return null;
-  }
-  if (value.length > JOURNEY_NOTES_MAX) {
-    violations.push({ code: 'notes_too_long', actionId: null, message: `Notes must be at most ${JOURNEY_NOTES_MAX} characters` });
-  }
-  return value;
-}
-
-function checkReEntry(value: unknown, violations: Violation[]): ReEntryRule {
-  if (value === 'allow' || value === 'once') return value;
-  violations.push({ code: 'reentry_invalid', actionId: null, message: 'Re-entry must be "allow" or "once"' });
-  return 'allow';
 }
 
 function summarise(prefix: string, violations: Violation[]): string {

@@ -19,6 +19,7 @@ import { allDraftActions, treeShape, type DraftAction } from './forms/draft-tree
 import type { FormBody } from './forms/form-values';
 import { EMPTY_GOAL_FORM, goalFormFromGoal, type GoalFormValues } from './forms/goal.form';
 import { EMPTY_TRIGGER_FORM, triggerFormFromTrigger, type TriggerFormValues } from './forms/trigger.form';
+import { impactWords } from './edit-impact-words';
 import { funnelChart } from './funnel-chart';
 import { goalFields } from './goal-view';
 import type { PageModel } from './page-model';
@@ -193,13 +194,7 @@ export class JourneyPages {
       violationSummary: total === 0 ? null : `${total} ${total === 1 ? 'problem' : 'problems'} to fix before the actions can be saved:`,
       generalViolations: general,
       violationList: (state.violations ?? []).map((v) => ({ message: v.message, anchor: v.actionId && known.has(v.actionId) ? `action-${v.actionId}` : null })),
-      preview: state.preview
-        ? {
-            affected: state.preview.affected,
-            removed: state.preview.removedActionIds.length,
-            enabled: state.preview.enabled,
-          }
-        : null,
+      preview: state.preview ? { ...impactWords(state.preview), enabled: state.preview.enabled } : null,
     };
   }
 

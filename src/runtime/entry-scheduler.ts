@@ -15,6 +15,7 @@ import type { CausationContext, SubscriberRef } from '../engine/host-facts.types
 import { EntryQueue, type TimedEntryStep } from './entry-queue.service';
 import { EntryStore, type ExitFilter, type Position } from './entry-store';
 import { Enrolment } from './intake/enrolment';
+import { withMessages, type NotEnrolled } from './intake/not-enrolled';
 import { JourneyStore } from './journey-store';
 import { chunk, type EntryStep } from './queues';
 
@@ -25,6 +26,8 @@ export interface ManualEnrolResult {
   /** Refused by the loop bound. */
   refused: number;
   entryIds: number[];
+  /** Every subscriber asked for who did not enter, why, in the order asked (the loop bound's refusals among them). */
+  notEnrolled: NotEnrolled[];
 }
 
 @Injectable()
@@ -61,15 +64,24 @@ export class EntryScheduler {
 
   /**
    * Enrols subscribers into one of the user's journeys (the API, Start Journey
-   * from outside). The journey must be enabled. `causation` continues a chain;
-   * without it a new chain starts.
+   * from outside). The journey must be enabled (a Conflict with the reason
+   * journey_disabled otherwise). `causation` continues a chain; without it a
+   * new chain starts.
    */
   async enrolManually(userId: number, journeyId: number, refs: SubscriberRef[], causation?: CausationContext): Promise<ManualEnrolResult> {
     const journey = await this.journeys.get(journeyId);
     if (!journey || journey.definition.ownerUserId !== userId) throw JourneysException.notFound(`Journey ${journeyId}`);
-    if (!journey.enabled) throw new JourneysException(JourneysErrorCode.Conflict, `Journey ${journeyId} is disabled; enable it before adding subscribers`);
+    if (!journey.enabled) {
+      const message = `Journey ${journeyId} is disabled; enable it before adding subscribers`;
+      throw new JourneysException(JourneysErrorCode.Conflict, message, [{ code: 'journey_disabled', actionId: null, message }]);
+    }
     const result = await this.enrolment.enrolRefs(journey, refs, causation ?? { chainId: `manual:${randomUUID()}`, depth: 0 });
-    return { enrolled: result.enrolled, refused: result.refused, entryIds: result.entries.map((e) => e.entryId) };
+    return {
+      enrolled: result.enrolled,
+      refused: result.refused,
+      entryIds: result.entries.map((e) => e.entryId),
+      notEnrolled: withMessages(result.notEnrolled, refs),
+    };
   }
 
   /**
@@ -88,8 +100,8 @@ export class EntryScheduler {
     return this.store.deleteJourneyEntries(session, journeyId);
   }
 
-  /** How many live entries stand at each action of a journey. */
-  livePositions(session: SqlSession, journeyId: number): Promise<{ ActionID: string; n: number }[]> {
+  /** How many live entries stand at each action of a journey (ActionID null: not started yet). */
+  livePositions(session: SqlSession, journeyId: number): Promise<{ ActionID: string | null; n: number }[]> {
     return this.store.livePositions(session, journeyId);
   }
 

@@ -263,11 +263,14 @@ export class EntryStore {
     );
   }
 
-  /** How many live entries stand at each action of a journey (the edit-impact preview; index idx_journey_position). */
-  livePositions(session: SqlSession, journeyId: number): Promise<{ ActionID: string; n: number }[]> {
+  /**
+   * How many live entries stand at each action of a journey, ActionID null for
+   * those not started yet (the edit-impact preview; index idx_journey_position).
+   */
+  livePositions(session: SqlSession, journeyId: number): Promise<{ ActionID: string | null; n: number }[]> {
     return session.select(
       `SELECT CurrentActionID AS ActionID, COUNT(*) AS n FROM \`${this.tables.entries}\`
-        WHERE JourneyID = ? AND State IN ('active','waiting','failed') AND CurrentActionID IS NOT NULL GROUP BY CurrentActionID`,
+        WHERE JourneyID = ? AND State IN ('active','waiting','failed') GROUP BY CurrentActionID`,
       [journeyId],
     );
   }
@@ -321,15 +324,15 @@ export class EntryStore {
     if (entryIds.length > 0) await tx.execute(`UPDATE \`${this.tables.entries}\` SET ActiveLock = NULL WHERE EntryID IN (?)`, [entryIds]);
   }
 
-  /** The live entry of each subscriber in this journey and list: id, step and when it was created. */
+  /** The live entry of each subscriber in this journey and list: id, step, chain and when it was created. */
   liveEntriesOf(
     tx: SqlTransaction,
     journeyId: number,
     listId: number,
     subscriberIds: readonly number[],
-  ): Promise<{ EntryID: number; SubscriberID: number; StepSeq: number; State: string; CreatedAt: Date }[]> {
+  ): Promise<{ EntryID: number; SubscriberID: number; StepSeq: number; State: string; ChainID: string; CreatedAt: Date }[]> {
     return tx.select(
-      `SELECT EntryID, SubscriberID, StepSeq, State, CreatedAt FROM \`${this.tables.entries}\`
+      `SELECT EntryID, SubscriberID, StepSeq, State, ChainID, CreatedAt FROM \`${this.tables.entries}\`
         WHERE JourneyID = ? AND ListID = ? AND SubscriberID IN (?) AND ActiveLock = 1`,
       [journeyId, listId, subscriberIds],
     );

@@ -32,6 +32,13 @@ export function plannerFields(tree: unknown[], settings: FormFields, extra: Reco
   return { tree: JSON.stringify(tree), ...settings, ...extra };
 }
 
+/** Form fields as an urlencoded body (a list value as repeated keys). */
+export function formBody(fields: FormFields): URLSearchParams {
+  const body = new URLSearchParams();
+  for (const [key, value] of Object.entries(fields)) for (const v of ([] as string[]).concat(value)) body.append(key, v);
+  return body;
+}
+
 /** The text of the card of one action (up to the next card). */
 export function cardOf(html: string, actionId: string): string {
   const start = html.indexOf(`id="action-${actionId}"`);
@@ -63,8 +70,7 @@ export function plannerClient(host: RefHost) {
     const user = opts.user ?? defaultUser;
     let token = opts.token;
     if (token === undefined) token = tokenIn((await get('/journeys/new', user)).text);
-    const body = new URLSearchParams();
-    for (const [key, value] of Object.entries(fields)) for (const v of ([] as string[]).concat(value)) body.append(key, v);
+    const body = formBody(fields);
     if (token !== null) body.append('_csrf', token);
     const res = await request(host.server).post(path).set('Cookie', cookies(user)).type('form').send(body.toString());
     remember(user, res);

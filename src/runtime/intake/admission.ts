@@ -8,6 +8,7 @@ import type { SubscriberRef } from '../../engine/host-facts.types';
 import type { RuntimeJourney } from '../journey-store';
 import { chunk } from '../queues';
 import { MAX_CHAIN_DEPTH } from '../runtime.limits';
+import type { NotEnrolledRef } from './not-enrolled';
 
 /** One subscriber to enrol into one journey, with the chain it belongs to. */
 export interface EnrolRequest {
@@ -71,16 +72,21 @@ export function requestGroups(requests: readonly EnrolRequest[]): RequestGroup[]
   });
 }
 
-/** Admits one group given the subscribers' past in the journey (keyed by SubscriberID); null when nobody may enter. */
-export function admitGroup(group: RequestGroup, past: ReadonlyMap<number, PastInJourney>): AdmittedGroup | null {
+/**
+ * Admits one group given the subscribers' past in the journey (keyed by
+ * SubscriberID): `admitted` is null when nobody may enter; `turnedAway` says
+ * who may not, and why.
+ */
+export function admitGroup(group: RequestGroup, past: ReadonlyMap<number, PastInJourney>): { admitted: AdmittedGroup | null; turnedAway: NotEnrolledRef[] } {
   const entries: AdmittedEntry[] = [];
+  const turnedAway: NotEnrolledRef[] = [];
   for (const request of group.requests) {
     const before = past.get(request.ref.subscriberId);
-    if (before?.live) continue;
-    if (before && group.journey.definition.reEntry === 'once') continue;
-    entries.push({ request, entryNumber: Number(before?.n ?? 0) + 1, refusedReason: loopRefusal(request) });
+    if (before?.live) turnedAway.push({ ref: request.ref, reason: 'already_active' });
+    else if (before && group.journey.definition.reEntry === 'once') turnedAway.push({ ref: request.ref, reason: 'entered_once' });
+    else entries.push({ request, entryNumber: Number(before?.n ?? 0) + 1, refusedReason: loopRefusal(request) });
   }
-  return entries.length > 0 ? { journey: group.journey, listId: group.listId, entries } : null;
+  return { admitted: entries.length > 0 ? { journey: group.journey, listId: group.listId, entries } : null, turnedAway };
 }
 
 function loopRefusal(request: EnrolRequest): string | null {

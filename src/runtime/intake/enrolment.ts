@@ -17,6 +17,7 @@ import type { EntryStep } from '../queues';
 import { RuntimeMetrics } from '../runtime.metrics';
 import { MAX_CHAIN_DEPTH } from '../runtime.limits';
 import { admitGroup, historyKey, requestGroups, type AdmittedGroup, type EnrolRequest, type PastInJourney } from './admission';
+import type { NotEnrolledRef } from './not-enrolled';
 
 export interface EnrolResult {
   enrolled: number;
@@ -26,10 +27,12 @@ export interface EnrolResult {
   entries: EntryStep[];
   /** Entries made per event id (requests that carried one). */
   byEvent: Map<string, number>;
+  /** The subscribers asked for who did not enter, and why (the loop bound's refusals among them). */
+  notEnrolled: NotEnrolledRef[];
 }
 
 export function emptyEnrolResult(): EnrolResult {
-  return { enrolled: 0, refused: 0, entries: [], byEvent: new Map() };
+  return { enrolled: 0, refused: 0, entries: [], byEvent: new Map(), notEnrolled: [] };
 }
 
 @Injectable()
@@ -51,7 +54,17 @@ export class Enrolment {
    * `known`: that past when the caller read it already, keyed by historyKey().
    */
   async admit(tx: SqlTransaction, requests: readonly EnrolRequest[], known?: ReadonlyMap<string, PastInJourney>): Promise<AdmittedGroup[]> {
-    const out: AdmittedGroup[] = [];
+    return (await this.admission(tx, requests, known)).admitted;
+  }
+
+  /** What admit() answers, and the requests it turned away with the reason. */
+  private async admission(
+    tx: SqlTransaction,
+    requests: readonly EnrolRequest[],
+    known?: ReadonlyMap<string, PastInJourney>,
+  ): Promise<{ admitted: AdmittedGroup[]; turnedAway: NotEnrolledRef[] }> {
+    const admitted: AdmittedGroup[] = [];
+    const turnedAway: NotEnrolledRef[] = [];
     for (const group of requestGroups(requests)) {
       const journeyId = group.journey.definition.journeyId;
       const past = new Map<number, PastInJourney>();
@@ -69,10 +82,11 @@ export class Enrolment {
         );
         for (const row of rows) past.set(Number(row.SubscriberID), { n: Number(row.n), live: row.live === null ? null : Number(row.live) });
       }
-      const admitted = admitGroup(group, past);
-      if (admitted) out.push(admitted);
+      const decided = admitGroup(group, past);
+      if (decided.admitted) admitted.push(decided.admitted);
+      turnedAway.push(...decided.turnedAway);
     }
-    return out;
+    return { admitted, turnedAway };
   }
 
   /** Inserts entries for these requests in `tx`, active at the start of their journey. */
@@ -82,7 +96,9 @@ export class Enrolment {
     const now = this.clock.now();
     const nowSql = sqlDate(now);
     const touched = new Set<number>();
-    for (const group of await this.admit(tx, requests)) {
+    const { admitted, turnedAway } = await this.admission(tx, requests);
+    result.notEnrolled.push(...turnedAway);
+    for (const group of admitted) {
       const journey = group.journey.definition;
       const refused = group.entries.filter((a) => a.refusedReason).length;
       const { affectedRows } = await this.store.insertEntries(
@@ -104,12 +120,22 @@ export class Enrolment {
       result.enrolled += affectedRows - refused;
       result.refused += refused;
       this.noteRefused(journey.journeyId, refused);
-      if (affectedRows <= refused) continue;
+      const toEnter = group.entries.filter((a) => !a.refusedReason).map((a) => a.request);
+      for (const { request, refusedReason } of group.entries) {
+        if (refusedReason) result.notEnrolled.push({ ref: request.ref, reason: 'loop_limit', detail: refusedReason });
+      }
+      if (affectedRows <= refused) {
+        // The insert ignored every one: another enrolment made their live entries since admission read (it waited on their keys).
+        for (const request of toEnter) result.notEnrolled.push({ ref: request.ref, reason: 'already_active' });
+        continue;
+      }
       touched.add(journey.journeyId);
       const bySubscriber = new Map(group.entries.map((a) => [a.request.ref.subscriberId, a.request]));
       const live = await this.store.liveEntriesOf(tx, journey.journeyId, group.listId, [...bySubscriber.keys()]);
+      const beaten = affectedRows - refused < toEnter.length ? beatenTo(toEnter, live) : new Set<number>();
+      for (const subscriberId of beaten) result.notEnrolled.push({ ref: { listId: group.listId, subscriberId }, reason: 'already_active' });
       for (const row of live) {
-        if (row.State !== 'active' || Number(row.StepSeq) !== 0) continue;
+        if (row.State !== 'active' || Number(row.StepSeq) !== 0 || beaten.has(Number(row.SubscriberID))) continue;
         result.entries.push({ entryId: Number(row.EntryID), stepSeq: 0 });
         // Only rows this insert made (not a live entry a concurrent enrolment made) count for the event.
         const eventId = bySubscriber.get(Number(row.SubscriberID))?.eventId;
@@ -135,4 +161,15 @@ export class Enrolment {
     await this.queue.afterCommit([], result.entries);
     return result;
   }
+}
+
+/**
+ * When the insert ignored some rows: the subscribers whose live entry another
+ * enrolment made between admission's read and the insert (it waited on that
+ * entry's key). Told apart by the chain: a live row of another chain, or none
+ * this transaction can see, is not this insert's.
+ */
+function beatenTo(toEnter: readonly EnrolRequest[], live: readonly { SubscriberID: number; ChainID: string }[]): Set<number> {
+  const chainOf = new Map(live.map((row) => [Number(row.SubscriberID), row.ChainID]));
+  return new Set(toEnter.filter((request) => chainOf.get(request.ref.subscriberId) !== request.chainId).map((request) => request.ref.subscriberId));
 }
