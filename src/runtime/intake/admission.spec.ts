@@ -9,6 +9,7 @@ const journeyOf = (reEntry: 'allow' | 'once'): RuntimeJourney => ({
   enabled: true,
   webhookSecret: 'whsec_x',
   reactsToEvents: false,
+  endsOtherEntries: false,
 });
 
 function group(reEntry: 'allow' | 'once', subscribers: { id: number; depth?: number }[]): RequestGroup {
