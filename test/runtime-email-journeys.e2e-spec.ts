@@ -119,6 +119,37 @@ describe('Journeys that send email and wait for people', () => {
       expect((await logOf(host, bob)).find((l) => l.ActionID === 'wait')?.Result).toBe('no: timed out');
     });
 
+    it('the open moves the entry in the transaction that records it: Yes has committed when the hook returns, no job queued', async () => {
+      const { subscribers: s, emails } = host.demo;
+      const journeyId = await journey();
+      const [entryId] = await enrol(journeyId, [s.erin]);
+      const { queue } = runtimeOf(host);
+      await queue.pause(true); // this process's workers take no job: only the intake itself can move the entry
+      try {
+        clock.advance(MINUTE);
+        await host.hooks.fire('Email.Opened', {
+          EventID: `inline-open-${journeyId}`,
+          UserID: 1,
+          ListID: s.erin.listId,
+          SubscriberID: s.erin.subscriberId,
+          EmailAddress: s.erin.emailAddress,
+          EmailID: emails.newsletter,
+          CampaignID: null,
+          AutoResponderID: null,
+          OccurredAt: clock.now().toISOString(),
+        });
+        expect((await logOf(host, entryId)).map((l) => [l.ActionID, l.Status, l.Result])).toEqual([
+          ['send', 'done', expect.stringMatching(/^sent #/)],
+          ['wait', 'done', `yes: inline-open-${journeyId}`],
+          ['city-opened', 'done', 'opened'],
+        ]);
+        expect(await entriesOf(host, journeyId)).toEqual([expect.objectContaining({ State: 'completed', ActiveLock: null })]);
+        expect(await queue.getJobCounts()).toMatchObject({ waiting: 0, active: 0 });
+      } finally {
+        await queue.resume(true);
+      }
+    });
+
     it('an open that arrived before the entry started waiting (after it reached the action) counts', async () => {
       const { subscribers: s, emails } = host.demo;
       const journeyId = await journey();

@@ -25,6 +25,13 @@ import { chunk } from './queues';
 const ENTRY_COLUMNS =
   'EntryID, JourneyID, RelOwnerUserID, ListID, SubscriberID, State, CurrentActionID, WakeAt, StepSeq, ChainID, ChainDepth, TriggerEvent, Attempts, EntryNumber, CreatedAt, WaitingSince';
 
+/** ENTRY_COLUMNS without the trigger event, of table `alias`: a look before the lock (the step re-reads the rows under it). */
+function peekColumns(alias: string): string {
+  return ENTRY_COLUMNS.split(', ')
+    .map((column) => (column === 'TriggerEvent' ? 'NULL AS TriggerEvent' : `${alias}.${column}`))
+    .join(', ');
+}
+
 /** A new entry as enrolment inserts it: active at the start, or already exited (refused by the loop bound). */
 export interface NewEntry {
   journeyId: number;
@@ -95,9 +102,8 @@ export class EntryStore {
   /** An unlocked look at entries that might run (live, active or waiting). */
   async peekRunnable(entryIds: readonly number[]): Promise<EntryRow[]> {
     const rows = await this.db.select<EntryRow>(
-      `SELECT EntryID, JourneyID, RelOwnerUserID, ListID, SubscriberID, State, CurrentActionID, WakeAt, StepSeq, ChainID, ChainDepth, NULL AS TriggerEvent, Attempts,
-              EntryNumber, CreatedAt, WaitingSince
-         FROM \`${this.tables.entries}\` WHERE EntryID IN (?) AND ActiveLock = 1 AND State IN ('active','waiting')`,
+      `SELECT ${peekColumns('e')}
+         FROM \`${this.tables.entries}\` e WHERE EntryID IN (?) AND ActiveLock = 1 AND State IN ('active','waiting')`,
       [entryIds],
     );
     return rows.map(normaliseEntry);
@@ -211,15 +217,17 @@ export class EntryStore {
    * may move now: entries waiting at a Wait for event, and every live entry
    * of an enabled journey with a goal.
    */
-  reactiveEntriesOf(refs: readonly SubscriberRef[]): Promise<{ EntryID: number; StepSeq: number }[]> {
-    if (refs.length === 0) return Promise.resolve([]);
-    return this.db.select(
-      `SELECT e.EntryID, e.StepSeq FROM \`${this.tables.entries}\` e
+  async reactiveEntriesOf(refs: readonly SubscriberRef[], session: SqlSession = this.db): Promise<EntryRow[]> {
+    if (refs.length === 0) return [];
+    const rows = await session.select<EntryRow>(
+      `SELECT ${peekColumns('e')} FROM \`${this.tables.entries}\` e
          JOIN \`${this.tables.journeys}\` j ON j.JourneyID = e.JourneyID AND j.Status = 'Enabled'
         WHERE (e.ListID, e.SubscriberID) IN (${refs.map(() => '(?, ?)').join(', ')}) AND e.State IN ('active','waiting')
-          AND (e.WaitingSince IS NOT NULL OR j.Goal IS NOT NULL)`,
+          AND (e.WaitingSince IS NOT NULL OR j.Goal IS NOT NULL)
+        ORDER BY e.EntryID`,
       refs.flatMap((r) => [r.listId, r.subscriberId]),
     );
+    return rows.map(normaliseEntry);
   }
 
   /** Positions of live entries to queue (active now, waiting at their time). */

@@ -36,6 +36,7 @@ import { RuntimeHealth } from './runtime.health';
 import { RuntimeMetrics } from './runtime.metrics';
 import { DecisionWriter } from './step/decision-writer';
 import { EventWaits } from './step/event-waits';
+import { WokenEntries } from './step/woken-entries';
 import { ListImport } from './step/list-import';
 import { SamePerson } from './step/same-person';
 import { StepPlanner } from './step/step-planner';
@@ -55,6 +56,7 @@ import { WebhookSender } from './webhook-sender';
     ProcessedEvents,
     SubscriberEvents,
     EventWaits,
+    WokenEntries,
     TriggerMatcher,
     Enrolment,
     StepPlanner,

@@ -3,12 +3,13 @@
  *
  * Single events are coalesced into batches (EventCoalescer: the busier the
  * stream, the bigger the batches). One transaction per batch: the event ids
- * are recorded (a repeated id enrols nobody), the matching journeys are found
- * (TriggerMatcher), and the subscribers admitted and inserted where their
- * first step leaves them (ListImport: a single event takes the same path as a
- * list import, so its first instant actions commit with its enrolment and no
- * job round trip is needed). What comes next (wake-ups, external actions) is
- * queued once the transaction has committed. Each caller's answer comes after
+ * are recorded (a repeated id enrols nobody), entries waiting for the batch's
+ * opens, clicks and conversions take their step (WokenEntries), the matching
+ * journeys are found (TriggerMatcher), and the subscribers admitted and
+ * inserted where their first step leaves them (ListImport: a single event
+ * takes the same path as a list import, so its first instant actions commit
+ * with its enrolment and no job round trip is needed). What comes next
+ * (wake-ups, external actions) is queued once the transaction has committed. Each caller's answer comes after
  * that commit, so an event the intake answered for is never lost; it does not
  * wait for Redis: while Redis is away the queueing is skipped and the sweeper
  * queues the committed entries later (EntryQueue, QueueConnection).
@@ -33,6 +34,7 @@ import { ProcessedEvents } from './processed-events';
 import { SubscriberEvents } from './subscriber-events';
 import type { TriggerIntake } from '../trigger-intake';
 import { TriggerMatcher } from './trigger-matcher';
+import { WokenEntries } from '../step/woken-entries';
 
 export interface AcceptManyResult {
   enrolled: number;
@@ -64,6 +66,8 @@ interface BatchOutcome extends EnrolResult {
   followUps: FirstStepFollowUps;
   /** Subscribers with new opens, clicks or conversions. */
   touched: SubscriberRef[];
+  /** Their entries the batch stepped: the look after commit leaves them out. */
+  stepped: ReadonlySet<number>;
 }
 
 @Injectable()
@@ -82,6 +86,7 @@ export class TriggerIntakeService implements TriggerIntake {
     private readonly metrics: RuntimeMetrics,
     private readonly subscriberEvents: SubscriberEvents,
     private readonly eventWaits: EventWaits,
+    private readonly woken: WokenEntries,
     @Inject(PLUGIN_CONFIG) config: AppConfig,
   ) {
     const coalescer = (this.coalescer = new EventCoalescer({
@@ -209,8 +214,9 @@ export class TriggerIntakeService implements TriggerIntake {
       const nothing = (duplicates: number): BatchOutcome => ({
         ...emptyEnrolResult(),
         duplicates,
-        followUps: { wakes: [], runNow: [], eventWaits: [] },
+        followUps: noFollowUps(),
         touched: [],
+        stepped: new Set(),
       });
       if (fresh.length === 0) return nothing(events.length);
       const recorded = await this.events.record(
@@ -221,14 +227,16 @@ export class TriggerIntakeService implements TriggerIntake {
       if (recorded === 0) return nothing(events.length); // every id was seen before
       if (recorded !== fresh.length) throw new EventRace();
       const duplicates = events.length - fresh.length;
-      // Opens, clicks and conversions are kept for goals and Wait for event; their subscribers' waiting entries move after commit.
+      // Opens, clicks and conversions are kept for goals and Wait for event; the entries they move take their step here.
       const touched = await this.subscriberEvents.record(tx, fresh, now);
+      const woken = await this.stepWoken(tx, touched, now);
       const requests = await this.matcher.match(tx, fresh);
       if (requests.length > 0) {
         try {
           // Each new entry inserted where its first step leaves it. In a savepoint: a race with another
           // enrolment, or a step that cannot be done here, falls back to the path below.
-          return { ...(await tx.savepoint((sp) => this.listImport.enrolFresh(sp, requests))), duplicates, touched };
+          const enrolled = await tx.savepoint((sp) => this.listImport.enrolFresh(sp, requests));
+          return { ...enrolled, duplicates, followUps: joinFollowUps(woken.followUps, enrolled.followUps), touched, stepped: woken.stepped };
         } catch (error) {
           if (isTransientDbError(error)) throw error;
           if (!(error instanceof FreshEnrolmentRace))
@@ -236,39 +244,65 @@ export class TriggerIntakeService implements TriggerIntake {
         }
       }
       const enrolled = await this.enrolment.enrol(tx, requests);
-      return { ...enrolled, duplicates, touched, followUps: await this.firstStepInline(tx, enrolled.entries) };
+      const firstSteps = await this.firstStepInline(tx, enrolled.entries);
+      return { ...enrolled, duplicates, followUps: joinFollowUps(woken.followUps, firstSteps), touched, stepped: woken.stepped };
     });
     await this.queue.afterCommit(outcome.followUps.wakes, outcome.followUps.runNow);
     await this.moveWaiting(outcome);
     return { enrolled: outcome.enrolled, duplicates: outcome.duplicates, refused: outcome.refused, byEvent: outcome.byEvent };
   }
 
+  /**
+   * The step of entries these subscribers' new events may move, in a
+   * savepoint (WokenEntries): if it cannot be done here, the events still
+   * stand and the entries are queued after commit.
+   */
+  private async stepWoken(tx: SqlTransaction, touched: SubscriberRef[], now: Date): Promise<Pick<BatchOutcome, 'followUps' | 'stepped'>> {
+    if (touched.length === 0) return { followUps: noFollowUps(), stepped: new Set() };
+    try {
+      return await tx.savepoint((sp) => this.woken.stepInline(sp, touched, now));
+    } catch (error) {
+      if (isTransientDbError(error)) throw error;
+      this.logger.warn(`entries woken by ${touched.length} subscribers' events left to the workers: ${(error as Error).message}`);
+      return { followUps: noFollowUps(), stepped: new Set() };
+    }
+  }
+
   /** The first step of entries this transaction inserted, in a savepoint: if it cannot be done here, the entries still stand and go to the queue. */
   private async firstStepInline(tx: SqlTransaction, entries: EntryStep[]): Promise<FirstStepFollowUps> {
-    if (entries.length === 0) return { wakes: [], runNow: [], eventWaits: [] };
+    if (entries.length === 0) return noFollowUps();
     try {
       return await tx.savepoint((sp) => this.listImport.stepFresh(sp, entries));
     } catch (error) {
       if (isTransientDbError(error)) throw error;
       this.logger.warn(`first step of ${entries.length} new entries left to the workers: ${(error as Error).message}`);
-      return { wakes: [], runNow: entries, eventWaits: [] };
+      return { ...noFollowUps(), runNow: entries };
     }
   }
 
   /**
-   * After commit: entries these events may move (waiting for them, or in a
-   * journey with a goal) and entries that started waiting for an event run now.
+   * After commit: entries these events may move that the batch did not step
+   * (they started waiting while it ran, or its step could not be done), and
+   * entries that started waiting for an event and had one meanwhile, run now.
    * Best effort, like any queueing: should MySQL fail this read, or Redis be
    * away, the step at their wake time still finds the events in MySQL.
    */
   private async moveWaiting(outcome: BatchOutcome): Promise<void> {
     try {
-      await this.eventWaits.wake(outcome.touched);
+      await this.eventWaits.wake(outcome.touched, outcome.stepped);
       await this.eventWaits.catchUp(outcome.followUps.eventWaits);
     } catch (error) {
       this.logger.warn(`waking entries that wait for events failed (they move at their wake time): ${(error as Error).message}`);
     }
   }
+}
+
+function noFollowUps(): FirstStepFollowUps {
+  return { wakes: [], runNow: [], eventWaits: [] };
+}
+
+function joinFollowUps(a: FirstStepFollowUps, b: FirstStepFollowUps): FirstStepFollowUps {
+  return { wakes: [...a.wakes, ...b.wakes], runNow: [...a.runNow, ...b.runNow], eventWaits: [...a.eventWaits, ...b.eventWaits] };
 }
 
 function add(total: AcceptManyResult, part: AcceptManyResult): void {

@@ -1,10 +1,12 @@
 /**
  * Opens, clicks and conversions move entries that wait for them, as soon as
  * they arrive: entries at a Wait for event (Yes branch) and every live entry
- * of a journey with a goal (converted). Two checks, each after its own commit,
- * so that whichever of "the entry starts waiting" and "the event is recorded"
- * commits second sees the first:
- * - the intake, having recorded events, queues the subscribers' reactive entries;
+ * of a journey with a goal (converted). The intake steps the entries it sees
+ * in the transaction that records the events (WokenEntries). Two checks, each
+ * after its own commit, catch the rest, so that whichever of "the entry starts
+ * waiting" and "the event is recorded" commits second sees the first:
+ * - the intake, having recorded events, queues the subscribers' reactive
+ *   entries it did not step;
  * - a step, having parked entries at a Wait for event, looks for events that
  *   arrived since they reached it and queues those entries.
  * The step that runs them decides under the entries' locks (one branch per visit).
@@ -31,11 +33,11 @@ export class EventWaits {
     private readonly queue: EntryQueue,
   ) {}
 
-  /** After the intake committed these subscribers' events: their entries that may move now run now. */
-  async wake(refs: readonly SubscriberRef[]): Promise<void> {
+  /** After the intake committed these subscribers' events: their entries that may move now run now, but for those it stepped already. */
+  async wake(refs: readonly SubscriberRef[], stepped: ReadonlySet<number> = new Set()): Promise<void> {
     if (refs.length === 0) return;
-    const entries = await this.store.reactiveEntriesOf(refs);
-    await this.queue.runNow(entries.map((e) => ({ entryId: Number(e.EntryID), stepSeq: Number(e.StepSeq) })));
+    const entries = (await this.store.reactiveEntriesOf(refs)).filter((e) => !stepped.has(e.EntryID));
+    await this.queue.runNow(entries.map((e) => ({ entryId: e.EntryID, stepSeq: e.StepSeq })));
   }
 
   /** After a step committed entries waiting for an event: those whose subscriber had an event since run now. */
