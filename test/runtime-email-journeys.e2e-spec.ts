@@ -10,10 +10,11 @@
  */
 import request from 'supertest';
 import { startReferenceHost, type RefHost } from './support/reference-host';
-import { entriesOf, HOUR, insertJourney, logOf, MINUTE, MovableClock, runtimeOf, settle } from './support/journey-fixtures';
+import { entriesOf, HOUR, insertJourney, logOf, MINUTE, MovableClock, runtimeOf, settle, subscriptionEvents } from './support/journey-fixtures';
 import type { Action, JourneyGoal } from '../src/engine/journey.types';
 import { splitPath } from '../src/engine/step';
 import { pluginTables } from '../src/database/tables';
+import type { DemoData } from '../reference-host/seed';
 
 describe('Journeys that send email and wait for people', () => {
   let host: RefHost;
@@ -46,6 +47,18 @@ describe('Journeys that send email and wait for people', () => {
       return journeyId;
     });
   const setCity = (value: string): Action => ({ id: `city-${value}`, type: 'update_custom_field', settings: { fieldId: host.demo.fields.city, value } });
+  /** The host's Email.Opened hook payload: this subscriber opened the newsletter at `occurredAt`. */
+  const openOf = (subscriber: DemoData['subscribers'][keyof DemoData['subscribers']], eventId: string, occurredAt: Date) => ({
+    EventID: eventId,
+    UserID: host.demo.userA.userId,
+    ListID: subscriber.listId,
+    SubscriberID: subscriber.subscriberId,
+    EmailAddress: subscriber.emailAddress,
+    EmailID: host.demo.emails.newsletter,
+    CampaignID: null,
+    AutoResponderID: null,
+    OccurredAt: occurredAt.toISOString(),
+  });
 
   describe('Send Email', () => {
     it('asks the host to send the email (recorded in its outbox once, with the journey) and goes on', async () => {
@@ -120,24 +133,14 @@ describe('Journeys that send email and wait for people', () => {
     });
 
     it('the open moves the entry in the transaction that records it: Yes has committed when the hook returns, no job queued', async () => {
-      const { subscribers: s, emails } = host.demo;
+      const { subscribers: s } = host.demo;
       const journeyId = await journey();
       const [entryId] = await enrol(journeyId, [s.erin]);
       const { queue } = runtimeOf(host);
       await queue.pause(true); // this process's workers take no job: only the intake itself can move the entry
       try {
         clock.advance(MINUTE);
-        await host.hooks.fire('Email.Opened', {
-          EventID: `inline-open-${journeyId}`,
-          UserID: 1,
-          ListID: s.erin.listId,
-          SubscriberID: s.erin.subscriberId,
-          EmailAddress: s.erin.emailAddress,
-          EmailID: emails.newsletter,
-          CampaignID: null,
-          AutoResponderID: null,
-          OccurredAt: clock.now().toISOString(),
-        });
+        await host.hooks.fire('Email.Opened', openOf(s.erin, `inline-open-${journeyId}`, clock.now()));
         expect((await logOf(host, entryId)).map((l) => [l.ActionID, l.Status, l.Result])).toEqual([
           ['send', 'done', expect.stringMatching(/^sent #/)],
           ['wait', 'done', `yes: inline-open-${journeyId}`],
@@ -150,45 +153,56 @@ describe('Journeys that send email and wait for people', () => {
       }
     });
 
+    it('an entry the intake enrolled straight to the Wait for event (a list import, a single event) takes Yes on an open too', async () => {
+      const { subscribers: s } = host.demo;
+      const journeyId = await insertJourney(host, {
+        trigger: { type: 'subscription', listIds: [s.erin.listId] },
+        actions: [
+          {
+            id: 'wait',
+            type: 'wait_for_event',
+            settings: { event: { type: 'email_opened', emailIds: 'any' }, timeout: { amount: 2, unit: 'days' } },
+            yes: [setCity('opened-after-import')],
+            no: [],
+          },
+        ],
+      });
+      clock.advance(MINUTE); // after the opens of the tests before
+      const enrolledAt = clock.now();
+      const { intake } = runtimeOf(host);
+      expect(await intake.acceptMany(subscriptionEvents(host, s.erin.listId, [s.erin.subscriberId], `import-${journeyId}`, enrolledAt))).toMatchObject({
+        enrolled: 1,
+      });
+      const [entry] = await host.query<{ EntryID: number; State: string; WaitingSince: Date | null }>(
+        `SELECT EntryID, State, WaitingSince FROM \`${pluginTables(host.prefix).entries}\` WHERE JourneyID = ?`,
+        [journeyId],
+      );
+      expect(entry).toMatchObject({ State: 'waiting', WaitingSince: enrolledAt });
+      clock.advance(MINUTE);
+      await host.hooks.fire('Email.Opened', openOf(s.erin, `open-after-import-${journeyId}`, clock.now()));
+      await settle(host);
+      expect((await logOf(host, entry.EntryID)).map((l) => [l.ActionID, l.Result])).toEqual([
+        ['wait', `yes: open-after-import-${journeyId}`],
+        ['city-opened-after-import', 'opened-after-import'],
+      ]);
+    });
+
     it('an open that arrived before the entry started waiting (after it reached the action) counts', async () => {
-      const { subscribers: s, emails } = host.demo;
+      const { subscribers: s } = host.demo;
       const journeyId = await journey();
       // The open is recorded first, stamped a moment after the step that reaches the Wait for event will run.
-      const occurredAt = new Date(clock.now().getTime() + 1).toISOString();
-      const open = {
-        EventID: `early-open-${journeyId}`,
-        UserID: 1,
-        ListID: s.dave.listId,
-        SubscriberID: s.dave.subscriberId,
-        EmailAddress: s.dave.emailAddress,
-        EmailID: emails.newsletter,
-        CampaignID: null,
-        AutoResponderID: null,
-        OccurredAt: occurredAt,
-      };
-      await host.hooks.fire('Email.Opened', open);
+      await host.hooks.fire('Email.Opened', openOf(s.dave, `early-open-${journeyId}`, new Date(clock.now().getTime() + 1)));
       await enrol(journeyId, [s.dave]);
       await settle(host);
       expect(await cityOf(s.dave)).toBe('opened');
     });
 
     it('exactly one branch when the open and the timeout race, also with two workers at once', async () => {
-      const { subscribers: s, emails } = host.demo;
+      const { subscribers: s } = host.demo;
       const journeyId = await journey();
       const [entryId] = await enrol(journeyId, [s.aliceCustomer]);
       clock.advance(2 * 24 * HOUR + MINUTE); // past the timeout …
-      const open = {
-        EventID: `race-${journeyId}`,
-        UserID: 1,
-        ListID: s.aliceCustomer.listId,
-        SubscriberID: s.aliceCustomer.subscriberId,
-        EmailAddress: s.aliceCustomer.emailAddress,
-        EmailID: emails.newsletter,
-        CampaignID: null,
-        AutoResponderID: null,
-        OccurredAt: new Date(clock.now().getTime() - 2 * MINUTE).toISOString(),
-      };
-      await host.hooks.fire('Email.Opened', open); // … with an open from before it
+      await host.hooks.fire('Email.Opened', openOf(s.aliceCustomer, `race-${journeyId}`, new Date(clock.now().getTime() - 2 * MINUTE))); // … with an open from before it
       const { worker, sweeper } = runtimeOf(host);
       await Promise.all([worker.run([entryId]), worker.run([entryId]), sweeper.sweep()]);
       await settle(host);

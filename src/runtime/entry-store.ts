@@ -302,14 +302,15 @@ export class EntryStore {
     const rows = entries.map((e) => {
       const head = [e.journeyId, e.ownerUserId, e.listId, e.subscriberId, e.entryNumber];
       const tail = [e.journeyVersion, e.chainId, e.chainDepth, e.triggerEvent, nowSql, nowSql];
-      if (e.refusedReason) return [...head, 'exited', null, null, 0, null, e.refusedReason, null, ...tail, nowSql];
+      if (e.refusedReason) return [...head, 'exited', null, null, null, 0, null, e.refusedReason, null, ...tail, nowSql];
       const p = e.position;
-      if (!p) return [...head, 'active', null, null, 0, 1, null, null, ...tail, null];
+      if (!p) return [...head, 'active', null, null, null, 0, 1, null, null, ...tail, null];
       return [
         ...head,
         p.state,
         p.currentActionId,
         p.wakeAt ? wakeSql(p.wakeAt) : null,
+        p.waitingSince ? sqlDate(p.waitingSince) : null,
         p.newStepSeq,
         1,
         p.exitReason,
@@ -320,7 +321,7 @@ export class EntryStore {
     });
     return tx.execute(
       `INSERT IGNORE INTO \`${this.tables.entries}\`
-         (JourneyID, RelOwnerUserID, ListID, SubscriberID, EntryNumber, State, CurrentActionID, WakeAt, StepSeq, ActiveLock,
+         (JourneyID, RelOwnerUserID, ListID, SubscriberID, EntryNumber, State, CurrentActionID, WakeAt, WaitingSince, StepSeq, ActiveLock,
           ExitReason, LastError, JourneyVersion, ChainID, ChainDepth, TriggerEvent, CreatedAt, UpdatedAt, EndedAt)
        VALUES ?`,
       [rows],
