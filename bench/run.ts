@@ -3,11 +3,14 @@
  * they would share the two cores), each in a process of its own (so each
  * one's memory figures are its own), each with its baselines measured in the
  * same run. `npm run bench -- <name>` runs one. Options come from the
- * environment (see each benchmark's file); the defaults keep a full run under
- * about 15 minutes on a 2-core machine.
+ * environment (see each benchmark's file); with the defaults a full run takes
+ * about 12 minutes on a 2-core machine (2026-11-30: the four stream runs
+ * 472 s; the other benchmarks about 4 minutes in the README's latest run).
  *
  *   BENCH_FEEDS=hooks,acceptMany   the enrolment benchmark once per feed
- *   STREAM_FEEDS=hooks,http        the stream benchmark once per feed
+ *   STREAM_FEEDS=hooks,http        the stream benchmark once per feed …
+ *   STREAM_JOURNEYS=field,wait_for_event  … and journey shape (subscriptions into a field write;
+ *                                  opens moving entries waiting at a Wait for event): 4 runs
  *   host-subscribe                 the reference host's own subscribe path (no journey): see host-subscribe.bench.ts
  *   BENCH_HEAP_MB=256              each benchmark process and its worker processes run with
  *                                  NODE_OPTIONS=--max-old-space-size=<this>, the heap limit the README
@@ -39,7 +42,14 @@ const feeds = (name: string, fallback: string) => (process.env[name] ?? fallback
 
 const BENCHMARKS: Record<string, () => Run[]> = {
   enrolment: () => feeds('BENCH_FEEDS', 'hooks,acceptMany').map((feed) => ({ label: `enrolment (${feed})`, script: 'enrolment.bench', env: { FEED: feed } })),
-  stream: () => feeds('STREAM_FEEDS', 'hooks,http').map((feed) => ({ label: `stream (${feed})`, script: 'stream.bench', env: { STREAM_FEED: feed } })),
+  stream: () =>
+    feeds('STREAM_JOURNEYS', 'field,wait_for_event').flatMap((journey) =>
+      feeds('STREAM_FEEDS', 'hooks,http').map((feed) => ({
+        label: `stream (${journey}, ${feed})`,
+        script: 'stream.bench',
+        env: { STREAM_JOURNEY: journey, STREAM_FEED: feed },
+      })),
+    ),
   external: () => [{ label: 'external', script: 'external.bench', env: {} }],
   'wake-storm': () => [{ label: 'wake storm', script: 'wake-storm.bench', env: {} }],
   'long-waits': () => [{ label: 'long waits', script: 'long-waits.bench', env: {} }],

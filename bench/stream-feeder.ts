@@ -1,20 +1,23 @@
 /**
  * The signed-ingest feed of the stream benchmark, in a process of its own (as
- * a host posting its hooks would be): on each `run` message it posts
- * `Subscriber.Subscribed` to POST /journeys/hooks/Subscriber.Subscribed at a
- * fixed open-loop rate, each signed the Standard Webhooks way with the host's
- * HOOK_SECRET, over a keep-alive agent. It answers `sent` once the last
- * event is handed in and `done` with every hand-in and answer time once all
- * are answered. Forked by stream.bench.ts; not run on its own.
+ * a host posting its hooks would be): on each `run` message it posts the
+ * run's events (`Subscriber.Subscribed` or `Email.Opened`) to
+ * POST /journeys/hooks/<hook> at a fixed open-loop rate, each signed the
+ * Standard Webhooks way with the host's HOOK_SECRET, over a keep-alive
+ * agent. It answers `sent` once the last event is handed in and `done` with
+ * every hand-in and answer time once all are answered. Forked by
+ * stream.bench.ts; not run on its own.
  */
 import * as http from 'http';
 import { Webhook } from 'standardwebhooks';
 import { openLoop } from './bench-latency';
+import { streamPayload, type StreamEvents } from './stream-events';
 
 export interface FeedRun {
   type: 'run';
   baseUrl: string;
   hookSecret: string;
+  events: StreamEvents;
   rate: number;
   userId: number;
   listId: number;
@@ -57,20 +60,13 @@ function post(agent: http.Agent, url: URL, webhook: Webhook, id: string, body: s
 
 function run(msg: FeedRun): void {
   const agent = new http.Agent({ keepAlive: true, maxSockets: msg.sockets });
-  const url = new URL('/journeys/hooks/Subscriber.Subscribed', msg.baseUrl);
+  const url = new URL(`/journeys/hooks/${msg.events.hook}`, msg.baseUrl);
   const webhook = new Webhook(msg.hookSecret);
+  const { userId, listId, tag } = msg;
   const occurredAt = new Date().toISOString();
   const loop = openLoop(msg.rate, msg.count, (i) => {
-    const subscriberId = i + 1;
-    const body = JSON.stringify({
-      EventID: `stream-${msg.tag}-${msg.listId}-${subscriberId}`,
-      UserID: msg.userId,
-      ListID: msg.listId,
-      SubscriberID: subscriberId,
-      EmailAddress: `import${subscriberId}@example.com`,
-      OccurredAt: occurredAt,
-    });
-    return post(agent, url, webhook, `msg_${msg.tag}_${msg.listId}_${subscriberId}`, body);
+    const payload = streamPayload(msg.events, { userId, listId, subscriberId: i + 1, tag, occurredAt });
+    return post(agent, url, webhook, `msg_${payload.EventID}`, JSON.stringify(payload));
   });
   void loop.sendingDone.then((at) => send({ type: 'sent', at }));
   void loop.allAnswered.then(() => {

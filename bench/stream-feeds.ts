@@ -1,15 +1,16 @@
 /**
- * The two feeds of the stream benchmark: how a step's events are handed in,
- * and when each was handed in and answered. `hookBusFeed`: the host's
- * in-process hook bus (host.hooks.fire), open loop in this process;
- * `httpFeed`: the signed HTTP ingest, posted by a feeder process of its own
- * (bench/stream-feeder.ts).
+ * The two feeds of the stream benchmark: how a step's events (subscriptions
+ * or opens, bench/stream-events.ts) are handed in, and when each was handed
+ * in and answered. `hookBusFeed`: the host's in-process hook bus
+ * (host.hooks.fire), open loop in this process; `httpFeed`: the signed HTTP
+ * ingest, posted by a feeder process of its own (bench/stream-feeder.ts).
  */
 import type { ChildProcess } from 'child_process';
 import { openLoop } from './bench-latency';
 import type { ResourceMonitor } from './bench-resources';
 import type { BenchHost } from './bench-support';
 import { forkBenchScript, stopChildren } from './bench-workers';
+import { streamPayload, type StreamEvents } from './stream-events';
 import type { FeederMessage, FeedRun } from './stream-feeder';
 
 /** How one step's events are handed in and when each was: in-process hook bus or the feeder process. */
@@ -27,19 +28,13 @@ export interface Finished {
   maxLagMs: number;
 }
 
-export function hookBusFeed(host: BenchHost): Feed {
+export function hookBusFeed(host: BenchHost, events: StreamEvents): Feed {
   return {
     async send(rate, listId, n, tag) {
       const occurredAt = new Date().toISOString();
-      const payloads = Array.from({ length: n }, (_, i) => ({
-        EventID: `stream-${tag}-${listId}-${i + 1}`,
-        UserID: host.demo.userA.userId,
-        ListID: listId,
-        SubscriberID: i + 1,
-        EmailAddress: `import${i + 1}@example.com`,
-        OccurredAt: occurredAt,
-      }));
-      const loop = openLoop(rate, n, (i) => host.hooks.fire('Subscriber.Subscribed', payloads[i]));
+      const userId = host.demo.userA.userId;
+      const payloads = Array.from({ length: n }, (_, i) => streamPayload(events, { userId, listId, subscriberId: i + 1, tag, occurredAt }));
+      const loop = openLoop(rate, n, (i) => host.hooks.fire(events.hook, payloads[i]));
       const sendEnd = await loop.sendingDone;
       const finished = loop.allAnswered.then((): Finished => {
         const errors = loop.errors();
@@ -51,7 +46,7 @@ export function hookBusFeed(host: BenchHost): Feed {
   };
 }
 
-export async function httpFeed(host: BenchHost, sockets: number, monitor: ResourceMonitor): Promise<Feed> {
+export async function httpFeed(host: BenchHost, events: StreamEvents, sockets: number, monitor: ResourceMonitor): Promise<Feed> {
   const child: ChildProcess = forkBenchScript('stream-feeder');
   await new Promise<void>((resolve, reject) => {
     child.once('message', () => resolve());
@@ -64,6 +59,7 @@ export async function httpFeed(host: BenchHost, sockets: number, monitor: Resour
         type: 'run',
         baseUrl: host.baseUrl!,
         hookSecret: host.config.HOOK_SECRET,
+        events,
         rate,
         userId: host.demo.userA.userId,
         listId,

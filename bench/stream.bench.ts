@@ -1,30 +1,39 @@
 /**
- * Streaming traffic: single `Subscriber.Subscribed` events at a fixed
- * open-loop rate (sent on schedule, never waiting for the previous answer),
- * each naming a real subscriber of a pre-filled list with a unique EventID,
- * into a journey "Update Custom Field (merge tag) → Wait 30 days".
+ * Streaming traffic: single events at a fixed open-loop rate (sent on
+ * schedule, never waiting for the previous answer), each naming a real
+ * subscriber of a pre-filled list with a unique EventID, into one of two
+ * journey shapes (bench/stream-journeys.ts, STREAM_JOURNEY):
+ * - `field`: `Subscriber.Subscribed` enrolling into "Update Custom Field
+ *   (merge tag) → Wait 30 days";
+ * - `wait_for_event`: `Email.Opened` of one email, each moving an entry that
+ *   already waits at "Wait for event: opened" (all of the step's subscribers
+ *   enrolled in bulk before it, untimed) down its Yes branch "Update Custom
+ *   Field (merge tag) → Wait 30 days".
  *
  * Latency = event handed in → its field write committed (the host port's
  * field writers are wrapped; the commit time is taken in the transaction's
  * afterCommit). Per rate: p50/p95/p99/max, the achieved send rate, the
  * backlog (handed in − committed) when sending stops and its maximum, and
- * row-by-row checks (every entry at the Wait, every field written). Then a
- * ramp finds the highest rate whose backlog stays bounded: at the end of the
- * sending window it is below one second's worth of events, and everything is
- * committed within STREAM_SETTLE_SECONDS after sending stops.
+ * row-by-row checks (every entry at the final Wait, every field written).
+ * Then a ramp finds the highest rate whose backlog stays bounded: at the end
+ * of the sending window it is below one second's worth of events, and
+ * everything is committed within STREAM_SETTLE_SECONDS after sending stops.
  *
- * Baseline, same run, same host: the same rates into lists no journey
- * triggers on (latency = handed in → the intake's answer).
+ * Baseline, same run, same host: the same rates of the same events into
+ * lists whose subscribers are in no journey (latency = handed in → the
+ * intake's answer).
  *
  * Feeds: `hooks`, the host's in-process hook bus (host.hooks.fire); `http`, the
- * signed ingest (POST /journeys/hooks/Subscriber.Subscribed, Standard
- * Webhooks signature, keep-alive agent) from a separate feeder process
- * (bench/stream-feeder.ts).
+ * signed ingest (POST /journeys/hooks/<hook>, Standard Webhooks signature,
+ * keep-alive agent) from a separate feeder process (bench/stream-feeder.ts).
  *
  *   npm run build && npm run bench -- stream
- *   STREAM_FEED=http node dist/bench/stream.bench.js
+ *   STREAM_FEED=http STREAM_JOURNEY=wait_for_event node dist/bench/stream.bench.js
  *
- * Environment: STREAM_FEED=hooks|http (run.ts: STREAM_FEEDS=hooks,http)  STREAM_RATES=200,1000,2000
+ * Environment: STREAM_FEED=hooks|http (run.ts: STREAM_FEEDS=hooks,http)
+ *   STREAM_JOURNEY=field|wait_for_event (run.ts: STREAM_JOURNEYS=field,wait_for_event)
+ *   STREAM_ENROL=manual|intake (wait_for_event: how each step's subscribers are enrolled before it)
+ *   STREAM_RATES=200,1000,2000
  *   STREAM_RAMP=3000,4000,6000 (tried in turn while bounded)  STREAM_SECONDS=10 (per rate)
  *   STREAM_SETTLE_SECONDS=3 (bounded: all done this soon after sending stops)
  *   STREAM_DRAIN_TIMEOUT=120 (seconds after sending stops to wait for every commit; past it the step fails its checks)
@@ -54,9 +63,23 @@ import {
 } from './bench-support';
 import { backlog, CommitRecorder, epochNow, percentiles, type Percentiles } from './bench-latency';
 import { hookBusFeed, httpFeed } from './stream-feeds';
+import {
+  END_ACTION,
+  isStreamEnrolment,
+  isStreamJourney,
+  streamShape,
+  STREAM_ENROLMENTS,
+  STREAM_JOURNEYS,
+  type StreamEnrolment,
+  type StreamJourney,
+  type StreamShape,
+} from './stream-journeys';
 
 export interface StreamBenchOptions {
   feed: 'hooks' | 'http';
+  journey: StreamJourney;
+  /** How the wait_for_event shape enrols each step's subscribers before it (bench/stream-journeys.ts). */
+  enrol: StreamEnrolment;
   rates: number[];
   ramp: number[];
   seconds: number;
@@ -72,10 +95,15 @@ function envRates(name: string, fallback: string): number[] {
   return rates;
 }
 
-export function streamOptionsFromEnv(feed = process.env.STREAM_FEED ?? 'hooks'): StreamBenchOptions {
+export function streamOptionsFromEnv(feed = process.env.STREAM_FEED ?? 'hooks', journey = process.env.STREAM_JOURNEY ?? 'field'): StreamBenchOptions {
   if (feed !== 'hooks' && feed !== 'http') throw new Error(`STREAM_FEED must be hooks or http, got ${feed}`);
+  if (!isStreamJourney(journey)) throw new Error(`STREAM_JOURNEY must be one of ${STREAM_JOURNEYS.join(', ')}, got ${journey}`);
+  const enrol = process.env.STREAM_ENROL ?? 'manual';
+  if (!isStreamEnrolment(enrol)) throw new Error(`STREAM_ENROL must be one of ${STREAM_ENROLMENTS.join(', ')}, got ${enrol}`);
   return {
     feed,
+    journey,
+    enrol,
     rates: envRates('STREAM_RATES', '200,1000,2000'),
     ramp: envRates('STREAM_RAMP', '3000,4000,6000'),
     seconds: envInt('STREAM_SECONDS', 10),
@@ -108,7 +136,6 @@ interface StepResult {
   jobs: { count: number; entries: number };
 }
 
-const WAIT_ACTION = 'stream_wait';
 const JOURNEY_LISTS = 300;
 const BASELINE_LISTS = 500;
 const WARMUP_SECONDS = 2;
@@ -127,12 +154,10 @@ export async function runStreamBench(opts: StreamBenchOptions): Promise<{ rows: 
       for (const id of journeyLists) await createList(host, id, `Stream journey ${id}`);
       for (const id of baselineLists) await createList(host, id, `Stream baseline ${id}`);
       const city = host.demo.fields.city;
-      const journeyId = await createEnabledJourney(host, 'Bench: stream welcome', { type: 'subscription', listIds: journeyLists }, [
-        { id: 'set_city', type: 'update_custom_field', settings: { fieldId: city, value: 'Streamed %Subscriber:EmailAddress%' } },
-        { id: WAIT_ACTION, type: 'wait', settings: { amount: 30, unit: 'days' } },
-      ]);
-      log(`sandbox ${host.prefix} / ${host.config.QUEUE_PREFIX}; journey ${journeyId}; feed ${opts.feed}`);
-      const feed = opts.feed === 'hooks' ? hookBusFeed(host) : await httpFeed(host, opts.httpSockets, monitor);
+      const shape = streamShape(host, opts.journey, opts.enrol);
+      const journeyId = await createEnabledJourney(host, `Bench: stream ${shape.journey}`, { type: 'subscription', listIds: journeyLists }, shape.actions);
+      log(`sandbox ${host.prefix} / ${host.config.QUEUE_PREFIX}; journey ${journeyId} (${shape.journey}); feed ${opts.feed}`);
+      const feed = opts.feed === 'hooks' ? hookBusFeed(host, shape.events) : await httpFeed(host, shape.events, opts.httpSockets, monitor);
       const listOf = { journey: 0, baseline: 0 };
       // Worker jobs run per step, and the entries they carried: how the stream was cut into work.
       const jobs = { count: 0, entries: 0 };
@@ -145,6 +170,7 @@ export async function runStreamBench(opts: StreamBenchOptions): Promise<{ rows: 
         const listId = side === 'journey' ? journeyLists[listOf.journey++] : baselineLists[listOf.baseline++];
         const n = Math.max(1, Math.round(rate * seconds));
         await fillList(host, listId, n);
+        if (side === 'journey') await shape.prepare(journeyId, listId, n);
         await sleep(500);
         const cpuFrom = monitor.cpuMark();
         jobs.count = jobs.entries = 0;
@@ -177,14 +203,14 @@ export async function runStreamBench(opts: StreamBenchOptions): Promise<{ rows: 
         if (side === 'journey') {
           const atWait = await count(host, `SELECT COUNT(*) AS n FROM \`${host.t.entries}\` WHERE ListID = ? AND State = 'waiting' AND CurrentActionID = ?`, [
             listId,
-            WAIT_ACTION,
+            END_ACTION,
           ]);
           const written = await count(
             host,
             `SELECT COUNT(*) AS n FROM \`${host.tables.subscribers(listId)}\` WHERE \`${customFieldColumn(city)}\` = CONCAT('Streamed ', EmailAddress)`,
           );
           checksOk = atWait === n && written === n && commits.size === n && answers.errors === 0;
-          checks = `${fmtInt(atWait)}/${fmtInt(n)} at Wait, ${fmtInt(written)} fields, ${fmtInt(commits.size)} commits${errors}`;
+          checks = `${fmtInt(atWait)}/${fmtInt(n)} ${shape.endLabel}, ${fmtInt(written)} fields, ${fmtInt(commits.size)} commits${errors}`;
         } else {
           const answered = n - missing;
           checksOk = answered === n && entries === 0 && answers.errors === 0;
@@ -234,7 +260,7 @@ export async function runStreamBench(opts: StreamBenchOptions): Promise<{ rows: 
       } finally {
         await feed.close();
       }
-      return report(opts, results, await monitor.stop());
+      return report(opts, shape, results, await monitor.stop());
     },
     { listen: opts.feed === 'http' },
   );
@@ -252,11 +278,16 @@ function highestBounded(results: StepResult[], side: Side): number {
   return best;
 }
 
-function report(opts: StreamBenchOptions, results: StepResult[], resources: Awaited<ReturnType<ResourceMonitor['stop']>>): { rows: TableRow[] } {
+function report(
+  opts: StreamBenchOptions,
+  shape: StreamShape,
+  results: StepResult[],
+  resources: Awaited<ReturnType<ResourceMonitor['stop']>>,
+): { rows: TableRow[] } {
   const feedName =
     opts.feed === 'hooks' ? 'host hook bus (in-process host.hooks.fire)' : `signed HTTP ingest from a feeder process (keep-alive, ${opts.httpSockets} sockets)`;
   printGrid(
-    `Stream: Subscriber.Subscribed at fixed open-loop rates via the ${feedName}`,
+    `Stream, ${shape.journey} journey: ${shape.events.hook} at fixed open-loop rates via the ${feedName}`,
     [
       'side',
       'rate/s',
@@ -291,7 +322,7 @@ function report(opts: StreamBenchOptions, results: StepResult[], resources: Awai
     ]),
     [
       `${opts.seconds} s per rate; bounded = backlog when sending stops < one second of events, and all done within ${opts.settleSeconds} s after; ramp ${opts.ramp.join(', ')}/s while bounded`,
-      `journey: Update Custom Field (merge tag) → Wait 30 days; one process, ROLE=all, worker concurrency ${opts.workerConcurrency}; latency from hand-in (sender lag = hand-in − schedule)`,
+      `journey: ${shape.description}; one process, ROLE=all, worker concurrency ${opts.workerConcurrency}; latency from hand-in (sender lag = hand-in − schedule)`,
       ...results.map((r) => `${r.side} ${fmtInt(r.rate)}/s, first event → all done: ${r.cpu}`),
     ],
   );
@@ -321,8 +352,8 @@ function report(opts: StreamBenchOptions, results: StepResult[], resources: Awai
     ...resourceRows(resources),
   ];
   const allChecked = results.every((r) => r.checksOk);
-  printTable(`Stream targets (${opts.feed === 'hooks' ? 'hook bus' : 'signed HTTP ingest'})`, rows, [
-    `checks: ${allChecked ? 'every step: every entry at the Wait and every field written (journey), every event answered and none enrolled (baseline)' : 'FAILED, see the checks column'}`,
+  printTable(`Stream targets, ${shape.journey} journey (${opts.feed === 'hooks' ? 'hook bus' : 'signed HTTP ingest'})`, rows, [
+    `checks: ${allChecked ? 'every step: every entry at the final Wait and every field written (journey), every event answered and none enrolled (baseline)' : 'FAILED, see the checks column'}`,
     `every process ≤ 300 MB RSS: ${met(rssTargetMet(resources))}`,
     machineNote(),
   ]);
