@@ -11,14 +11,14 @@
  *   subscriber's entry down the Yes branch: Update Custom Field (merge tag) →
  *   Wait 30 days (No: the end).
  *
- * How the wait_for_event shape enrols (STREAM_ENROL): `manual`, the journeys
- * service's manual enrolment (the API's "add subscribers": entries inserted,
- * their first step run by the workers); `intake`, subscription events through
- * the intake's acceptMany (the path a subscription hook takes: each entry is
- * inserted where its first step leaves it). On 2026-11-30 the entries the
- * intake left at the Wait for event were not woken by an open (every journey
- * step then fails its checks after STREAM_DRAIN_TIMEOUT), hence `manual` by
- * default.
+ * How the wait_for_event shape enrols (STREAM_ENROL): `intake` (default),
+ * subscription events through the intake's acceptMany (the path a
+ * subscription hook or a list import takes: each entry is inserted where its
+ * first step leaves it); `manual`, the journeys service's manual enrolment
+ * (the API's "add subscribers": entries inserted, their first step run by the
+ * workers). This benchmark found the intake's entries not woken by an open
+ * (WaitingSince was not written on insert); `manual` keeps the other path
+ * measurable.
  */
 import type { Action } from '../src/engine/journey.types';
 import type { TriggerEvent } from '../src/engine/trigger-event';
@@ -28,7 +28,7 @@ import type { StreamEvents } from './stream-events';
 
 export const STREAM_JOURNEYS = ['field', 'wait_for_event'] as const;
 export type StreamJourney = (typeof STREAM_JOURNEYS)[number];
-export const STREAM_ENROLMENTS = ['manual', 'intake'] as const;
+export const STREAM_ENROLMENTS = ['intake', 'manual'] as const;
 export type StreamEnrolment = (typeof STREAM_ENROLMENTS)[number];
 
 export const isStreamJourney = (value: string): value is StreamJourney => (STREAM_JOURNEYS as readonly string[]).includes(value);

@@ -32,7 +32,7 @@
  *
  * Environment: STREAM_FEED=hooks|http (run.ts: STREAM_FEEDS=hooks,http)
  *   STREAM_JOURNEY=field|wait_for_event (run.ts: STREAM_JOURNEYS=field,wait_for_event)
- *   STREAM_ENROL=manual|intake (wait_for_event: how each step's subscribers are enrolled before it)
+ *   STREAM_ENROL=intake|manual (wait_for_event: how each step's subscribers are enrolled before it)
  *   STREAM_RATES=200,1000,2000
  *   STREAM_RAMP=3000,4000,6000 (tried in turn while bounded)  STREAM_SECONDS=10 (per rate)
  *   STREAM_SETTLE_SECONDS=3 (bounded: all done this soon after sending stops)
@@ -98,7 +98,7 @@ function envRates(name: string, fallback: string): number[] {
 export function streamOptionsFromEnv(feed = process.env.STREAM_FEED ?? 'hooks', journey = process.env.STREAM_JOURNEY ?? 'field'): StreamBenchOptions {
   if (feed !== 'hooks' && feed !== 'http') throw new Error(`STREAM_FEED must be hooks or http, got ${feed}`);
   if (!isStreamJourney(journey)) throw new Error(`STREAM_JOURNEY must be one of ${STREAM_JOURNEYS.join(', ')}, got ${journey}`);
-  const enrol = process.env.STREAM_ENROL ?? 'manual';
+  const enrol = process.env.STREAM_ENROL ?? 'intake';
   if (!isStreamEnrolment(enrol)) throw new Error(`STREAM_ENROL must be one of ${STREAM_ENROLMENTS.join(', ')}, got ${enrol}`);
   return {
     feed,
