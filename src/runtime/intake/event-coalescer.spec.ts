@@ -47,6 +47,21 @@ describe(EventCoalescer.name, () => {
     expect(coalescer.backlog).toBe(0);
   });
 
+  it('with extraBatchAt, starts a second batch only while that many items wait', async () => {
+    const { batches, pending, run } = scripted();
+    const coalescer = new EventCoalescer<number, string>({ maxBatch: 100, maxInFlight: 2, maxWaiting: 100, extraBatchAt: 3, run });
+    const first = coalescer.submit(1);
+    await tick();
+    const few = [2, 3].map((i) => coalescer.submit(i));
+    await tick();
+    expect(batches).toEqual([[1]]); // two waiting: they wait for the first batch
+    const more = [4].map((i) => coalescer.submit(i));
+    await tick();
+    expect(batches).toEqual([[1], [2, 3, 4]]); // three waiting: a second batch runs beside the first
+    pending.forEach((p) => p.finish());
+    expect(await Promise.all([first, ...few, ...more])).toEqual(['r1', 'r2', 'r3', 'r4']);
+  });
+
   it('holds callers beyond maxWaiting until there is room, and says it is full meanwhile', async () => {
     const { batches, pending, run } = scripted();
     const coalescer = new EventCoalescer<number, string>({ maxBatch: 10, maxInFlight: 1, maxWaiting: 2, run });

@@ -22,6 +22,13 @@ export interface CoalescerOptions<T, R> {
   maxBatch: number;
   /** Batches running at once. */
   maxInFlight: number;
+  /**
+   * A batch beyond the first starts only while at least this many items wait
+   * (default 0: whenever a slot is free). One batch at a time makes bigger
+   * batches at moderate rates and spares the database two transactions
+   * contending for the same index pages; a backlog this deep opens the others.
+   */
+  extraBatchAt?: number;
   /** Items waiting for a slot at most; more callers wait for room. */
   maxWaiting: number;
   /** Handles a batch; returns one result per item, in order. */
@@ -91,13 +98,19 @@ export class EventCoalescer<T, R> {
   }
 
   private schedule(): void {
-    if (this.flushScheduled || this.inFlight >= this.options.maxInFlight || this.waiting.length === 0) return;
+    if (this.flushScheduled || !this.mayStart()) return;
     this.flushScheduled = true;
     // Everything submitted in this turn of the event loop (concurrent hooks, a burst of requests) goes into one batch.
     setImmediate(() => {
       this.flushScheduled = false;
-      while (this.inFlight < this.options.maxInFlight && this.waiting.length > 0) void this.flush();
+      while (this.mayStart()) void this.flush();
     });
+  }
+
+  /** Whether another batch may start now. */
+  private mayStart(): boolean {
+    if (this.inFlight >= this.options.maxInFlight || this.waiting.length === 0) return false;
+    return this.inFlight === 0 || this.waiting.length >= (this.options.extraBatchAt ?? 0);
   }
 
   private async flush(): Promise<void> {
