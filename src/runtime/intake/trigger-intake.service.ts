@@ -9,9 +9,11 @@
  * inserted where their first step leaves them (ListImport: a single event
  * takes the same path as a list import, so its first instant actions commit
  * with its enrolment and no job round trip is needed). What comes next
- * (wake-ups, external actions) is queued once the transaction has committed. Each caller's answer comes after
- * that commit, so an event the intake answered for is never lost; it does not
- * wait for Redis: while Redis is away the queueing is skipped and the sweeper
+ * (wake-ups, external actions) is queued once the transaction has committed.
+ * Each caller's answer comes after that commit, so an event the intake
+ * answered for is never lost; a single event's caller is answered at the
+ * commit and its batch slot freed, with the queueing after it. Nothing waits
+ * for Redis: while Redis is away the queueing is skipped and the sweeper
  * queues the committed entries later (EntryQueue, QueueConnection).
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
@@ -66,6 +68,15 @@ const COALESCE_IN_FLIGHT = 2;
  */
 const COALESCE_SECOND_BATCH_AT = 200;
 
+export interface AcceptOptions {
+  /**
+   * Answer once the batch has committed, and queue what comes next after the
+   * answer (the coalesced single events: their batch slot is free for the next
+   * batch at commit, not after Redis answered). Default: answer after queueing.
+   */
+  answerAtCommit?: boolean;
+}
+
 /** Another process recorded some of the batch's event ids meanwhile. */
 class EventRace extends Error {}
 
@@ -103,7 +114,7 @@ export class TriggerIntakeService implements TriggerIntake {
       extraBatchAt: COALESCE_SECOND_BATCH_AT,
       maxWaiting: config.INTAKE_MAX_BACKLOG,
       run: async (events: TriggerEvent[]) => {
-        const { byEvent } = await this.acceptMany(events);
+        const { byEvent } = await this.acceptMany(events, { answerAtCommit: true });
         // The same event twice in one batch: the first caller gets the entries, the repeat none.
         const seen = new Set<string>();
         return events.map((event) => {
@@ -154,7 +165,7 @@ export class TriggerIntakeService implements TriggerIntake {
    * deadlock is retried). After a failed chunk no new one starts; the first
    * error is thrown once the running ones have finished.
    */
-  async acceptMany(events: readonly TriggerEvent[]): Promise<AcceptManyResult> {
+  async acceptMany(events: readonly TriggerEvent[], options: AcceptOptions = {}): Promise<AcceptManyResult> {
     const unique = [...new Map(events.map((e) => [e.eventId, e])).values()];
     const total: AcceptManyResult = { enrolled: 0, duplicates: events.length - unique.length, refused: 0, byEvent: new Map() };
     const parts = chunk(unique, ROWS_PER_INSERT);
@@ -164,7 +175,7 @@ export class TriggerIntakeService implements TriggerIntake {
       while (!failure && next < parts.length) {
         const batch = parts[next++];
         try {
-          add(total, await this.acceptChunk(batch));
+          add(total, await this.acceptChunk(batch, options));
         } catch (error) {
           failure ??= { error };
         }
@@ -178,12 +189,12 @@ export class TriggerIntakeService implements TriggerIntake {
   }
 
   /** One chunk of distinct events: optimistic, then with a preselect, then one by one when another process raced it. */
-  private async acceptChunk(batch: TriggerEvent[]): Promise<AcceptManyResult> {
+  private async acceptChunk(batch: TriggerEvent[], options: AcceptOptions): Promise<AcceptManyResult> {
     try {
       // Optimistic first (a list import has no repeats): the insert's count says whether any id was seen before.
       return await withDbRetry(() =>
-        this.acceptBatch(batch, false).catch((error) => {
-          if (error instanceof EventRace) return this.acceptBatch(batch, true);
+        this.acceptBatch(batch, false, options).catch((error) => {
+          if (error instanceof EventRace) return this.acceptBatch(batch, true, options);
           throw error;
         }),
       );
@@ -194,7 +205,7 @@ export class TriggerIntakeService implements TriggerIntake {
       for (const event of batch) {
         add(
           result,
-          await withDbRetry(() => this.acceptBatch([event], false)).catch((e) => {
+          await withDbRetry(() => this.acceptBatch([event], false, options)).catch((e) => {
             if (e instanceof EventRace) return { enrolled: 0, duplicates: 1, refused: 0, byEvent: new Map<string, number>() };
             throw e;
           }),
@@ -210,7 +221,7 @@ export class TriggerIntakeService implements TriggerIntake {
    * single event, it is a duplicate). Throws EventRace when the insert count
    * shows ids it cannot attribute.
    */
-  private async acceptBatch(events: TriggerEvent[], preselect: boolean): Promise<AcceptManyResult> {
+  private async acceptBatch(events: TriggerEvent[], preselect: boolean, options: AcceptOptions): Promise<AcceptManyResult> {
     const now = this.clock.now();
     const outcome = await this.db.transaction(async (tx): Promise<BatchOutcome> => {
       const seen = preselect
@@ -256,8 +267,9 @@ export class TriggerIntakeService implements TriggerIntake {
       const firstSteps = await this.firstStepInline(tx, enrolled.entries);
       return { ...enrolled, duplicates, followUps: joinFollowUps(woken.followUps, firstSteps), touched, stepped: woken.stepped };
     });
-    await this.queue.afterCommit(outcome.followUps.wakes, outcome.followUps.runNow);
-    await this.moveWaiting(outcome);
+    const followUp = this.afterCommit(outcome);
+    if (options.answerAtCommit) void followUp;
+    else await followUp;
     return { enrolled: outcome.enrolled, duplicates: outcome.duplicates, refused: outcome.refused, byEvent: outcome.byEvent };
   }
 
@@ -287,6 +299,16 @@ export class TriggerIntakeService implements TriggerIntake {
       this.logger.warn(`first step of ${entries.length} new entries left to the workers: ${(error as Error).message}`);
       return { ...noFollowUps(), runNow: entries };
     }
+  }
+
+  /** What a committed batch leaves to queue. Never throws: queueing is best effort (the sweeper catches up). */
+  private async afterCommit(outcome: BatchOutcome): Promise<void> {
+    try {
+      await this.queue.afterCommit(outcome.followUps.wakes, outcome.followUps.runNow);
+    } catch (error) {
+      this.logger.warn(`queueing after commit failed (the sweeper queues the entries): ${(error as Error).message}`);
+    }
+    await this.moveWaiting(outcome);
   }
 
   /**
