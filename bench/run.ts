@@ -4,8 +4,8 @@
  * one's memory figures are its own), each with its baselines measured in the
  * same run. `npm run bench -- <name>` runs one. Options come from the
  * environment (see each benchmark's file); with the defaults a full run takes
- * about 12 minutes on a 2-core machine (2026-11-30: the four stream runs
- * 472 s; the other benchmarks about 4 minutes in the README's latest run).
+ * about 13 minutes on a 2-core machine (2026-11-30: the four stream runs
+ * 460-472 s; the other benchmarks about 4-5 minutes in the README's latest run).
  *
  *   BENCH_FEEDS=hooks,acceptMany   the enrolment benchmark once per feed
  *   STREAM_FEEDS=hooks,http        the stream benchmark once per feed …
