@@ -168,6 +168,35 @@ describe(EventOwnership.name, () => {
       ]);
     });
 
+    it('subscribers asked for while two reads run wait, each in its own tick, and share the next read', async () => {
+      const read = audience.getSubscribers.bind(audience);
+      const asked: number[][] = [];
+      const held: (() => void)[] = [];
+      audience.getSubscribers = async (userId, listId, subscriberIds) => {
+        asked.push(subscriberIds);
+        await new Promise<void>((resolve) => held.push(resolve));
+        return read(userId, listId, subscriberIds);
+      };
+      const nextTick = () => new Promise((resolve) => setImmediate(resolve));
+      const until = async (reads: number) => {
+        while (asked.length < reads) await nextTick();
+      };
+      const checks = [ownership.check(anEvent({ subscriberId: 1 }))];
+      await until(1);
+      checks.push(ownership.check(anEvent({ subscriberId: 2 })));
+      await until(2);
+      for (const subscriberId of [3, 1, 2]) {
+        checks.push(ownership.check(anEvent({ subscriberId }))); // one a tick, as posts of a busy ingest arrive
+        await nextTick();
+      }
+      expect(asked).toEqual([[1], [2]]);
+      held.splice(0).forEach((release) => release());
+      await until(3);
+      held.splice(0).forEach((release) => release());
+      await Promise.all(checks);
+      expect(asked).toEqual([[1], [2], [3, 1, 2]]);
+    });
+
     it("reads the owner's emails once for the misses of one tick", async () => {
       await Promise.all([ownership.check(anOpen({ emailId: 1 })), ownership.check(anOpen({ emailId: 2 })), ownership.check(anOpen({ emailId: 1, listId: 2 }))]);
       expect(audience.calls.listEmails).toEqual([1]);

@@ -13,14 +13,16 @@
  *   with another owner is refused without a read;
  * - a miss is never kept: it is read again, so a list or an email created a
  *   moment ago passes at once;
- * - reads asked for in the same tick are one call: the subscribers of one
- *   list in one `getSubscribers`, a list in one `getList`, a user's emails in
- *   one `listEmails`. Each such call starts after its callers asked, so its
- *   answer is never older than their event.
+ * - reads asked for in the same tick are one call: a list in one `getList`,
+ *   a user's emails in one `listEmails`; subscribers asked for in the same
+ *   tick, or while two such reads run (posts of a busy signed ingest arrive
+ *   one per tick), in one read per list. Each call starts after its callers
+ *   asked, so its answer is never older than their event.
  */
 import { JourneysException, type Violation } from '../common/journeys.exception';
 import type { TriggerEvent } from '../engine/trigger-event';
 import type { AudiencePort } from '../host/host.ports';
+import { EventCoalescer } from '../runtime/intake/event-coalescer';
 import type { TriggerIntake } from '../runtime/trigger-intake';
 
 /** Ids kept per kind (lists, emails) by default: a few MB at most. */
@@ -33,6 +35,15 @@ export interface EventOwnershipOptions {
   maxCachedIds?: number;
 }
 
+/** Subscriber checks per coalesced batch at most (of any lists). */
+const SUBSCRIBER_ASKS_PER_BATCH = 5000;
+
+interface SubscriberAsk {
+  userId: number;
+  listId: number;
+  subscriberId: number;
+}
+
 /** The three reads the check makes (all scoped to the owner, like every audience read). */
 export type OwnershipReads = Pick<AudiencePort, 'getList' | 'getSubscribers' | 'listEmails' | 'existingSubscriberIds'>;
 
@@ -43,7 +54,8 @@ export class EventOwnership {
   private readonly listReads: SameTickReads<{ userId: number; listId: number }, boolean>;
   /** The user's email ids. */
   private readonly emailReads: SameTickReads<number, Set<number>>;
-  private readonly subscriberReads: SameTickReads<{ userId: number; listId: number; subscriberId: number }, Set<number>>;
+  /** Whether the subscriber is in the list (the list being the user's). */
+  private readonly subscriberReads: EventCoalescer<SubscriberAsk, boolean>;
 
   constructor(audience: OwnershipReads, options: EventOwnershipOptions = {}) {
     const limit = options.maxCachedIds ?? DEFAULT_MAX_CACHED_IDS;
@@ -60,17 +72,35 @@ export class EventOwnership {
       for (const emailId of ids) this.emailOwners.set(emailId, userId);
       return ids;
     });
-    this.subscriberReads = new SameTickReads(async (asks) => {
-      const { userId, listId } = asks[0];
-      const ids = [...new Set(asks.map((a) => a.subscriberId))];
-      const parts = [];
-      for (let i = 0; i < ids.length; i += SUBSCRIBER_IDS_PER_READ) parts.push(ids.slice(i, i + SUBSCRIBER_IDS_PER_READ));
-      // The lighter existence read when the host offers it; the full rows otherwise.
-      const read = (part: number[]) =>
-        audience.existingSubscriberIds
-          ? audience.existingSubscriberIds(userId, listId, part)
-          : audience.getSubscribers(userId, listId, part).then((rows) => rows.map((s) => s.subscriberId));
-      return new Set((await Promise.all(parts.map(read))).flat());
+    this.subscriberReads = new EventCoalescer<SubscriberAsk, boolean>({
+      maxBatch: SUBSCRIBER_ASKS_PER_BATCH,
+      maxInFlight: 2,
+      maxWaiting: Number.MAX_SAFE_INTEGER, // bounded by the intake's own backlog behind this check
+      run: async (asks) => {
+        const byList = new Map<string, SubscriberAsk[]>();
+        for (const ask of asks) {
+          const key = `${ask.userId}:${ask.listId}`;
+          const group = byList.get(key);
+          if (group) group.push(ask);
+          else byList.set(key, [ask]);
+        }
+        const found = new Map<string, Set<number>>();
+        await Promise.all(
+          [...byList].map(async ([key, group]) => {
+            const { userId, listId } = group[0];
+            const ids = [...new Set(group.map((a) => a.subscriberId))];
+            const parts = [];
+            for (let i = 0; i < ids.length; i += SUBSCRIBER_IDS_PER_READ) parts.push(ids.slice(i, i + SUBSCRIBER_IDS_PER_READ));
+            // The lighter existence read when the host offers it; the full rows otherwise.
+            const read = (part: number[]) =>
+              audience.existingSubscriberIds
+                ? audience.existingSubscriberIds(userId, listId, part)
+                : audience.getSubscribers(userId, listId, part).then((rows) => rows.map((s) => s.subscriberId));
+            found.set(key, new Set((await Promise.all(parts.map(read))).flat()));
+          }),
+        );
+        return asks.map((a) => found.get(`${a.userId}:${a.listId}`)!.has(a.subscriberId));
+      },
     });
   }
 
@@ -81,7 +111,7 @@ export class EventOwnership {
     const violations: Violation[] = [];
     if (!listOwned) violations.push(violation('unknown_list', `ListID ${listId} does not belong to UserID ${userId}`));
     // Only a list of the owner can tell whether the subscriber is in it.
-    else if (!(await this.subscriberReads.read(`${userId}:${listId}`, { userId, listId, subscriberId })).has(subscriberId)) {
+    else if (!(await this.subscriberReads.submit({ userId, listId, subscriberId }))) {
       violations.push(violation('unknown_subscriber', `SubscriberID ${subscriberId} is not a subscriber of list ${listId}`));
     }
     if (!emailOwned) violations.push(violation('unknown_email', `EmailID ${emailId} is not an email of UserID ${userId}`));
