@@ -31,7 +31,6 @@ import { EntryStore } from '../entry-store';
 import { ended, isLive, refOf, subscriberKey, type EntryRow } from '../entry.types';
 import { historyKey, type AdmittedEntry, type AdmittedGroup, type EnrolRequest, type PastInJourney } from '../intake/admission';
 import { Enrolment, emptyEnrolResult, type EnrolResult } from '../intake/enrolment';
-import { JourneyStore } from '../journey-store';
 import type { EntryStep } from '../queues';
 import { RuntimeMetrics } from '../runtime.metrics';
 import { DecisionWriter } from './decision-writer';
@@ -72,7 +71,6 @@ export class ListImport {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly store: EntryStore,
     private readonly enrolment: Enrolment,
-    private readonly journeys: JourneyStore,
     private readonly planner: StepPlanner,
     private readonly writer: DecisionWriter,
     private readonly runner: StepRunner,
@@ -225,12 +223,7 @@ export class ListImport {
       tx,
       entries.map((e) => e.entryId),
     );
-    const journeys = await this.journeys.load(
-      rows.map((r) => r.JourneyID),
-      tx,
-    );
-    const done = await this.runner.stepLocked(tx, rows, journeys, this.clock.now(), true);
-    return { wakes: done.wakes, runNow: done.runNow, eventWaits: done.eventWaits };
+    return this.runner.stepInline(tx, rows, this.clock.now());
   }
 
   /**

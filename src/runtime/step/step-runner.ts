@@ -101,11 +101,26 @@ export class StepRunner {
   }
 
   /**
+   * One step for these entries inside the caller's transaction (the intake's:
+   * a list import's new entries, entries an event wakes); what is left to
+   * queue after its commit comes back.
+   */
+  async stepInline(tx: SqlTransaction, rows: readonly EntryRow[], now: Date): Promise<Pick<StepFollowUps, 'wakes' | 'runNow' | 'eventWaits'>> {
+    if (rows.length === 0) return { wakes: [], runNow: [], eventWaits: [] };
+    const journeys = await this.journeys.load(
+      rows.map((r) => r.JourneyID),
+      tx,
+    );
+    const { wakes, runNow, eventWaits } = await this.stepLocked(tx, rows, journeys, now, true);
+    return { wakes, runNow, eventWaits };
+  }
+
+  /**
    * The step under lock. `inline`: called inside an enrolment transaction (a
    * list import): external actions are claimed without a lease and their
    * entries handed to a worker rather than carried out here.
    */
-  async stepLocked(
+  private async stepLocked(
     tx: SqlTransaction,
     candidates: readonly EntryRow[],
     journeys: ReadonlyMap<number, RuntimeJourney>,

@@ -7,7 +7,7 @@
  * the wake-ups of a whole batch; a queue job per batch (one or two entries
  * each) capped a stream of opens at the workers' job rate.
  *
- * The step is the workers' own (StepRunner.stepLocked, inline: external
+ * The step is the workers' own (StepRunner.stepInline: external
  * actions are claimed and their entries handed to a worker). Its entries are
  * locked in id order before the batch's enrolments lock theirs: should a
  * worker wait the other way round, MariaDB breaks the deadlock and the
@@ -23,7 +23,6 @@ import { Injectable } from '@nestjs/common';
 import type { SqlTransaction } from '../../database/db';
 import type { SubscriberRef } from '../../engine/host-facts.types';
 import { EntryStore } from '../entry-store';
-import { JourneyStore } from '../journey-store';
 import type { FirstStepFollowUps } from './list-import';
 import { StepRunner } from './step-runner';
 
@@ -31,7 +30,6 @@ import { StepRunner } from './step-runner';
 export class WokenEntries {
   constructor(
     private readonly store: EntryStore,
-    private readonly journeys: JourneyStore,
     private readonly runner: StepRunner,
   ) {}
 
@@ -42,13 +40,6 @@ export class WokenEntries {
    */
   async stepInline(tx: SqlTransaction, refs: readonly SubscriberRef[], now: Date): Promise<{ followUps: FirstStepFollowUps; stepped: Set<number> }> {
     const rows = await this.store.reactiveEntriesOf(refs, tx);
-    const stepped = new Set(rows.map((r) => r.EntryID));
-    if (rows.length === 0) return { followUps: { wakes: [], runNow: [], eventWaits: [] }, stepped };
-    const journeys = await this.journeys.load(
-      rows.map((r) => r.JourneyID),
-      tx,
-    );
-    const done = await this.runner.stepLocked(tx, rows, journeys, now, true);
-    return { followUps: { wakes: done.wakes, runNow: done.runNow, eventWaits: done.eventWaits }, stepped };
+    return { followUps: await this.runner.stepInline(tx, rows, now), stepped: new Set(rows.map((r) => r.EntryID)) };
   }
 }
